@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`. Both build .venv first.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+CATALOGUES := $(wildcard partnernet/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+.PHONY: run test bench translations extract-messages clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -f -i $< -o $@
+
+translations: $(COMPILED)
+
+run: $(STAMP) translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) serve --host 127.0.0.1 --port 5000
+
+test: $(STAMP) translations
+	$(BIN)/python -m pytest -q
+
+# Re-extract every translatable string and merge into both catalogues (then translate zh_CN).
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o partnernet/translations/messages.pot .
+	$(BIN)/pybabel update -i partnernet/translations/messages.pot -d partnernet/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,43 @@
+"""partnernet: HQ's service-partner network, ticket routing, SLA clocks and push-back audits."""
+import os
+
+from flask import Flask
+
+from partnernet import config
+from partnernet.extensions import babel, csrf, db, login_manager, migrate
+from partnernet.i18n import select_locale
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    root = str(config.ROOT)
+    app = Flask(
+        __name__,
+        instance_path=os.path.join(root, "instance"),
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    app.config.update(overrides or {})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=os.path.join(root, "partnernet", "translations"))
+
+    from partnernet import models  # noqa: F401  (every table registered before use)
+    from partnernet.auth.views import bp as auth_bp
+    from partnernet.home.views import bp as home_bp
+    from partnernet.regions.views import bp as regions_bp
+    from partnernet.errors import register_error_handlers
+    from partnernet.templating import register_template_helpers
+    from partnernet.cli import register_commands
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(regions_bp)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app

@@ -1,0 +1,1 @@
+"""The push-back audit: measures per partner and period, runs, findings and decisions."""

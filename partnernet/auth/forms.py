@@ -1,0 +1,20 @@
+"""Sign-in and language forms."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from partnernet.config import LANGUAGES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=255)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    remember = BooleanField(_l("Keep me signed in"))
+    next = HiddenField()
+    submit = SubmitField(_l("Sign in"))
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=[(l, l) for l in LANGUAGES])
+    next = HiddenField()

@@ -1,0 +1,73 @@
+"""Users: authenticate, create, look up by e-mail."""
+from flask_babel import gettext as _
+
+from partnernet.auth.models import HQ_ROLES, ROLES, User
+from partnernet.db_types import utcnow
+from partnernet.errors import ValidationFailed
+from partnernet.extensions import db
+from partnernet.network.models import Engineer, Party
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.execute(
+        db.select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+
+
+def authenticate(email: str, password: str, now=None) -> User | None:
+    """The user whose e-mail and password match and who may sign in, else None."""
+    user = find_user(email)
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    user.last_login_at = now or utcnow()
+    db.session.commit()
+    return user
+
+
+def password_problem(password: str, email: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if normalise_email(email) in password.lower() or password.lower() == normalise_email(email).split("@")[0]:
+        return _("The password must not contain the e-mail address.")
+    return None
+
+
+def create_user(email, name, role, password, party_id=None, engineer_id=None, locale=None) -> User:
+    """A new user bound to its party; HQ roles belong to HQ, partner roles to a partner."""
+    email = normalise_email(email)
+    fields = {}
+    if role not in ROLES:
+        fields["role"] = _("Unknown role.")
+    if find_user(email):
+        fields["email"] = _("A user with this e-mail already exists.")
+    problem = password_problem(password, email)
+    if problem:
+        fields["password"] = problem
+    hq = db.session.execute(db.select(Party).where(Party.kind == "hq")).scalar_one()
+    if role in HQ_ROLES:
+        if party_id not in (None, hq.id):
+            fields["party_id"] = _("HQ roles belong to HQ.")
+        party_id = hq.id
+    else:
+        party = db.session.get(Party, party_id) if party_id else None
+        if party is None or party.is_hq and role == "partner_admin":
+            fields["party_id"] = _("A partner role needs an existing partner.")
+    if role == "engineer":
+        engineer = db.session.get(Engineer, engineer_id) if engineer_id else None
+        if engineer is None or engineer.party_id != party_id:
+            fields["engineer_id"] = _("An engineer user needs an engineer record of the same party.")
+    elif engineer_id is not None:
+        fields["engineer_id"] = _("Only engineer users have an engineer record.")
+    if fields:
+        raise ValidationFailed(_("The user cannot be created."), fields)
+    user = User(email=email, name=name or email.split("@")[0], role=role, party_id=party_id,
+                engineer_id=engineer_id, locale=locale)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user

@@ -1,0 +1,76 @@
+"""Sign in, sign out, and the language switch."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from partnernet.auth.forms import LanguageForm, LoginForm
+from partnernet.auth.models import User
+from partnernet.auth.service import authenticate
+from partnernet.extensions import db, login_manager
+
+bp = Blueprint("auth", __name__)
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def load_user(session_id: str):
+    user_id, _sep, version = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    # A password change bumps session_version, which signs out every older session.
+    if user is None or str(user.session_version) != version:
+        return None
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never redirect a user off to another host after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm(next=request.args.get("next"))
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("The e-mail or the password is wrong."))
+        else:
+            locale = session.get("locale")
+            session.clear()  # a fresh session on sign-in: nothing carried over from before
+            login_user(user, remember=form.remember.data)
+            if locale and not user.locale:
+                session["locale"] = locale
+            return redirect(safe_next(form.next.data) or url_for("home.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def set_language():
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data  # the choice sticks to the user
+            db.session.commit()
+    return redirect(safe_next(form.next.data) or url_for("home.index"))

@@ -1,0 +1,50 @@
+"""Settings from the environment, with working defaults for a developer's machine."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ["zh_CN", "en"]
+DEVELOPMENT_SECRET = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def default_database_url(instance_path: str) -> str:
+    return "sqlite:///" + os.path.join(instance_path, "partnernet.sqlite")
+
+
+def from_environment(instance_path: str) -> dict:
+    env = os.environ.get("PARTNERNET_ENV", "development")
+    secret = os.environ.get("SECRET_KEY")
+    if not secret:
+        if env == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Set SECRET_KEY to a long random string "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))') "
+                "or set PARTNERNET_ENV=development for a local run."
+            )
+        secret = DEVELOPMENT_SECRET
+    url = os.environ.get("DATABASE_URL") or default_database_url(instance_path)
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    secure_cookies = os.environ.get("SESSION_COOKIE_SECURE", "1" if env == "production" else "0") == "1"
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": LANGUAGES,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

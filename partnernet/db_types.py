@@ -1,0 +1,36 @@
+"""Column types and constraints shared by the models: UTC instants and enumeration checks."""
+from datetime import timezone
+
+import sqlalchemy as sa
+
+from partnernet.timeclock import now_utc as utcnow  # noqa: F401  (the models' default)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """An instant stored as naive UTC and always returned timezone-aware.
+
+    Storing naive UTC keeps SQLite and PostgreSQL identical; refusing naive input keeps a
+    local time from ever being stored as if it were UTC.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware datetime (UTC)")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+
+def one_of(column: str, values, name: str | None = None) -> sa.CheckConstraint:
+    """A CHECK constraint keeping an enumeration column within its values."""
+    listed = ", ".join("'%s'" % v for v in values)
+    return sa.CheckConstraint(f"{column} IN ({listed})", name=name or f"{column}_valid")

@@ -1,0 +1,52 @@
+"""The figures on each role's home page, each query scoped to what the user may see."""
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from partnernet.auth.scope import scoped
+from partnernet.extensions import db
+from partnernet.network.models import Certification, Engineer, Party
+from partnernet.tickets.models import OPEN_STATUSES, Ticket
+
+
+def count_by(model, column, user, *where):
+    statement = sa.select(column, sa.func.count()).where(*where).group_by(column)
+    return dict(db.session.execute(scoped(statement, model, user)).all())
+
+
+def hq_summary(user) -> dict:
+    return {
+        "partners_by_status": count_by(Party, Party.status, user, Party.kind != "hq"),
+        "partners_by_kind": count_by(Party, Party.kind, user, Party.kind != "hq"),
+        "open_tickets_by_status": count_by(Ticket, Ticket.status, user, Ticket.status.in_(OPEN_STATUSES)),
+        "pending_reviews": count_by(Certification, Certification.status, user).get("pending", 0),
+        "engineers": db.session.execute(scoped(
+            sa.select(sa.func.count(Engineer.id)).where(Engineer.active), Engineer, user)).scalar_one(),
+    }
+
+
+def offers_waiting(user) -> list[Ticket]:
+    statement = (sa.select(Ticket)
+                 .where(Ticket.status == "offered", Ticket.offered_party_id == user.party_id)
+                 .order_by(Ticket.offer_deadline))
+    return list(db.session.execute(scoped(statement, Ticket, user)).scalars())
+
+
+def open_tickets(user, limit=20) -> list[Ticket]:
+    statement = (sa.select(Ticket)
+                 .where(Ticket.status.in_(OPEN_STATUSES), Ticket.status != "offered")
+                 .order_by(Ticket.created_at.desc()).limit(limit))
+    return list(db.session.execute(scoped(statement, Ticket, user)).scalars())
+
+
+def certifications_expiring(user, today: date, days: int) -> list[Certification]:
+    statement = (sa.select(Certification)
+                 .where(Certification.status == "valid",
+                        Certification.expires_on.between(today, today + timedelta(days=days)))
+                 .order_by(Certification.expires_on))
+    return list(db.session.execute(scoped(statement, Certification, user)).scalars())
+
+
+def own_certifications(user) -> list[Certification]:
+    statement = sa.select(Certification).order_by(Certification.expires_on.desc())
+    return list(db.session.execute(scoped(statement, Certification, user)).scalars())

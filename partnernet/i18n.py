@@ -1,0 +1,13 @@
+"""Which language a request is served in: the user's choice, then the session's, then the browser's."""
+from flask import request, session
+from flask_login import current_user
+
+from partnernet.config import LANGUAGES
+
+
+def select_locale() -> str:
+    if current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    if session.get("locale") in LANGUAGES:
+        return session["locale"]
+    return request.accept_languages.best_match(LANGUAGES, default="zh_CN")

@@ -1,0 +1,9 @@
+"""Imports every model so that the metadata (and Alembic) sees all tables."""
+from partnernet.audit.models import AuditDecision, AuditFinding, AuditResponse, AuditRun  # noqa: F401
+from partnernet.auth.models import ApiToken, User  # noqa: F401
+from partnernet.customers.models import Contract, Customer  # noqa: F401
+from partnernet.network.models import (  # noqa: F401
+    Certification, Coverage, Engineer, Party, PartyEvent, ProductLine)
+from partnernet.regions.models import Region  # noqa: F401
+from partnernet.settings.models import CalendarDay, Setting, SlaPolicy  # noqa: F401
+from partnernet.tickets.models import Ticket, TicketEvent  # noqa: F401

@@ -1,0 +1,1 @@
+"""The service network: parties (HQ and partners), coverage, engineers, certifications."""

@@ -1,0 +1,195 @@
+"""Parties, their coverage, engineers and certifications, as DESIGN.md describes them."""
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from partnernet.db_types import UTCDateTime, one_of, utcnow
+from partnernet.extensions import db
+
+PARTNER_KINDS = ("branch", "joint_venture", "franchisee", "agent")
+PARTY_KINDS = ("hq",) + PARTNER_KINDS
+PARTY_STATUSES = ("onboarding", "active", "probation", "suspended", "terminated")
+TIERS = ("L1", "L2", "L3")
+CERTIFICATION_LEVELS = ("associate", "professional", "expert")
+CERTIFICATION_STATUSES = ("pending", "valid", "rejected", "expired", "revoked")
+PARTY_EVENT_KINDS = ("created", "updated", "status_changed", "coverage_added", "coverage_ended")
+
+
+class ProductLine(db.Model):
+    __tablename__ = "product_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(64))
+    name_en: Mapped[str] = mapped_column(sa.String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self):
+        return f"<ProductLine {self.code}>"
+
+
+class TierColumns:
+    """Three booleans for the tiers L1 (phone/e-mail/IM), L2 (remote), L3 (on-site)."""
+
+    tier_l1: Mapped[bool] = mapped_column(default=True)
+    tier_l2: Mapped[bool] = mapped_column(default=True)
+    tier_l3: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def tiers(self) -> list[str]:
+        return [t for t in TIERS if getattr(self, "tier_" + t.lower())]
+
+    @tiers.setter
+    def tiers(self, values):
+        for tier in TIERS:
+            setattr(self, "tier_" + tier.lower(), tier in values)
+
+    def offers(self, tier: str) -> bool:
+        return bool(getattr(self, "tier_" + tier.lower()))
+
+
+class Party(TierColumns, db.Model):
+    """Anyone who can own a ticket: the one built-in HQ, or a partner of one of four kinds."""
+
+    __tablename__ = "party"
+    __table_args__ = (
+        one_of("kind", PARTY_KINDS),
+        one_of("status", PARTY_STATUSES),
+        sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        sa.CheckConstraint(
+            "contract_end IS NULL OR contract_start IS NULL OR contract_end >= contract_start",
+            name="contract_ends_after_start",
+        ),
+        sa.CheckConstraint("tier_l1 OR tier_l2 OR tier_l3", name="offers_a_tier"),
+        # Exactly one HQ: the partial unique index makes a second one impossible.
+        sa.Index(
+            "uq_party_single_hq", "kind", unique=True,
+            sqlite_where=sa.text("kind = 'hq'"), postgresql_where=sa.text("kind = 'hq'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), index=True)
+    name: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    name_en: Mapped[str | None] = mapped_column(sa.String(128))
+    status: Mapped[str] = mapped_column(sa.String(16), default="onboarding", index=True)
+    capacity: Mapped[int | None] = mapped_column(default=20)
+    province_code: Mapped[str | None] = mapped_column(sa.ForeignKey("region.code"), index=True)
+    address: Mapped[str | None] = mapped_column(sa.String(255))
+    contact_name: Mapped[str | None] = mapped_column(sa.String(64))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(255))
+    contract_start: Mapped[date | None]
+    contract_end: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    province = relationship("Region")
+    coverages = relationship("Coverage", back_populates="party", order_by="Coverage.id")
+    engineers = relationship("Engineer", back_populates="party", order_by="Engineer.id")
+
+    @property
+    def is_hq(self) -> bool:
+        return self.kind == "hq"
+
+    def __repr__(self):
+        return f"<Party {self.id} {self.kind} {self.name}>"
+
+
+class PartyEvent(db.Model):
+    """Append-only history of a party: creation, edits, status changes, coverage changes."""
+
+    __tablename__ = "party_event"
+    __table_args__ = (one_of("kind", PARTY_EVENT_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str | None] = mapped_column(sa.String(16))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+coverage_product_line = sa.Table(
+    "coverage_product_line",
+    db.metadata,
+    sa.Column("coverage_id", sa.ForeignKey("coverage.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("product_line_id", sa.ForeignKey("product_line.id"), primary_key=True),
+)
+
+
+class Coverage(TierColumns, db.Model):
+    """A partner serves a region (and everything below it) for some product lines and tiers."""
+
+    __tablename__ = "coverage"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "effective_to IS NULL OR effective_to >= effective_from", name="ends_after_start"
+        ),
+        sa.CheckConstraint("tier_l1 OR tier_l2 OR tier_l3", name="covers_a_tier"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"), index=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("region.code"), index=True)
+    all_product_lines: Mapped[bool] = mapped_column(default=True)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    party = relationship("Party", back_populates="coverages")
+    region = relationship("Region")
+    product_lines = relationship("ProductLine", secondary=coverage_product_line, order_by="ProductLine.id")
+
+    def is_effective(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+
+class Engineer(db.Model):
+    __tablename__ = "engineer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    email: Mapped[str | None] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    party = relationship("Party", back_populates="engineers")
+    certifications = relationship("Certification", back_populates="engineer", order_by="Certification.id")
+
+
+class Certification(db.Model):
+    """An engineer's certificate for one product line; HQ reviews it before it counts."""
+
+    __tablename__ = "certification"
+    __table_args__ = (
+        one_of("level", CERTIFICATION_LEVELS),
+        one_of("status", CERTIFICATION_STATUSES),
+        sa.CheckConstraint("expires_on > issued_on", name="expires_after_issue"),
+        sa.Index("ix_certification_valid_lookup", "product_line_id", "status", "expires_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engineer_id: Mapped[int] = mapped_column(sa.ForeignKey("engineer.id"), index=True)
+    product_line_id: Mapped[int] = mapped_column(sa.ForeignKey("product_line.id"))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    number: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_on: Mapped[date]
+    expires_on: Mapped[date]
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    review_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    engineer = relationship("Engineer", back_populates="certifications")
+    product_line = relationship("ProductLine")
+
+    def is_valid_on(self, day: date) -> bool:
+        # A certificate reads "valid until <expires_on>" (有效期至): the expiry day still counts.
+        return self.status == "valid" and self.issued_on <= day <= self.expires_on

@@ -1,0 +1,90 @@
+"""Loading the GB/T 2260 data file, and the lookups: a code's chain, children, search."""
+import csv
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from partnernet.extensions import db
+from partnernet.regions.models import Region
+
+DATA_FILE = Path(__file__).with_name("data") / "regions.csv"
+LEVEL_ORDER = {"province": 0, "city": 1, "county": 2}
+
+# A lightweight table so that migrations can load the data without the ORM models.
+region_table = sa.table(
+    "region",
+    sa.column("code", sa.String), sa.column("name", sa.String), sa.column("pinyin", sa.String),
+    sa.column("level", sa.String), sa.column("parent_code", sa.String),
+)
+
+
+def read_data_file(path: Path = DATA_FILE) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = [
+            {"code": r["code"], "name": r["name"], "pinyin": r["pinyin"], "level": r["level"],
+             "parent_code": r["parent_code"] or None}
+            for r in csv.DictReader(handle)
+        ]
+    # Parents first, so that foreign keys hold at every insert.
+    return sorted(rows, key=lambda r: (LEVEL_ORDER[r["level"]], r["code"]))
+
+
+def load_regions(connection, path: Path = DATA_FILE) -> dict:
+    """Insert new regions and update changed ones; running it twice changes nothing.
+
+    Regions that left the data file are kept (tickets and coverage may still point at them).
+    """
+    rows = read_data_file(path)
+    existing = {r.code: r for r in connection.execute(sa.select(region_table))}
+    new = [r for r in rows if r["code"] not in existing]
+    changed = [
+        r for r in rows if r["code"] in existing
+        and tuple(existing[r["code"]][1:]) != (r["name"], r["pinyin"], r["level"], r["parent_code"])
+    ]
+    for level in ("province", "city", "county"):
+        batch = [r for r in new if r["level"] == level]
+        if batch:
+            connection.execute(region_table.insert(), batch)
+    for row in changed:
+        connection.execute(
+            region_table.update().where(region_table.c.code == row["code"]).values(**row))
+    return {"inserted": len(new), "updated": len(changed), "total": len(rows)}
+
+
+def chain(code: str) -> list[Region]:
+    """The region and its ancestors, most specific first: 330106 → 330100 → 330000."""
+    regions = []
+    region = db.session.get(Region, code)
+    while region is not None:
+        regions.append(region)
+        region = db.session.get(Region, region.parent_code) if region.parent_code else None
+    return regions
+
+
+def children(code: str | None) -> list[Region]:
+    """The regions directly under `code`; the provinces when `code` is None."""
+    statement = sa.select(Region).where(
+        Region.parent_code.is_(None) if code is None else Region.parent_code == code)
+    return list(db.session.execute(statement.order_by(Region.code)).scalars())
+
+
+def search(query: str, limit: int = 20) -> list[Region]:
+    """Regions whose code starts with the digits typed, or whose name or pinyin contains the text.
+
+    Ordered so the most likely pick comes first: exact matches, then larger regions, then code.
+    """
+    query = query.strip()
+    if not query:
+        return []
+    if query.isdigit():
+        code = query[:6]
+        condition = Region.code.startswith(code)
+        exact = Region.code == code.ljust(6, "0")
+    else:
+        folded = query.lower().replace(" ", "")
+        condition = sa.or_(Region.name.contains(query), Region.pinyin.startswith(folded))
+        exact = sa.or_(Region.name == query, Region.pinyin == folded)
+    level_rank = sa.case({"province": 0, "city": 1}, value=Region.level, else_=2)
+    statement = (sa.select(Region).where(condition)
+                 .order_by(sa.case((exact, 0), else_=1), level_rank, Region.code).limit(limit))
+    return list(db.session.execute(statement).scalars())

@@ -1,0 +1,42 @@
+"""The timed jobs, each a call into a service, and the ways to run them.
+
+In development the scheduler runs inside the web process (`start_in_process`); in production it
+runs as its own process (`flask --app wsgi scheduler`).
+"""
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from partnernet.network.service import expire_lapsed_certifications
+from partnernet.timeclock import CHINA, now_utc, today_in_china
+
+log = logging.getLogger(__name__)
+
+
+def expire_certifications_job(app):
+    with app.app_context():
+        count = expire_lapsed_certifications(today_in_china(now_utc()))
+        if count:
+            log.info("expired %d certifications", count)
+
+
+def add_jobs(scheduler, app):
+    # Shortly after midnight in China, and once at start so a stopped server catches up.
+    scheduler.add_job(expire_certifications_job, "cron", hour=0, minute=5, args=[app],
+                      id="expire_certifications", replace_existing=True, coalesce=True)
+    scheduler.add_job(expire_certifications_job, args=[app], id="expire_certifications_now")
+
+
+def start_in_process(app) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=CHINA)
+    add_jobs(scheduler, app)
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    return scheduler
+
+
+def run_forever(app) -> None:
+    scheduler = BlockingScheduler(timezone=CHINA)
+    add_jobs(scheduler, app)
+    scheduler.start()

@@ -1,0 +1,1 @@
+"""Product settings (thresholds with defaults), SLA policies and the working calendar."""

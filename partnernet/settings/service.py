@@ -1,0 +1,28 @@
+"""The settings DESIGN.md names, their defaults, and reading them with overrides from the table."""
+from decimal import Decimal
+
+from partnernet.extensions import db
+from partnernet.settings.models import Setting
+
+DEFAULTS = {
+    "offer_deadline_minutes": 15,
+    "onsite_threshold_cny": "50000.00",
+    "service_fee_rate": "0.18",
+    "free_service_months": 12,
+    "kind_priority": {"branch": 1, "joint_venture": 2, "franchisee": 3, "agent": 4},
+    "audit_threshold": "0.20",
+    "audit_min_offers": 10,
+    "audit_sold_not_served_threshold": "0.30",
+    "certification_reminder_days": 30,
+}
+# The annual service fee is a share of contract value within these bounds (DESIGN.md: 15-20%).
+SERVICE_FEE_RATE_RANGE = (Decimal("0.15"), Decimal("0.20"))
+
+
+def load_settings() -> dict:
+    """All settings: the stored value where HQ set one, the default otherwise."""
+    values = dict(DEFAULTS)
+    for row in db.session.execute(db.select(Setting)).scalars():
+        if row.key in values:
+            values[row.key] = row.value
+    return values

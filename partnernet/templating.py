@@ -1,0 +1,71 @@
+"""What every template can use: the navigation for the user's role, labels, date formatting."""
+from flask import request
+from flask_babel import format_datetime, get_locale, lazy_gettext as _l
+from flask_login import current_user
+
+from partnernet.auth.forms import LanguageForm
+from partnernet.auth.models import HQ_ROLES
+
+# (endpoint, label, roles that see it)
+NAVIGATION = [
+    ("home.hq", _l("Dashboard"), HQ_ROLES),
+    ("home.partner", _l("Home"), ("partner_admin",)),
+    ("home.engineer", _l("My work"), ("engineer",)),
+    ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",)),
+]
+
+LABELS = {
+    # roles
+    "hq_admin": _l("HQ administrator"), "hq_manager": _l("Channel manager"),
+    "hq_agent": _l("HQ support agent"), "partner_admin": _l("Partner administrator"),
+    "engineer": _l("Engineer"),
+    # party kinds
+    "hq": _l("HQ"), "branch": _l("Branch"), "joint_venture": _l("Joint venture"),
+    "franchisee": _l("Franchisee"), "agent": _l("Agent"),
+    # party statuses
+    "onboarding": _l("Onboarding"), "active": _l("Active"), "probation": _l("Probation"),
+    "suspended": _l("Suspended"), "terminated": _l("Terminated"),
+    # ticket statuses
+    "new": _l("New"), "offered": _l("Offered"), "accepted": _l("Accepted"),
+    "in_progress": _l("In progress"), "waiting_on_customer": _l("Waiting on customer"),
+    "resolved": _l("Resolved"), "closed": _l("Closed"), "hq_queue": _l("HQ queue"),
+    # certification statuses and levels
+    "pending": _l("Pending review"), "valid": _l("Valid"), "rejected": _l("Rejected"),
+    "expired": _l("Expired"), "revoked": _l("Revoked"),
+    "associate": _l("Associate"), "professional": _l("Professional"), "expert": _l("Expert"),
+    # region levels
+    "province": _l("Province"), "city": _l("City"), "county": _l("County"),
+}
+
+BADGE_COLOURS = {
+    "active": "success", "valid": "success", "resolved": "success", "closed": "secondary",
+    "onboarding": "info", "pending": "info", "offered": "info", "new": "info",
+    "probation": "warning", "waiting_on_customer": "warning", "hq_queue": "warning",
+    "suspended": "danger", "terminated": "dark", "rejected": "danger", "expired": "secondary",
+    "revoked": "danger",
+}
+
+
+def label(value) -> str:
+    return str(LABELS.get(value, value))
+
+
+def local_datetime(value, format="yyyy-MM-dd HH:mm") -> str:
+    return format_datetime(value, format) if value else ""
+
+
+def register_template_helpers(app):
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["local_datetime"] = local_datetime
+
+    @app.context_processor
+    def shell():
+        navigation = []
+        if current_user.is_authenticated:
+            navigation = [(e, t) for e, t, roles in NAVIGATION if current_user.role in roles]
+        return {
+            "navigation": navigation,
+            "language_form": LanguageForm(formdata=None, locale=str(get_locale()), next=request.full_path.rstrip("?")),
+            "current_locale": str(get_locale()),
+            "badge_colour": lambda value: BADGE_COLOURS.get(value, "secondary"),
+        }

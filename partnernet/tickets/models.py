@@ -1,0 +1,118 @@
+"""A customer's ticket and its append-only events, the source of truth for SLA and audit."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from partnernet.db_types import UTCDateTime, one_of, utcnow
+from partnernet.extensions import db
+from partnernet.network.models import TIERS
+
+COMPLEXITIES = ("simple", "complex")
+CHANNELS = ("phone", "email", "im", "web", "api")
+TICKET_STATUSES = (
+    "new", "offered", "accepted", "in_progress", "waiting_on_customer",
+    "resolved", "closed", "hq_queue",
+)
+OPEN_STATUSES = ("new", "offered", "accepted", "in_progress", "waiting_on_customer", "hq_queue")
+HQ_QUEUE_CAUSES = (
+    "no_coverage", "no_certified_engineer", "all_at_capacity",
+    "all_declined", "all_expired", "returned_by_partner",
+)
+EVENT_KINDS = (
+    "created", "routed", "offered", "accepted", "declined", "offer_expired",
+    "returned_to_hq", "queued_to_hq", "taken_by_hq", "rerouted", "assigned",
+    "status_changed", "note", "response_met", "response_breached",
+    "resolution_met", "resolution_breached",
+)
+
+
+class Ticket(db.Model):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        one_of("status", TICKET_STATUSES),
+        one_of("complexity", COMPLEXITIES),
+        one_of("channel", CHANNELS),
+        one_of("tier", TIERS),
+        sa.CheckConstraint(
+            "hq_queue_cause IS NULL OR hq_queue_cause IN (%s)"
+            % ", ".join("'%s'" % c for c in HQ_QUEUE_CAUSES),
+            name="hq_queue_cause_valid",
+        ),
+        # An offer always names the partner and the deadline; the HQ queue always says why.
+        sa.CheckConstraint(
+            "status <> 'offered' OR (offered_party_id IS NOT NULL AND offer_deadline IS NOT NULL)",
+            name="offer_is_complete",
+        ),
+        sa.CheckConstraint("status <> 'hq_queue' OR hq_queue_cause IS NOT NULL", name="hq_queue_has_cause"),
+        sa.Index("ix_ticket_status_created", "status", "created_at"),
+        sa.Index("ix_ticket_offer_due", "status", "offer_deadline"),
+        sa.Index("ix_ticket_owner_status", "owner_party_id", "status"),
+        sa.Index("ix_ticket_offered_status", "offered_party_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customer.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("region.code"), index=True)
+    product_line_id: Mapped[int] = mapped_column(sa.ForeignKey("product_line.id"), index=True)
+    complexity: Mapped[str] = mapped_column(sa.String(16))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    tier: Mapped[str] = mapped_column(sa.String(2))
+    billable: Mapped[bool] = mapped_column(default=False)
+    billable_reason: Mapped[str | None] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(24), default="new")
+    # Who holds it: the party that accepted it (or HQ when it serves it); None while offered/new.
+    owner_party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("party.id"))
+    offered_party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("party.id"))
+    offer_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hq_queue_cause: Mapped[str | None] = mapped_column(sa.String(32))
+    engineer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("engineer.id"), index=True)
+    route: Mapped[dict | None] = mapped_column(sa.JSON)  # the last routing decision, whole
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customer = relationship("Customer")
+    contract = relationship("Contract")
+    region = relationship("Region")
+    product_line = relationship("ProductLine")
+    owner = relationship("Party", foreign_keys=[owner_party_id])
+    offered_to = relationship("Party", foreign_keys=[offered_party_id])
+    engineer = relationship("Engineer")
+    events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id")
+
+
+class TicketEvent(db.Model):
+    """One change to a ticket: who, when, what and why. Never updated, never deleted."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (
+        one_of("kind", EVENT_KINDS),
+        sa.Index("ix_ticket_event_kind_at", "kind", "at"),
+        sa.Index("ix_ticket_event_party_kind_at", "party_id", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))  # None: the system
+    party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("party.id"))  # the party concerned
+    from_status: Mapped[str | None] = mapped_column(sa.String(24))
+    to_status: Mapped[str | None] = mapped_column(sa.String(24))
+    reason_code: Mapped[str | None] = mapped_column(sa.String(32))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    ticket = relationship("Ticket", back_populates="events")
+    actor = relationship("User")
+    party = relationship("Party")

@@ -1,0 +1,59 @@
+"""Shared fixtures: a fresh migrated database per test, the app, a client, signing in."""
+import os
+
+import pytest
+
+os.environ.setdefault("PARTNERNET_ENV", "development")
+
+from partnernet import create_app  # noqa: E402
+from partnernet.extensions import db  # noqa: E402
+from tests import databases  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory):
+    """Where each test's database comes from: SQLite by default, PostgreSQL with TEST_DATABASE_URL."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        factory = databases.PostgresDatabases(databases.postgres_admin_url())
+    else:
+        factory = databases.SqliteDatabases(str(tmp_path_factory.mktemp("db")))
+    factory.create_template()
+    yield factory
+    if hasattr(factory, "close"):
+        factory.close()
+
+
+@pytest.fixture
+def database_url(database_factory):
+    url = database_factory.clone()
+    yield url
+    database_factory.drop(url)
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+    })
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign a user in through the real login form."""
+    def login(user, password="correct horse battery"):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, "sign-in failed"
+        return client
+    return login
