@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet import models  # noqa: F401  (every table registered before use)
     from partnernet.auth.views import bp as auth_bp
     from partnernet.home.views import bp as home_bp
+    from partnernet.network.views import bp as network_bp
     from partnernet.regions.views import bp as regions_bp
     from partnernet.errors import register_error_handlers
     from partnernet.templating import register_template_helpers
@@ -36,6 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(network_bp)
     app.register_blueprint(regions_bp)
     register_error_handlers(app)
     register_template_helpers(app)

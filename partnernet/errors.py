@@ -1,6 +1,7 @@
 """Our own exceptions, and the one place they become pages (UI) or JSON errors (API)."""
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 
@@ -56,6 +57,16 @@ def register_error_handlers(app):
                 405: "method_not_allowed", 409: "conflict", 422: "validation_failed"}.get(
             error.code, "http_error")
         return error_response(error.code, code, error.description or "")
+
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.ProgrammingError)
+    def database_error(error):
+        text = str(error.orig).lower()
+        if "no such table" in text or "does not exist" in text:
+            app.logger.error("the database is not migrated: %s", error.orig)
+            return error_response(503, "database_not_ready", _(
+                "The database is not set up yet. Run: flask --app wsgi db upgrade"))
+        return unexpected_error(error)
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

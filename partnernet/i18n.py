@@ -1,11 +1,13 @@
 """Which language a request is served in: the user's choice, then the session's, then the browser's."""
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_login import current_user
 
 from partnernet.config import LANGUAGES
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "en"  # command-line output and logs
     if current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:

@@ -57,6 +57,7 @@ def local_datetime(value, format="yyyy-MM-dd HH:mm") -> str:
 def register_template_helpers(app):
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.globals["badge_colour"] = lambda value: BADGE_COLOURS.get(value, "secondary")
 
     @app.context_processor
     def shell():
@@ -67,5 +68,4 @@ def register_template_helpers(app):
             "navigation": navigation,
             "language_form": LanguageForm(formdata=None, locale=str(get_locale()), next=request.full_path.rstrip("?")),
             "current_locale": str(get_locale()),
-            "badge_colour": lambda value: BADGE_COLOURS.get(value, "secondary"),
         }

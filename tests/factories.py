@@ -8,7 +8,7 @@ from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Coverage, Engineer, Party, ProductLine
 from partnernet.settings.models import SlaPolicy
-from partnernet.tickets.models import Ticket
+from partnernet.tickets.models import Ticket, TicketEvent  # noqa: F401
 
 PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)

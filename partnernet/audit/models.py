@@ -96,3 +96,5 @@ class AuditResponse(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    finding = relationship("AuditFinding", back_populates="responses")

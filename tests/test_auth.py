@@ -1,0 +1,161 @@
+"""Signing in and out, each role's home page, scope (404 outside it) and CSRF."""
+import re
+
+import pytest
+
+from partnernet import create_app
+from partnernet.config import ConfigError
+from partnernet.extensions import db
+from tests import factories
+from tests.factories import PASSWORD
+
+
+def test_login_with_the_right_password_reaches_the_home_page(client, app):
+    user = factories.user("hq_manager")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/", follow_redirects=True).status_code == 200
+    assert db.session.get(type(user), user.id).last_login_at is not None
+
+
+def test_login_is_case_insensitive_on_the_email(client, app):
+    user = factories.user("hq_agent")
+    response = client.post("/login", data={"email": user.email.upper(), "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_login_with_a_wrong_password_is_refused_with_a_message(client, app):
+    user = factories.user("hq_manager")
+    response = client.post("/login", data={"email": user.email, "password": "wrong password!"})
+    assert response.status_code == 200
+    assert "The e-mail or the password is wrong." in response.get_data(as_text=True) or \
+        "邮箱或密码错误" in response.get_data(as_text=True)
+    assert client.get("/hq").status_code == 302  # still signed out
+
+
+def test_inactive_user_cannot_sign_in(client, app):
+    user = factories.user("hq_agent", active=False)
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 200
+
+
+def test_logout_ends_the_session(client, login_as, app):
+    login_as(factories.user("hq_admin"))
+    assert client.get("/hq").status_code == 200
+    assert client.post("/logout").status_code == 302
+    response = client.get("/hq")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_anonymous_user_is_sent_to_login(client, app):
+    response = client.get("/partners/1")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+
+
+def test_login_never_redirects_to_another_site(client, app):
+    user = factories.user("hq_admin")
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                           "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("role, home", [
+    ("hq_admin", "/hq"), ("hq_manager", "/hq"), ("hq_agent", "/hq"),
+    ("partner_admin", "/partner"), ("engineer", "/me"),
+])
+def test_every_role_reaches_its_home_page(client, login_as, app, role, home):
+    partner = factories.partner()
+    if role == "engineer":
+        user = factories.user(role, engineer_=factories.engineer(partner))
+    elif role == "partner_admin":
+        user = factories.user(role, party=partner)
+    else:
+        user = factories.user(role)
+    login_as(user)
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"] == home
+    assert client.get(home).status_code == 200
+
+
+def test_partner_admin_cannot_open_an_hq_home(client, login_as, app):
+    login_as(factories.user("partner_admin", party=factories.partner()))
+    assert client.get("/hq").status_code == 403
+
+
+def test_partner_admin_sees_own_partner_but_gets_404_for_another(client, login_as, app):
+    own, other = factories.partner(), factories.partner(name="别家公司")
+    login_as(factories.user("partner_admin", party=own))
+    assert client.get(f"/partners/{own.id}").status_code == 200
+    response = client.get(f"/partners/{other.id}")
+    assert response.status_code == 404
+    assert "别家公司" not in response.get_data(as_text=True)
+    assert client.get("/partners/999999").status_code == 404  # absent looks the same
+
+
+def test_hq_sees_every_partner(client, login_as, app):
+    other = factories.partner()
+    login_as(factories.user("hq_agent"))
+    assert client.get(f"/partners/{other.id}").status_code == 200
+
+
+def test_language_choice_sticks_to_the_user(client, login_as, app):
+    user = factories.user("hq_admin")
+    login_as(user)
+    client.post("/language", data={"locale": "en", "next": "/hq"})
+    assert db.session.get(type(user), user.id).locale == "en"
+    assert "Network at a glance" in client.get("/hq").get_data(as_text=True)
+    client.post("/language", data={"locale": "zh_CN", "next": "/hq"})
+    assert "Network at a glance" not in client.get("/hq").get_data(as_text=True)
+
+
+def test_browser_language_is_the_default(client, app):
+    english = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+    chinese = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    assert "Sign in to partnernet" in english
+    assert "Sign in to partnernet" not in chinese
+
+
+@pytest.fixture
+def csrf_client(database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    with app.app_context():
+        yield app.test_client()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_post_without_csrf_token_is_refused(csrf_client):
+    user = factories.user("hq_admin")
+    response = csrf_client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert "session" not in response.headers.get("Set-Cookie", "") or "_user_id" not in response.get_data(as_text=True)
+    assert csrf_client.get("/hq").status_code == 302  # not signed in
+
+
+def test_a_post_with_the_csrf_token_from_the_form_signs_in(csrf_client):
+    user = factories.user("hq_admin")
+    page = csrf_client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = csrf_client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert csrf_client.get("/hq").status_code == 200
+
+
+def test_missing_secret_key_outside_development_stops_start_up(monkeypatch):
+    monkeypatch.setenv("PARTNERNET_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_app_starts_on_an_empty_database_and_says_to_migrate(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.sqlite", "TESTING": True,
+                      "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    assert client.get("/login").status_code == 200
+    response = client.post("/login", data={"email": "a@b.cn", "password": "whatever12345"})
+    assert response.status_code == 503
+    assert "db upgrade" in response.get_data(as_text=True)
+
+
+def test_app_starts_on_a_migrated_database(client, app):
+    assert client.get("/login").status_code == 200
