@@ -152,28 +152,60 @@ def test_upgrade_on_empty_database_leaves_a_working_system(empty_database_url):
 
 # -- (c) down to nothing and up again ----------------------------------------------------------------
 
-def test_downgrade_to_base_and_up_again(tmp_path):
-    with empty_sqlite(tmp_path) as url, app_on(url):
+def leftovers(connection) -> list:
+    """Whatever the schema still holds besides Alembic's own table: tables, indexes, triggers, functions."""
+    if connection.dialect.name == "sqlite":
+        return connection.execute(sa.text(
+            "SELECT type, name FROM sqlite_master "
+            "WHERE name NOT LIKE 'sqlite_%' AND name NOT IN ('alembic_version', 'alembic_version_pkc')")).all()
+    return connection.execute(sa.text(
+        "SELECT 'relation', c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relname NOT IN ('alembic_version', 'alembic_version_pkc') "
+        "UNION ALL SELECT 'function', p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'public' "
+        "UNION ALL SELECT 'type', t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')")).all()
+
+
+def append_only_triggers(connection) -> list[str]:
+    if connection.dialect.name == "sqlite":
+        return connection.scalars(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).all()
+    return connection.scalars(sa.text(
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname")).all()
+
+
+def assert_downgrade_and_upgrade_again(url):
+    with app_on(url):
         flask_migrate.upgrade()
         flask_migrate.downgrade(revision="base")
         with db.engine.connect() as connection:
             assert current_revision(connection) is None
             assert set(sa.inspect(connection).get_table_names()) <= {"alembic_version"}
-            leftovers = connection.execute(sa.text(
-                "SELECT type, name FROM sqlite_master "
-                "WHERE name NOT LIKE 'sqlite_%' AND name <> 'alembic_version'")).all()
-            assert leftovers == []  # no table, index or trigger left behind
+            assert leftovers(connection) == []  # no table, index, trigger or function left behind
 
         flask_migrate.upgrade()
         with db.engine.connect() as connection:
             assert current_revision(connection) == HEAD
             assert set(sa.inspect(connection).get_table_names()) >= set(db.metadata.tables)
-            hq = connection.scalar(sa.text("SELECT count(*) FROM party WHERE kind = 'hq'"))
-            assert hq == 1
+            assert connection.scalar(sa.text("SELECT count(*) FROM party WHERE kind = 'hq'")) == 1
             assert connection.scalar(sa.text("SELECT count(*) FROM sla_policy")) == 2
-            triggers = connection.scalars(sa.text(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).all()
-            assert triggers == sorted(f"{t}_no_{a}" for t in APPEND_ONLY for a in ("update", "delete"))
+            assert connection.scalar(sa.text("SELECT count(*) FROM region")) == len(read_data_file())
+            if connection.dialect.name == "sqlite":
+                expected = [f"{t}_no_{a}" for t in APPEND_ONLY for a in ("delete", "update")]
+            else:
+                expected = [f"{t}_append_only" for t in APPEND_ONLY]
+            assert append_only_triggers(connection) == sorted(expected)
+
+
+def test_downgrade_to_base_and_up_again(tmp_path):
+    with empty_sqlite(tmp_path) as url:
+        assert_downgrade_and_upgrade_again(url)
+
+
+def test_downgrade_to_base_and_up_again_on_postgresql():
+    with empty_postgres() as url:
+        assert_downgrade_and_upgrade_again(url)
 
 
 # -- (d) events are append-only, by the database's own rule ---------------------------------------

@@ -16,5 +16,5 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=[(l, l) for l in LANGUAGES])
+    locale = SelectField(_l("Language"), choices=LANGUAGES)
     next = HiddenField()

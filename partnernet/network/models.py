@@ -171,6 +171,11 @@ class Certification(db.Model):
         one_of("level", CERTIFICATION_LEVELS),
         one_of("status", CERTIFICATION_STATUSES),
         sa.CheckConstraint("expires_on > issued_on", name="expires_after_issue"),
+        # A certificate number is unique per product line; a rejected submission frees it again.
+        sa.Index(
+            "uq_certification_number_per_line", "product_line_id", "number", unique=True,
+            sqlite_where=sa.text("status <> 'rejected'"), postgresql_where=sa.text("status <> 'rejected'"),
+        ),
         sa.Index("ix_certification_valid_lookup", "product_line_id", "status", "expires_on"),
     )
 
@@ -178,7 +183,7 @@ class Certification(db.Model):
     engineer_id: Mapped[int] = mapped_column(sa.ForeignKey("engineer.id"), index=True)
     product_line_id: Mapped[int] = mapped_column(sa.ForeignKey("product_line.id"))
     level: Mapped[str] = mapped_column(sa.String(16))
-    number: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    number: Mapped[str] = mapped_column(sa.String(64))
     issued_on: Mapped[date]
     expires_on: Mapped[date]
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
@@ -186,6 +191,12 @@ class Certification(db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     review_note: Mapped[str | None] = mapped_column(sa.Text)
+    # A renewal points at the certificate it renews, which stays valid until the renewal is approved.
+    renews_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certification.id"))
+    # The optional scanned certificate, stored under instance/uploads (outside the web root).
+    scan_path: Mapped[str | None] = mapped_column(sa.String(255))
+    scan_filename: Mapped[str | None] = mapped_column(sa.String(255))
+    scan_content_type: Mapped[str | None] = mapped_column(sa.String(64))
 
     engineer = relationship("Engineer", back_populates="certifications")
     product_line = relationship("ProductLine")

@@ -52,12 +52,18 @@ ETHNIC = (
 # is never taken for a nationality; longer ones may stand without it (新疆维吾尔自治区).
 _ETHNIC_RE = "|".join(
     re.escape(e) + ("族" if len(e) == 1 else "族?") for e in sorted(ETHNIC, key=len, reverse=True))
-AUTONOMOUS = re.compile(rf"^(.{{2,}}?)(?:{_ETHNIC_RE})*自治(?:区|州|县|旗)$")
-# Longest first; a suffix is only dropped when 2+ characters remain.
-SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "新区", "林区", "特区", "地区",
+AUTONOMOUS = re.compile(rf"^(.{{2,}}?)(?:{_ETHNIC_RE}|各族)*自治(?:区|州|县|旗)$")
+# Autonomous areas named after the nationality alone: 鄂温克族自治旗 -> 鄂温克.
+ETHNIC_ONLY = re.compile(rf"^({'|'.join(ETHNIC)})族?自治(?:区|州|县|旗)$")
+# Ethnic districts: 管城回族区, 梅里斯达斡尔族区.
+ETHNIC_DISTRICT = re.compile(rf"^(.{{2,}}?)(?:(?:{'|'.join(ETHNIC)})族)+区$")
+# Longest first; a suffix is only dropped when 2+ characters remain.  林区 is left out
+# (万柏林区 is 万柏林 + 区); 神农架林区, the only forestry district, is in SPECIAL_STEMS.
+SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "新区", "特区", "地区",
             "省", "市", "盟", "区", "县", "旗")
+SPECIAL_STEMS = {"神农架林区": "神农架"}
 
-# Readings pypinyin gets wrong for place names, by stem (the name less its suffix).
+# Readings pypinyin 0.55.0 gets wrong for place names, by stem (the name less its suffix).
 STEM_PINYIN = {
     "朝阳": "chaoyang",      # 朝阳市/区/县 (pypinyin: zhaoyang)
     "洪洞": "hongtong",      # 洪洞县, Shanxi
@@ -65,20 +71,58 @@ STEM_PINYIN = {
     "六合": "luhe",          # 南京六合区
     "浚县": "xunxian",       # 浚县, Henan (the whole name is the stem)
     "单县": "shanxian",      # 单县, Shandong
-    "长垣": "changyuan",     # 长垣市, Henan
-    "长子": "zhangzi",       # 长子县, Shanxi
+    "长子": "zhangzi",       # 长子县, Shanxi (every other 长 is chang)
+    "南乐": "nanle",         # 南乐县, Henan
+    "民乐": "minle",         # 民乐县, Gansu
+    "漯河": "luohe",         # 漯河市, Henan
+    "马尾": "mawei",         # 福州马尾区
+    "泊头": "botou",         # 泊头市, Hebei
+    "闵行": "minhang",       # 上海闵行区
+    "曾都": "zengdu",        # 随州曾都区
+    "繁峙": "fanshi",        # 繁峙县, Shanxi
+    "珲春": "hunchun",       # 珲春市, Jilin
+    "荥经": "yingjing",      # 荥经县, Sichuan (荥阳 stays xingyang)
+    "筠连": "junlian",       # 筠连县, Sichuan
+    "召陵": "shaoling",      # 漯河召陵区
+    "龙圩": "longxu",        # 梧州龙圩区
+    "覃塘": "qintang",       # 贵港覃塘区
+    "称多": "chenduo",       # 称多县, Qinghai
+    "伽师": "jiashi",        # 伽师县, Xinjiang
+    "万柏林": "wanbailin",   # 太原万柏林区
 }
 # Per-character readings that always hold in these names, applied to pypinyin's output.
 CHAR_PINYIN = {
-    "都": "du",              # 都安, 都匀, 都昌, 郫都, 花都, ... never dou in a place name
+    "都": "du",              # 都安, 都匀, 都昌, 宁都, 望都, ... never dou in a place name
+    "长": "chang",           # 长治, 长白, 长宁, 天长, ... (长子 is in STEM_PINYIN)
+    "什": "shi",             # 什邡, 喀什, 乌什, 康巴什, 克什克腾, 塔什库尔干
+    "勒": "le",              # 库尔勒, 策勒, 阿勒泰, 锡林郭勒, 克孜勒苏, 尼勒克
+    "佛": "fo",              # 佛山, 佛冈, 佛坪
+    "蚌": "beng",            # 蚌埠, 蚌山
+    "卡": "ka",              # 浪卡子, 墨竹工卡, 卡若
+}
+# Checked by hand; the build fails if any of these comes out otherwise.
+EXPECTED = {
+    "重庆市": "chongqing", "长沙市": "changsha", "厦门市": "xiamen", "六安市": "luan",
+    "蚌埠市": "bengbu", "丽水市": "lishui", "乐山市": "leshan", "长春市": "changchun",
+    "朝阳市": "chaoyang", "大理白族自治州": "dali", "秦皇岛市": "qinhuangdao", "莘县": "shenxian",
+    "洪洞县": "hongtong", "番禺区": "panyu", "铅山县": "yanshan", "涡阳县": "guoyang",
+    "亳州市": "bozhou", "东阿县": "donge", "杭州市": "hangzhou", "西湖区": "xihu",
+    "浙江省": "zhejiang", "北京市": "beijing", "内蒙古自治区": "neimenggu",
+    "广西壮族自治区": "guangxi", "延边朝鲜族自治州": "yanbian", "淳安县": "chunan",
+    "神农架林区": "shennongjia", "六枝特区": "liuzhi", "香港特别行政区": "xianggang",
+    "鄂温克族自治旗": "ewenke", "龙胜各族自治县": "longsheng", "管城回族区": "guancheng",
+    "长子县": "zhangzi", "长治市": "changzhi", "乐清市": "yueqing", "乐亭县": "laoting",
 }
 
 
 def stem_of(name: str) -> str:
     """The name less its administrative suffix (and the nationalities before 自治…)."""
-    match = AUTONOMOUS.match(name)
-    if match:
-        return match.group(1)
+    if name in SPECIAL_STEMS:
+        return SPECIAL_STEMS[name]
+    for pattern in (ETHNIC_ONLY, AUTONOMOUS, ETHNIC_DISTRICT):
+        match = pattern.match(name)
+        if match:
+            return match.group(1)
     for suffix in SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
@@ -92,8 +136,8 @@ def pinyin_of(name: str) -> str:
     # Phrase mode over the whole name gives the suffix as context (郫都区 -> pi du qu),
     # then keep the stem's syllables (one per character; all names are Han characters).
     syllables = lazy_pinyin(name, style=Style.NORMAL, errors="exception")
-    if len(syllables) != len(name):
-        raise ValueError(f"not one syllable per character: {name} {syllables}")
+    if len(syllables) != len(name) or not name.startswith(stem):
+        raise ValueError(f"cannot split the pinyin of {name}: {syllables}")
     syllables = [CHAR_PINYIN.get(ch, s) for ch, s in zip(name, syllables)][: len(stem)]
     result = "".join(syllables).lower()
     if not re.fullmatch(r"[a-z]+", result):
@@ -102,7 +146,7 @@ def pinyin_of(name: str) -> str:
 
 
 def read_source(path: Path, year: str) -> dict[str, dict]:
-    """code -> {name, rank} for the divisions of one year, placeholders dropped."""
+    """code -> {name, level} for the divisions of one year, placeholders dropped."""
     divisions: dict[str, dict] = {}
     with open(path, encoding="utf-8-sig", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -110,9 +154,8 @@ def read_source(path: Path, year: str) -> dict[str, dict]:
                 continue
             rank = row["rank"].strip()
             level = LEVELS[rank]
-            column = {"province": "province", "city": "city", "county": "county"}[level]
-            code = row[f"{column}_adcode"].strip()
-            name = row[f"{column}_name"].strip()
+            code = row[f"{level}_adcode"].strip()
+            name = row[f"{level}_name"].strip()
             if not re.fullmatch(r"\d{6}", code):
                 raise ValueError(f"bad code {code!r} in {row}")
             # Hierarchy in the codes must agree with the source's own columns.
@@ -159,6 +202,9 @@ def main(argv=None):
         print(f"warning: pypinyin {pypinyin.__version__}, regions.csv was built with "
               f"{PYPINYIN_VERSION}; readings may differ", file=sys.stderr)
 
+    wrong = {n: pinyin_of(n) for n, p in EXPECTED.items() if pinyin_of(n) != p}
+    if wrong:
+        raise SystemExit(f"pinyin self-check failed: {wrong}")
     rows = build(read_source(args.source, args.year))
     with open(args.out, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, ["code", "name", "level", "parent_code", "pinyin"],
