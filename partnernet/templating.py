@@ -1,17 +1,21 @@
 """What every template can use: the navigation for the user's role, labels, date formatting."""
-from flask import request
+from flask import request, url_for
 from flask_babel import format_datetime, get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 from partnernet.auth.forms import LanguageForm
-from partnernet.auth.models import HQ_ROLES
+from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 
-# (endpoint, label, roles that see it)
+# (endpoint, label, roles that see it, the URL's arguments from the user)
 NAVIGATION = [
-    ("home.hq", _l("Dashboard"), HQ_ROLES),
-    ("home.partner", _l("Home"), ("partner_admin",)),
-    ("home.engineer", _l("My work"), ("engineer",)),
-    ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",)),
+    ("home.hq", _l("Dashboard"), HQ_ROLES, None),
+    ("home.partner", _l("Home"), ("partner_admin",), None),
+    ("home.engineer", _l("My work"), ("engineer",), None),
+    ("network.partners", _l("Partners"), HQ_ROLES, None),
+    ("network.partner", _l("Our company"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
+    ("network.engineer", _l("My certifications"), ("engineer",), lambda u: {"engineer_id": u.engineer_id}),
+    ("network.review_queue", _l("Certification reviews"), MANAGER_ROLES, None),
+    ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",), None),
 ]
 
 LABELS = {
@@ -63,7 +67,8 @@ def register_template_helpers(app):
     def shell():
         navigation = []
         if current_user.is_authenticated:
-            navigation = [(e, t) for e, t, roles in NAVIGATION if current_user.role in roles]
+            navigation = [(e, url_for(e, **(args(current_user) if args else {})), t)
+                          for e, t, roles, args in NAVIGATION if current_user.role in roles]
         return {
             "navigation": navigation,
             "language_form": LanguageForm(formdata=None, locale=str(get_locale()), next=request.full_path.rstrip("?")),

@@ -30,9 +30,12 @@ def save(obj):
 
 def partner(**fields) -> Party:
     n = next(_sequence)
+    tiers = fields.pop("tiers", ["L1", "L2"])
     values = dict(kind="agent", name=f"测试伙伴{n}", status="active", capacity=10, province_code="330000")
     values.update(fields)
-    return save(Party(**values))
+    party = Party(**values)
+    party.tiers = tiers
+    return save(party)
 
 
 def engineer(party, **fields) -> Engineer:
@@ -50,9 +53,12 @@ def certification(engineer_, line="workflow", **fields) -> Certification:
 
 
 def coverage(party, region_code="330000", **fields) -> Coverage:
+    tiers = fields.pop("tiers", ["L1", "L2"])
     values = dict(party_id=party.id, region_code=region_code, effective_from=date(2020, 1, 1))
     values.update(fields)
-    return save(Coverage(**values))
+    obj = Coverage(**values)
+    obj.tiers = tiers
+    return save(obj)
 
 
 def customer(sold_by=None, region_code="330106", **fields) -> Customer:

@@ -10,6 +10,7 @@ from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
 
 HQ_ROLES = ("hq_admin", "hq_manager", "hq_agent")
+MANAGER_ROLES = ("hq_admin", "hq_manager")  # may change partners, coverage, reviews, audits
 PARTNER_ROLES = ("partner_admin", "engineer")
 ROLES = HQ_ROLES + PARTNER_ROLES
 LOCALES = ("zh_CN", "en")

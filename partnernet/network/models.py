@@ -112,6 +112,8 @@ class PartyEvent(db.Model):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     data: Mapped[dict | None] = mapped_column(sa.JSON)
 
+    actor = relationship("User")
+
 
 coverage_product_line = sa.Table(
     "coverage_product_line",

@@ -1,10 +1,90 @@
-"""Rules over partners, engineers and certifications."""
-from datetime import date
+"""Rules over partners, coverage, engineers and certifications; views and the API call these."""
+from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
+from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
-from partnernet.network.models import Certification
+from partnernet.network.models import (
+    PARTNER_KINDS, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine, coverage_product_line)
+from partnernet.regions import service as regions
+from partnernet.regions.models import Region
+
+# onboarding → active ⇄ probation → suspended → terminated (DESIGN.md). An active partner may be
+# suspended at once (an audit decision), a suspended one may be reinstated on probation, and any
+# living partner may be terminated.
+TRANSITIONS = {
+    "onboarding": ("active", "terminated"),
+    "active": ("probation", "suspended", "terminated"),
+    "probation": ("active", "suspended", "terminated"),
+    "suspended": ("probation", "terminated"),
+    "terminated": (),
+}
+
+
+def allowed_transitions(status: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(status, ())
+
+
+def change_status(party: Party, to_status: str, reason: str, actor_id: int | None, now: datetime) -> PartyEvent:
+    """Move a partner along an allowed transition; the reason is required and recorded."""
+    reason = (reason or "").strip()
+    if party.is_hq:
+        raise InvalidTransition(_("HQ has no lifecycle status."))
+    if to_status not in allowed_transitions(party.status):
+        raise InvalidTransition(
+            _("A partner cannot go from %(from)s to %(to)s.", **{"from": party.status, "to": to_status}),
+            {"status": _("Not an allowed transition.")})
+    if not reason:
+        raise ValidationFailed(_("Say why the status changes."), {"reason": _("A reason is required.")})
+    event = PartyEvent(party_id=party.id, at=now, actor_user_id=actor_id, kind="status_changed",
+                       from_status=party.status, to_status=to_status, reason=reason)
+    party.status = to_status
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def record_event(party_id: int, kind: str, actor_id: int | None, now: datetime, data=None, reason=None):
+    db.session.add(PartyEvent(party_id=party_id, at=now, actor_user_id=actor_id, kind=kind,
+                              data=data, reason=reason))
+
+
+# --- certified before serving (持证上岗) -------------------------------------------------------
+
+def valid_certification_clause(product_line_id, day: date):
+    """SQL: a certification that lets its engineer serve `product_line_id` on `day`."""
+    return sa.and_(Certification.product_line_id == product_line_id,
+                   Certification.status == "valid",
+                   Certification.issued_on <= day,
+                   Certification.expires_on >= day)
+
+
+def is_certified(engineer_id: int, product_line_id: int, day: date) -> bool:
+    """Is this engineer certified for this product line on this day? The one answer routing uses."""
+    statement = (sa.select(Certification.id)
+                 .join(Engineer, Engineer.id == Certification.engineer_id)
+                 .where(Certification.engineer_id == engineer_id, Engineer.active,
+                        valid_certification_clause(product_line_id, day))
+                 .limit(1))
+    return db.session.execute(statement).first() is not None
+
+
+def certified_engineers(party_id: int, product_line_id: int, day: date) -> list[Engineer]:
+    statement = (sa.select(Engineer)
+                 .where(Engineer.party_id == party_id, Engineer.active,
+                        Engineer.id.in_(sa.select(Certification.engineer_id)
+                                        .where(valid_certification_clause(product_line_id, day))))
+                 .order_by(Engineer.name))
+    return list(db.session.execute(statement).scalars())
+
+
+def parties_with_certified_engineer(product_line_id, day: date):
+    """SQL subquery: ids of parties with at least one active engineer certified for the line."""
+    return (sa.select(Engineer.party_id)
+            .join(Certification, Certification.engineer_id == Engineer.id)
+            .where(Engineer.active, valid_certification_clause(product_line_id, day)))
 
 
 def expire_lapsed_certifications(today: date) -> int:
@@ -15,3 +95,193 @@ def expire_lapsed_certifications(today: date) -> int:
         .values(status="expired"))
     db.session.commit()
     return result.rowcount
+
+
+# --- the partner list ---------------------------------------------------------------------------
+
+PARTNER_SORTS = {
+    "name": Party.name, "kind": Party.kind, "status": Party.status,
+    "province": Party.province_code, "capacity": Party.capacity, "created": Party.created_at,
+}
+
+
+def effective_coverage_clause(day: date):
+    return sa.and_(Coverage.effective_from <= day,
+                   sa.or_(Coverage.effective_to.is_(None), Coverage.effective_to >= day))
+
+
+def covers_product_line_clause(product_line_id):
+    return sa.or_(Coverage.all_product_lines,
+                  Coverage.id.in_(sa.select(coverage_product_line.c.coverage_id)
+                                  .where(coverage_product_line.c.product_line_id == product_line_id)))
+
+
+def partner_list_statement(day: date, q: str = "", kind: str = "", status: str = "", province: str = "",
+                           product_line_id: int | None = None, uncertified: bool = False,
+                           sort: str = "name", descending: bool = False):
+    """The partners HQ's list shows for these filters (export writes the same rows)."""
+    statement = sa.select(Party).where(Party.kind != "hq")
+    if q:
+        pattern = f"%{q.strip()}%"
+        statement = statement.where(sa.or_(Party.name.ilike(pattern), Party.name_en.ilike(pattern)))
+    if kind:
+        statement = statement.where(Party.kind == kind)
+    if status:
+        statement = statement.where(Party.status == status)
+    if province:
+        statement = statement.where(Party.province_code == province)
+    if product_line_id:
+        statement = statement.where(Party.id.in_(
+            sa.select(Coverage.party_id).where(effective_coverage_clause(day),
+                                               covers_product_line_clause(product_line_id))))
+    if uncertified:
+        if product_line_id:
+            certified = parties_with_certified_engineer(product_line_id, day)
+        else:
+            certified = (sa.select(Engineer.party_id)
+                         .join(Certification, Certification.engineer_id == Engineer.id)
+                         .where(Engineer.active, Certification.status == "valid",
+                                Certification.issued_on <= day, Certification.expires_on >= day))
+        statement = statement.where(Party.id.not_in(certified))
+    column = PARTNER_SORTS.get(sort, Party.name)
+    return statement.order_by(column.desc() if descending else column.asc(), Party.id)
+
+
+# --- creating and editing partners, coverage and engineers ---------------------------------------
+
+PARTNER_FIELDS = ("name", "name_en", "kind", "province_code", "capacity", "tiers", "contact_name",
+                  "contact_phone", "contact_email", "address", "contract_start", "contract_end")
+
+
+def check_partner(values: dict, party_id: int | None = None) -> None:
+    fields = {}
+    name = (values.get("name") or "").strip()
+    clash = db.session.execute(sa.select(Party.id).where(Party.name == name, Party.id != (party_id or 0))).first()
+    if clash:
+        fields["name"] = _("Another partner already has this name.")
+    province = db.session.get(Region, values.get("province_code") or "")
+    if province is None or province.level != "province":
+        fields["province_code"] = _("Choose a province.")
+    if values.get("kind") not in PARTNER_KINDS:
+        fields["kind"] = _("Unknown kind.")
+    if not values.get("tiers"):
+        fields["tiers"] = _("Offer at least one tier.")
+    start, end = values.get("contract_start"), values.get("contract_end")
+    if start and end and end < start:
+        fields["contract_end"] = _("The contract must end after it starts.")
+    if fields:
+        raise ValidationFailed(_("The partner cannot be saved."), fields)
+
+
+def create_partner(values: dict, actor_id: int | None, now: datetime) -> Party:
+    """A new partner, in onboarding until HQ activates it."""
+    check_partner(values)
+    party = Party(status="onboarding")
+    apply_partner_values(party, values)
+    db.session.add(party)
+    db.session.flush()
+    record_event(party.id, "created", actor_id, now)
+    db.session.commit()
+    return party
+
+
+def update_partner(party: Party, values: dict, actor_id: int | None, now: datetime) -> Party:
+    if party.is_hq:
+        raise InvalidTransition(_("HQ is edited in the settings."))
+    check_partner(values, party.id)
+    before = {f: partner_value(party, f) for f in PARTNER_FIELDS}
+    apply_partner_values(party, values)
+    changed = {f: [before[f], partner_value(party, f)] for f in PARTNER_FIELDS
+               if before[f] != partner_value(party, f)}
+    if changed:
+        record_event(party.id, "updated", actor_id, now, data=changed)
+    db.session.commit()
+    return party
+
+
+def partner_value(party: Party, field: str):
+    value = getattr(party, field)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def apply_partner_values(party: Party, values: dict) -> None:
+    for field in PARTNER_FIELDS:
+        if field in values:
+            value = values[field]
+            setattr(party, field, value.strip() or None if isinstance(value, str) and field != "name" else value)
+    party.name = party.name.strip()
+
+
+def add_coverage(party: Party, region_code: str, all_product_lines: bool, product_line_ids: list[int],
+                 tiers: list[str], effective_from: date, effective_to: date | None,
+                 actor_id: int | None, now: datetime) -> Coverage:
+    fields = {}
+    region = db.session.get(Region, region_code or "")
+    if region is None:
+        fields["region_code"] = _("Unknown region code.")
+    lines = []
+    if not all_product_lines:
+        lines = list(db.session.execute(sa.select(ProductLine).where(ProductLine.id.in_(product_line_ids or []))).scalars())
+        if not lines or len(lines) != len(set(product_line_ids)):
+            fields["product_lines"] = _("Choose product lines, or all.")
+    if not tiers:
+        fields["tiers"] = _("Choose at least one tier.")
+    elif not set(tiers) <= set(party.tiers):
+        fields["tiers"] = _("The partner does not offer %(tiers)s.", tiers=", ".join(sorted(set(tiers) - set(party.tiers))))
+    if effective_from is None:
+        fields["effective_from"] = _("A start date is required.")
+    elif effective_to is not None and effective_to < effective_from:
+        fields["effective_to"] = _("Coverage must end after it starts.")
+    if fields:
+        raise ValidationFailed(_("The coverage cannot be added."), fields)
+    coverage = Coverage(party_id=party.id, region_code=region.code, all_product_lines=all_product_lines,
+                        effective_from=effective_from, effective_to=effective_to)
+    coverage.tiers = tiers
+    coverage.product_lines = lines
+    db.session.add(coverage)
+    db.session.flush()
+    record_event(party.id, "coverage_added", actor_id, now, data={
+        "coverage_id": coverage.id, "region_code": region.code, "tiers": tiers,
+        "product_lines": None if all_product_lines else [l.code for l in lines]})
+    db.session.commit()
+    return coverage
+
+
+def end_coverage(coverage: Coverage, actor_id: int | None, now: datetime, today: date) -> None:
+    """End a coverage today; its history stays. One that never took effect is withdrawn."""
+    if coverage.effective_to is not None and coverage.effective_to < today:
+        raise Conflict(_("This coverage has already ended."))
+    data = {"coverage_id": coverage.id, "region_code": coverage.region_code}
+    if coverage.effective_from > today:
+        data["withdrawn"] = True
+        db.session.delete(coverage)
+    else:
+        coverage.effective_to = today
+        data["effective_to"] = today.isoformat()
+    record_event(coverage.party_id, "coverage_ended", actor_id, now, data=data)
+    db.session.commit()
+
+
+def overlapping_coverage(coverage: Coverage, today: date) -> list[Coverage]:
+    """Other partners' effective coverage of the same region, a region above it or one below it."""
+    region = coverage.region
+    ancestors = [r.code for r in regions.chain(region.code)]
+    statement = (sa.select(Coverage)
+                 .where(Coverage.party_id != coverage.party_id, effective_coverage_clause(today),
+                        sa.or_(Coverage.region_code.in_(ancestors), regions.at_or_under(region, Coverage.region_code)))
+                 .order_by(Coverage.region_code))
+    return list(db.session.execute(statement).scalars())
+
+
+def save_engineer(party: Party, values: dict, engineer: Engineer | None = None) -> Engineer:
+    name = (values.get("name") or "").strip()
+    if not name:
+        raise ValidationFailed(_("The engineer cannot be saved."), {"name": _("A name is required.")})
+    engineer = engineer or Engineer(party_id=party.id)
+    engineer.name = name
+    engineer.phone = (values.get("phone") or "").strip() or None
+    engineer.email = (values.get("email") or "").strip().lower() or None
+    engineer.active = bool(values.get("active", True))
+    db.session.add(engineer)
+    db.session.commit()
+    return engineer

@@ -1,15 +1,315 @@
-"""Partner pages. A partner's users see only their own party; HQ sees every party."""
-from flask import Blueprint, render_template
+"""Partner, coverage, engineer and certification pages. Views parse and check roles; the rules
+live in network.service and network.certifications."""
+import os
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from partnernet.auth.scope import get_or_404
-from partnernet.network.models import Party
+from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
+from partnernet.auth.scope import get_or_404, require_role
+from partnernet.errors import DomainError
+from partnernet.extensions import db
+from partnernet.network import certifications, service
+from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, PartnerForm,
+                                      ReviewForm, StatusForm)
+from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certification, Coverage, Engineer,
+                                       Party, PartyEvent, ProductLine)
+from partnernet.regions import service as regions
+from partnernet.tickets.models import OPEN_STATUSES, Ticket
+from partnernet.timeclock import now_utc, today_in_china
 
-bp = Blueprint("network", __name__, url_prefix="/partners")
+bp = Blueprint("network", __name__)
 
 
-@bp.get("/<int:party_id>")
+def product_lines() -> list[ProductLine]:
+    return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
+
+
+def show_errors(form, error: DomainError) -> None:
+    """Put a service's field errors on the form, and its message on top."""
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = list(form[name].errors) + [message]
+    flash(error.message, "danger")
+
+
+def partner_filters() -> dict:
+    args = request.args
+    line = args.get("product_line", "")
+    line_id = db.session.execute(db.select(ProductLine.id).where(ProductLine.code == line)).scalar() if line else None
+    return dict(q=args.get("q", "")[:100], kind=args.get("kind", "") if args.get("kind") in PARTNER_KINDS else "",
+                status=args.get("status", "") if args.get("status") in PARTY_STATUSES else "",
+                province=args.get("province", "")[:6], product_line_id=line_id,
+                uncertified=args.get("uncertified") == "1",
+                sort=args.get("sort", "name") if args.get("sort") in service.PARTNER_SORTS else "name",
+                descending=args.get("order") == "desc")
+
+
+@bp.get("/partners/")
+@login_required
+def partners():
+    require_role(current_user, *HQ_ROLES)
+    filters = partner_filters()
+    statement = service.partner_list_statement(today_in_china(), **filters)
+    page = db.paginate(statement, per_page=50, max_per_page=200, error_out=False)
+    return render_template("network/partners.html", page=page, filters=filters, kinds=PARTNER_KINDS,
+                           statuses=PARTY_STATUSES, provinces=regions.children(None), product_lines=product_lines())
+
+
+def partner_form(party=None) -> PartnerForm:
+    form = PartnerForm(obj=party)
+    form.province_code.choices = [("", "—")] + [(r.code, r.name) for r in regions.children(None)]
+    if party is not None and request.method == "GET":
+        form.tiers.data = party.tiers
+    return form
+
+
+def partner_values(form: PartnerForm) -> dict:
+    return {field: form[field].data for field in service.PARTNER_FIELDS}
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+@login_required
+def new_partner():
+    require_role(current_user, *MANAGER_ROLES)
+    form = partner_form()
+    if form.validate_on_submit():
+        try:
+            party = service.create_partner(partner_values(form), current_user.id, now_utc())
+        except DomainError as error:
+            show_errors(form, error)
+        else:
+            flash(_("Partner created. It is onboarding until you activate it."), "success")
+            return redirect(url_for("network.partner", party_id=party.id))
+    return render_template("network/partner_form.html", form=form, party=None)
+
+
+@bp.route("/partners/<int:party_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_partner(party_id):
+    require_role(current_user, *MANAGER_ROLES)
+    party = get_or_404(Party, party_id, current_user)
+    form = partner_form(party)
+    if form.validate_on_submit():
+        try:
+            service.update_partner(party, partner_values(form), current_user.id, now_utc())
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            flash(_("Partner saved."), "success")
+            return redirect(url_for("network.partner", party_id=party.id))
+    return render_template("network/partner_form.html", form=form, party=party)
+
+
+@bp.get("/partners/<int:party_id>")
 @login_required
 def partner(party_id):
     party = get_or_404(Party, party_id, current_user)
-    return render_template("network/partner.html", party=party)
+    today = today_in_china()
+    status_form = StatusForm()
+    status_form.status.choices = list(service.allowed_transitions(party.status))
+    coverage_form = CoverageForm(effective_from=today)
+    coverage_form.product_lines.choices = [(str(l.id), l.code) for l in product_lines()]
+    coverage_form.tiers.data = party.tiers
+    coverages = [(c, regions.count_counties(c.region), service.overlapping_coverage(c, today) if c.is_effective(today) else [])
+                 for c in party.coverages]
+    open_tickets = db.session.execute(
+        db.select(Ticket).where(Ticket.status.in_(OPEN_STATUSES),
+                                (Ticket.owner_party_id == party.id) | (Ticket.offered_party_id == party.id))
+        .order_by(Ticket.created_at.desc()).limit(50)).scalars().all()
+    history = db.session.execute(
+        db.select(PartyEvent).where(PartyEvent.party_id == party.id).order_by(PartyEvent.at.desc(), PartyEvent.id.desc())
+    ).scalars().all()
+    return render_template("network/partner.html", party=party, today=today, coverages=coverages,
+                           status_form=status_form, coverage_form=coverage_form, open_tickets=open_tickets,
+                           history=history, product_lines=product_lines(),
+                           can_manage=current_user.role in MANAGER_ROLES,
+                           can_manage_engineers=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin")
+
+
+@bp.post("/partners/<int:party_id>/status")
+@login_required
+def change_status(party_id):
+    require_role(current_user, *MANAGER_ROLES)
+    party = get_or_404(Party, party_id, current_user)
+    form = StatusForm()
+    form.status.choices = list(service.allowed_transitions(party.status)) or [party.status]
+    if not form.validate_on_submit():
+        flash(_("Choose a new status and give a reason."), "danger")
+    else:
+        try:
+            service.change_status(party, form.status.data, form.reason.data, current_user.id, now_utc())
+            flash(_("Status changed."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+    return redirect(url_for("network.partner", party_id=party.id))
+
+
+@bp.post("/partners/<int:party_id>/coverage")
+@login_required
+def add_coverage(party_id):
+    require_role(current_user, *MANAGER_ROLES)
+    party = get_or_404(Party, party_id, current_user)
+    form = CoverageForm()
+    form.product_lines.choices = [(str(l.id), l.code) for l in product_lines()]
+    if not form.validate_on_submit():
+        for field in form:
+            for message in field.errors:
+                flash(f"{field.label.text}: {message}", "danger")
+    else:
+        try:
+            coverage = service.add_coverage(
+                party, form.region_code.data, form.all_product_lines.data,
+                [int(i) for i in form.product_lines.data], form.tiers.data,
+                form.effective_from.data, form.effective_to.data, current_user.id, now_utc())
+            flash(_("Coverage of %(region)s added.", region=coverage.region.name), "success")
+        except DomainError as error:
+            db.session.rollback()
+            for message in error.fields.values():
+                flash(message, "danger")
+    return redirect(url_for("network.partner", party_id=party.id) + "#coverage")
+
+
+@bp.post("/coverage/<int:coverage_id>/end")
+@login_required
+def end_coverage(coverage_id):
+    require_role(current_user, *MANAGER_ROLES)
+    coverage = get_or_404(Coverage, coverage_id, current_user)
+    party_id = coverage.party_id
+    try:
+        service.end_coverage(coverage, current_user.id, now_utc(), today_in_china())
+        flash(_("Coverage ended."), "success")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    return redirect(url_for("network.partner", party_id=party_id) + "#coverage")
+
+
+# --- engineers ---------------------------------------------------------------------------------
+
+def require_engineer_manager(party: Party) -> None:
+    """HQ managers manage every party's engineers; a partner admin only their own (already scoped)."""
+    if current_user.role not in MANAGER_ROLES and current_user.role != "partner_admin":
+        abort(403)
+
+
+@bp.route("/partners/<int:party_id>/engineers/new", methods=["GET", "POST"])
+@login_required
+def new_engineer(party_id):
+    party = get_or_404(Party, party_id, current_user)
+    require_engineer_manager(party)
+    form = EngineerForm()
+    if form.validate_on_submit():
+        engineer = service.save_engineer(party, form.data)
+        flash(_("Engineer %(name)s added.", name=engineer.name), "success")
+        return redirect(url_for("network.engineer", engineer_id=engineer.id))
+    return render_template("network/engineer_form.html", form=form, party=party, engineer=None)
+
+
+@bp.route("/engineers/<int:engineer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_engineer(engineer_id):
+    engineer = get_or_404(Engineer, engineer_id, current_user)
+    require_engineer_manager(engineer.party)
+    form = EngineerForm(obj=engineer)
+    if form.validate_on_submit():
+        service.save_engineer(engineer.party, form.data, engineer)
+        flash(_("Engineer saved."), "success")
+        return redirect(url_for("network.engineer", engineer_id=engineer.id))
+    return render_template("network/engineer_form.html", form=form, party=engineer.party, engineer=engineer)
+
+
+@bp.get("/engineers/<int:engineer_id>")
+@login_required
+def engineer(engineer_id):
+    engineer = get_engineer_in_scope(engineer_id)
+    return render_template("network/engineer.html", engineer=engineer, today=today_in_china(),
+                           form=certification_form(),
+                           can_submit=can_submit_for(engineer),
+                           can_edit=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin")
+
+
+def get_engineer_in_scope(engineer_id: int) -> Engineer:
+    if current_user.role == "engineer":
+        if current_user.engineer_id != engineer_id:
+            abort(404)  # an engineer sees only their own record
+    return get_or_404(Engineer, engineer_id, current_user)
+
+
+def can_submit_for(engineer: Engineer) -> bool:
+    if current_user.role == "engineer":
+        return current_user.engineer_id == engineer.id
+    return current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
+
+
+def certification_form() -> CertificationForm:
+    form = CertificationForm()
+    form.product_line.choices = [(l.code, l.code) for l in product_lines()]
+    return form
+
+
+@bp.post("/engineers/<int:engineer_id>/certifications")
+@login_required
+def submit_certification(engineer_id):
+    engineer = get_engineer_in_scope(engineer_id)
+    if not can_submit_for(engineer):
+        abort(403)
+    form = certification_form()
+    if form.validate_on_submit():
+        upload = form.scan.data
+        scan = certifications.Scan(upload.filename, upload.read(certifications.MAX_SCAN_BYTES + 1)) if upload else None
+        try:
+            certifications.submit(engineer, form.product_line.data, form.level.data, form.number.data,
+                                  form.issued_on.data, form.expires_on.data, now_utc(), scan)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            flash(_("Certification submitted. It counts once HQ approves it."), "success")
+            return redirect(url_for("network.engineer", engineer_id=engineer.id))
+    return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
+                           can_submit=True,
+                           can_edit=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"), 422
+
+
+@bp.get("/certifications/<int:certification_id>/scan")
+@login_required
+def certification_scan(certification_id):
+    certification = get_or_404(Certification, certification_id, current_user)
+    if not certification.scan_path:
+        abort(404)
+    path = os.path.join(certifications.scan_directory(), os.path.basename(certification.scan_path))
+    return send_file(path, mimetype=certification.scan_content_type, as_attachment=True,
+                     download_name=certification.scan_filename or os.path.basename(path))
+
+
+@bp.get("/certifications/review")
+@login_required
+def review_queue():
+    require_role(current_user, *MANAGER_ROLES)
+    today = today_in_china()
+    pending = db.session.execute(
+        db.select(Certification).where(Certification.status == "pending").order_by(Certification.submitted_at)
+    ).scalars().all()
+    return render_template("network/review_queue.html", items=[(c, certifications.approval_effect(c, today)) for c in pending],
+                           form=ReviewForm(), today=today)
+
+
+@bp.post("/certifications/<int:certification_id>/review")
+@login_required
+def review_certification(certification_id):
+    require_role(current_user, *MANAGER_ROLES)
+    certification = get_or_404(Certification, certification_id, current_user)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            certifications.review(certification, form.decision.data, form.reason.data, current_user.id,
+                                  now_utc(), today_in_china())
+            flash(_("Approved.") if form.decision.data == "approve" else _("Rejected."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(" ".join([error.message] + list(error.fields.values())), "danger")
+    return redirect(url_for("network.review_queue"))

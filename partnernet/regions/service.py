@@ -3,6 +3,7 @@ import csv
 from pathlib import Path
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from partnernet.extensions import db
 from partnernet.regions.models import Region
@@ -88,3 +89,31 @@ def search(query: str, limit: int = 20) -> list[Region]:
     statement = (sa.select(Region).where(condition)
                  .order_by(sa.case((exact, 0), else_=1), level_rank, Region.code).limit(limit))
     return list(db.session.execute(statement).scalars())
+
+
+def prefix_of(region: Region) -> str:
+    """GB/T 2260 codes nest: everything under a province shares 2 digits, under a city 4."""
+    return {"province": region.code[:2], "city": region.code[:4]}.get(region.level, region.code)
+
+
+def at_or_under(region: Region, column=Region.code):
+    """SQL: `column` names `region` or a region below it."""
+    if region.level == "county":
+        return column == region.code
+    return column.startswith(prefix_of(region))
+
+
+def county_units_clause():
+    """SQL: the regions that count as counties: county-level ones, and cities with no counties
+    (东莞, 中山, 儋州, 嘉峪关 serve as their own county)."""
+    child = sa.orm.aliased(Region)
+    return sa.or_(Region.level == "county",
+                  sa.and_(Region.level == "city",
+                          ~sa.exists().where(child.parent_code == Region.code)))
+
+
+def count_counties(region: Region) -> int:
+    """How many county units lie at or under a region."""
+    statement = sa.select(sa.func.count()).select_from(Region).where(
+        county_units_clause(), at_or_under(region))
+    return db.session.execute(statement).scalar_one()

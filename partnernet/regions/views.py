@@ -1,5 +1,5 @@
 """Browse and search the regions of China."""
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import login_required
 
 from partnernet.extensions import db
@@ -26,3 +26,15 @@ def detail(code):
         abort(404)
     return render_template("regions/detail.html", region=region,
                            chain=list(reversed(service.chain(code))), children=service.children(code))
+
+
+@bp.get("/search.json")
+@login_required
+def search_json():
+    """For the search-as-you-type region picker: 杭州, hangzhou or 3301 all find Hangzhou."""
+    results = service.search(request.args.get("q", "")[:50], limit=15)
+    parents = {r.code: r for r in db.session.execute(
+        db.select(Region).where(Region.code.in_({r.parent_code for r in results if r.parent_code}))).scalars()}
+    return jsonify([{"code": r.code, "name": r.name, "level": r.level,
+                     "parent_name": parents[r.parent_code].name if r.parent_code in parents else None}
+                    for r in results])

@@ -1,0 +1,289 @@
+"""The partner network: lifecycle, coverage, engineers, the certification workflow, scope."""
+import io
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
+from partnernet.extensions import db
+from partnernet.network import certifications, service
+from partnernet.network.models import Certification, Coverage, Party, PartyEvent
+from tests import factories
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+TODAY = date(2026, 11, 25)
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+def test_status_change_along_an_allowed_transition_is_recorded_with_actor_and_reason(app):
+    partner = factories.partner(status="active")
+    manager = factories.user("hq_manager")
+    service.change_status(partner, "probation", "三次拒单", manager.id, NOW)
+    event = db.session.execute(db.select(PartyEvent).where(PartyEvent.party_id == partner.id)).scalar_one()
+    assert (partner.status, event.from_status, event.to_status, event.reason, event.actor_user_id) == \
+        ("probation", "active", "probation", "三次拒单", manager.id)
+
+
+@pytest.mark.parametrize("start, target", [("onboarding", "probation"), ("terminated", "active"),
+                                           ("suspended", "active"), ("active", "onboarding")])
+def test_illegal_status_transition_is_refused_and_changes_nothing(app, start, target):
+    partner = factories.partner(status=start)
+    with pytest.raises(InvalidTransition):
+        service.change_status(partner, target, "because", None, NOW)
+    db.session.rollback()
+    assert db.session.get(Party, partner.id).status == start
+    assert db.session.execute(db.select(PartyEvent)).first() is None
+
+
+def test_status_change_needs_a_reason(app):
+    partner = factories.partner(status="active")
+    with pytest.raises(ValidationFailed):
+        service.change_status(partner, "suspended", "   ", None, NOW)
+    assert db.session.get(Party, partner.id).status == "active"
+
+
+def test_illegal_transition_in_the_ui_shows_a_message(client, login_as, app):
+    partner = factories.partner(status="onboarding")
+    login_as(factories.user("hq_manager"))
+    response = client.post(f"/partners/{partner.id}/status", data={"status": "suspended", "reason": "x"},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert db.session.get(Party, partner.id).status == "onboarding"
+
+
+def test_hq_agent_may_not_change_partner_status(client, login_as, app):
+    partner = factories.partner(status="active")
+    login_as(factories.user("hq_agent"))
+    assert client.post(f"/partners/{partner.id}/status", data={"status": "probation", "reason": "x"}).status_code == 403
+
+
+def test_creating_a_partner_in_the_ui_starts_it_onboarding(client, login_as, app):
+    login_as(factories.user("hq_manager"))
+    response = client.post("/partners/new", data={
+        "name": "杭州新星软件有限公司", "kind": "agent", "province_code": "330000", "capacity": 8,
+        "tiers": ["L1", "L2"], "contact_email": "ops@xinxing.cn"})
+    assert response.status_code == 302
+    party = db.session.execute(db.select(Party).where(Party.name == "杭州新星软件有限公司")).scalar_one()
+    assert party.status == "onboarding" and party.tiers == ["L1", "L2"]
+
+
+def test_invalid_partner_form_shows_errors_and_saves_nothing(client, login_as, app):
+    factories.partner(name="已有公司")
+    login_as(factories.user("hq_manager"))
+    response = client.post("/partners/new", data={
+        "name": "已有公司", "kind": "agent", "province_code": "330100", "capacity": 8, "tiers": ["L1"],
+        "contract_start": "2026-01-01", "contract_end": "2025-01-01"})
+    assert response.status_code == 200
+    assert db.session.execute(db.select(db.func.count(Party.id)).where(Party.name == "已有公司")).scalar() == 1
+
+
+# --- coverage --------------------------------------------------------------------------------
+
+def test_ending_coverage_keeps_its_history(app):
+    partner = factories.partner(tiers=["L1", "L2"])
+    coverage = service.add_coverage(partner, "330100", True, [], ["L1"], date(2025, 1, 1), None, None, NOW)
+    service.end_coverage(coverage, None, NOW, TODAY)
+    kept = db.session.get(Coverage, coverage.id)
+    assert kept.effective_to == TODAY and not kept.is_effective(TODAY + timedelta(days=1))
+    kinds = [e.kind for e in db.session.execute(db.select(PartyEvent).order_by(PartyEvent.id)).scalars()]
+    assert kinds == ["coverage_added", "coverage_ended"]
+
+
+def test_coverage_with_unknown_region_or_tier_not_offered_is_refused(app):
+    partner = factories.partner(tiers=["L1"])
+    with pytest.raises(ValidationFailed) as error:
+        service.add_coverage(partner, "999999", True, [], ["L3"], date(2025, 1, 1), None, None, NOW)
+    assert set(error.value.fields) == {"region_code", "tiers"}
+
+
+def test_overlaps_with_other_partners_are_shown_not_forbidden(app):
+    province_partner, county_partner = factories.partner(), factories.partner()
+    province = factories.coverage(province_partner, "330000")
+    county = factories.coverage(county_partner, "330106")
+    factories.coverage(factories.partner(), "320000")  # another province: no overlap
+    assert [c.id for c in service.overlapping_coverage(county, TODAY)] == [province.id]
+    assert [c.id for c in service.overlapping_coverage(province, TODAY)] == [county.id]
+
+
+def test_partner_page_shows_how_many_counties_a_coverage_reaches(client, login_as, app):
+    partner = factories.partner()
+    factories.coverage(partner, "330100")
+    login_as(factories.user("hq_manager"))
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert ">13</td>" in page  # Hangzhou has 13 county-level divisions
+
+
+def test_region_picker_finds_hangzhou_three_ways(client, login_as, app):
+    login_as(factories.user("hq_manager"))
+    for query in ("杭州", "Hangzhou", "3301"):
+        assert client.get("/regions/search.json", query_string={"q": query}).json[0]["code"] == "330100"
+
+
+# --- certified before serving ------------------------------------------------------------------
+
+@pytest.fixture
+def engineer(app):
+    return factories.engineer(factories.partner())
+
+
+def test_certified_through_the_expiry_day_and_not_after(app, engineer):
+    cert = factories.certification(engineer, issued_on=date(2025, 10, 1), expires_on=date(2026, 10, 1))
+    line = cert.product_line_id
+    assert service.is_certified(engineer.id, line, date(2026, 10, 1))
+    assert not service.is_certified(engineer.id, line, date(2026, 10, 2))
+    assert not service.is_certified(engineer.id, line, date(2025, 9, 30))  # before issue
+    assert not service.is_certified(engineer.id, factories.product_line("mobile").id, date(2026, 1, 1))
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected", "revoked", "expired"])
+def test_only_a_valid_certification_counts(app, engineer, status):
+    cert = factories.certification(engineer, status=status)
+    assert not service.is_certified(engineer.id, cert.product_line_id, date.today())
+
+
+def test_an_inactive_engineer_is_not_certified(app, engineer):
+    cert = factories.certification(engineer)
+    engineer.active = False
+    db.session.commit()
+    assert not service.is_certified(engineer.id, cert.product_line_id, date.today())
+
+
+def test_submission_is_pending_until_approved(app, engineer):
+    cert = certifications.submit(engineer, "workflow", "associate", "WF-1", date(2026, 1, 1), date(2028, 1, 1), NOW)
+    assert cert.status == "pending" and not service.is_certified(engineer.id, cert.product_line_id, TODAY)
+    reviewer = factories.user("hq_manager")
+    certifications.review(cert, "approve", "", reviewer.id, NOW, TODAY)
+    assert service.is_certified(engineer.id, cert.product_line_id, TODAY)
+    assert cert.reviewed_by_id == reviewer.id
+
+
+def test_an_expired_certificate_cannot_be_approved(app, engineer):
+    cert = certifications.submit(engineer, "workflow", "associate", "WF-2", date(2024, 1, 1), date(2026, 11, 24), NOW)
+    with pytest.raises(ValidationFailed):
+        certifications.review(cert, "approve", "", None, NOW, TODAY)
+    assert db.session.get(Certification, cert.id).status == "pending"
+
+
+def test_rejecting_needs_a_reason_and_reviewing_twice_is_a_conflict(app, engineer):
+    cert = certifications.submit(engineer, "workflow", "associate", "WF-3", date(2026, 1, 1), date(2028, 1, 1), NOW)
+    with pytest.raises(ValidationFailed):
+        certifications.review(cert, "reject", "", None, NOW, TODAY)
+    certifications.review(cert, "reject", "证书编号无法核实", None, NOW, TODAY)
+    with pytest.raises(Conflict):
+        certifications.review(cert, "approve", "", None, NOW, TODAY)
+
+
+def test_a_renewal_leaves_the_current_certificate_valid_until_approved(app, engineer):
+    current = factories.certification(engineer, issued_on=date(2024, 12, 1), expires_on=date(2026, 12, 1))
+    renewal = certifications.submit(engineer, "workflow", "expert", "WF-NEW", date(2026, 11, 20), date(2029, 11, 20), NOW)
+    assert renewal.renews_id == current.id
+    assert db.session.get(Certification, current.id).status == "valid"
+    assert service.is_certified(engineer.id, current.product_line_id, TODAY)
+    certifications.review(renewal, "approve", "", None, NOW, TODAY)
+    assert service.is_certified(engineer.id, current.product_line_id, date(2027, 6, 1))
+
+
+def test_certificate_number_is_unique_per_product_line(app, engineer):
+    certifications.submit(engineer, "workflow", "associate", "N-1", date(2026, 1, 1), date(2028, 1, 1), NOW)
+    with pytest.raises(ValidationFailed) as error:
+        certifications.submit(engineer, "workflow", "associate", "N-1", date(2026, 1, 1), date(2028, 1, 1), NOW)
+    assert "number" in error.value.fields
+    certifications.submit(engineer, "mobile", "associate", "N-1", date(2026, 1, 1), date(2028, 1, 1), NOW)
+
+
+def test_expiry_must_follow_issue(app, engineer):
+    with pytest.raises(ValidationFailed) as error:
+        certifications.submit(engineer, "workflow", "associate", "N-2", date(2026, 1, 1), date(2026, 1, 1), NOW)
+    assert "expires_on" in error.value.fields
+
+
+def test_scan_must_be_a_pdf_or_image(app, engineer):
+    with pytest.raises(ValidationFailed):
+        certifications.submit(engineer, "workflow", "associate", "N-3", date(2026, 1, 1), date(2028, 1, 1), NOW,
+                              certifications.Scan("evil.pdf", b"<html><script>alert(1)</script>"))
+    assert db.session.execute(db.select(Certification).where(Certification.number == "N-3")).first() is None
+
+
+def test_scan_is_downloaded_as_an_attachment(client, login_as, app, engineer):
+    cert = certifications.submit(engineer, "workflow", "associate", "N-4", date(2026, 1, 1), date(2028, 1, 1), NOW,
+                                 certifications.Scan("证书.pdf", b"%PDF-1.4 fake"))
+    login_as(factories.user("hq_manager"))
+    response = client.get(f"/certifications/{cert.id}/scan")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+
+
+# --- who may do what -------------------------------------------------------------------------
+
+def test_partner_admin_cannot_see_or_change_another_partners_engineers(client, login_as, app):
+    own, other = factories.partner(), factories.partner()
+    foreign = factories.engineer(other)
+    cert = factories.certification(foreign)
+    login_as(factories.user("partner_admin", party=own))
+    assert client.get(f"/engineers/{foreign.id}").status_code == 404
+    assert client.post(f"/engineers/{foreign.id}/edit", data={"name": "改名"}).status_code == 404
+    assert client.post(f"/engineers/{foreign.id}/certifications", data={}).status_code == 404
+    assert client.get(f"/certifications/{cert.id}/scan").status_code == 404
+    assert client.get(f"/partners/{other.id}/engineers/new").status_code == 404
+
+
+def test_partner_admin_manages_own_engineers(client, login_as, app):
+    own = factories.partner()
+    login_as(factories.user("partner_admin", party=own))
+    response = client.post(f"/partners/{own.id}/engineers/new", data={"name": "王工", "active": "y"})
+    assert response.status_code == 302
+    assert [e.name for e in db.session.get(Party, own.id).engineers] == ["王工"]
+
+
+def test_engineer_submits_only_own_certifications_and_cannot_approve(client, login_as, app):
+    partner = factories.partner()
+    me, colleague = factories.engineer(partner), factories.engineer(partner)
+    login_as(factories.user("engineer", engineer_=me))
+    data = {"product_line": "workflow", "level": "associate", "number": "E-1",
+            "issued_on": "2026-01-01", "expires_on": "2028-01-01"}
+    assert client.post(f"/engineers/{me.id}/certifications", data=data).status_code == 302
+    assert client.post(f"/engineers/{colleague.id}/certifications", data=dict(data, number="E-2")).status_code == 404
+    mine = db.session.execute(db.select(Certification).where(Certification.number == "E-1")).scalar_one()
+    assert mine.status == "pending"
+    assert client.post(f"/certifications/{mine.id}/review", data={"decision": "approve"}).status_code == 403
+    assert client.get("/certifications/review").status_code == 403
+    assert db.session.get(Certification, mine.id).status == "pending"
+
+
+def test_manager_approves_from_the_review_queue(client, login_as, app, engineer):
+    cert = certifications.submit(engineer, "workflow", "associate", "Q-1", date(2026, 1, 1), date.today() + timedelta(days=700), NOW)
+    login_as(factories.user("hq_manager"))
+    queue = client.get("/certifications/review").get_data(as_text=True)
+    assert "Q-1" in queue
+    client.post(f"/certifications/{cert.id}/review", data={"decision": "approve"})
+    assert db.session.get(Certification, cert.id).status == "valid"
+
+
+# --- the partner list ------------------------------------------------------------------------
+
+def test_partner_list_filters_partners_without_a_certified_engineer_for_a_line(client, login_as, app):
+    certified, uncertified = factories.partner(name="有证伙伴"), factories.partner(name="无证伙伴")
+    for partner in (certified, uncertified):
+        factories.coverage(partner, "330106")
+    factories.certification(factories.engineer(certified), "workflow")
+    factories.certification(factories.engineer(uncertified), "mobile")
+    login_as(factories.user("hq_agent"))
+    page = client.get("/partners/", query_string={"product_line": "workflow", "uncertified": "1"}).get_data(as_text=True)
+    assert "无证伙伴" in page and "有证伙伴" not in page
+
+
+def test_partner_list_searches_and_filters_by_kind(client, login_as, app):
+    factories.partner(name="浙江分公司", kind="branch")
+    factories.partner(name="宁波代理", kind="agent")
+    login_as(factories.user("hq_agent"))
+    page = client.get("/partners/", query_string={"kind": "branch"}).get_data(as_text=True)
+    assert "浙江分公司" in page and "宁波代理" not in page
+    page = client.get("/partners/", query_string={"q": "宁波", "sort": "capacity", "order": "desc"}).get_data(as_text=True)
+    assert "宁波代理" in page and "浙江分公司" not in page
+
+
+def test_partner_users_cannot_list_partners(client, login_as, app):
+    login_as(factories.user("partner_admin", party=factories.partner()))
+    assert client.get("/partners/").status_code == 403
