@@ -5,7 +5,7 @@ from flask import Flask
 
 from partnernet import config
 from partnernet.extensions import babel, csrf, db, login_manager, migrate
-from partnernet.i18n import select_locale
+from partnernet.i18n import refresh_babel, select_locale
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -25,11 +25,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=os.path.join(root, "partnernet", "translations"))
+    # Flask-Babel caches the language on `g`; an app context shared by several requests (tests,
+    # CLI calls into views) must still pick each request's own language.
+    app.before_request(refresh_babel)
 
     from partnernet import models  # noqa: F401  (every table registered before use)
     from partnernet.auth.views import bp as auth_bp
     from partnernet.home.views import bp as home_bp
     from partnernet.network.views import bp as network_bp
+    from partnernet.network.transfer_views import bp as transfer_bp
     from partnernet.regions.views import bp as regions_bp
     from partnernet.errors import register_error_handlers
     from partnernet.templating import register_template_helpers
@@ -38,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(network_bp)
+    app.register_blueprint(transfer_bp)
     app.register_blueprint(regions_bp)
     register_error_handlers(app)
     register_template_helpers(app)

@@ -1,4 +1,4 @@
-"""The `flask --app wsgi …` commands: users, demo data, regions, scheduler."""
+"""The `flask --app wsgi …` commands: users, demo data, regions, scheduler, import and export."""
 import sys
 
 import click
@@ -8,6 +8,7 @@ from flask import current_app
 from partnernet.auth.models import ROLES
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
+from partnernet.network.transfer import KINDS as TRANSFER_KINDS
 
 
 def read_password(email: str) -> str:
@@ -78,13 +79,63 @@ def register_commands(app):
     @click.option("--port", default=5000, type=int)
     def serve_command(host, port):
         """Development server with the scheduler inside the same process (one machine setups)."""
+        from werkzeug.serving import run_simple
+
         from partnernet.scheduler import start_in_process
         app_object = current_app._get_current_object()
         start_in_process(app_object)
-        app_object.run(host=host, port=port, threaded=True, use_reloader=False)
+        click.echo(f"partnernet on http://{host}:{port}/ (scheduler running; Ctrl+C to stop)")
+        run_simple(host, port, app_object, threaded=True, use_reloader=False)
 
     @app.cli.command("check-db")
     def check_db_command():
         """Print the database URL in use and whether it answers (a start-up sanity check)."""
         db.session.execute(sa.text("SELECT 1"))
         click.echo(f"database ok: {db.engine.url.render_as_string(hide_password=True)}")
+
+    @app.cli.command("import")
+    @click.argument("kind", type=click.Choice(TRANSFER_KINDS))
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Check the file and print the plan; write nothing.")
+    def import_command(kind, path, dry_run):
+        """Import partners, coverage, engineers or certifications from a .csv or .xlsx file, all rows or none."""
+        from partnernet.errors import DomainError
+        from partnernet.network import transfer
+        from partnernet.timeclock import now_utc
+        file_format = transfer.file_format_of(path)
+        if file_format is None:
+            raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+        with open(path, "rb") as handle:
+            content = handle.read()
+        try:
+            plan = transfer.run_import(kind, content, file_format, None, now_utc(), dry_run=dry_run)
+        except transfer.ImportRejected as rejected:
+            plan = rejected.plan
+        except DomainError as error:
+            click.echo(f"error: {error.message}", err=True)
+            raise SystemExit(1)
+        counts = plan.counts
+        click.echo(f"{kind}: {counts['rows']} rows — {counts['create']} to create, {counts['update']} to update, "
+                   f"{counts['unchanged']} unchanged, {counts['errors']} errors")
+        for error in plan.errors:
+            click.echo(f"row {error.row}, {error.column}: {error.message}", err=True)
+        if plan.errors:
+            click.echo("nothing written", err=True)
+            raise SystemExit(1)
+        click.echo("dry run: nothing written" if dry_run else "written")
+
+    @app.cli.command("export")
+    @click.argument("kind", type=click.Choice(TRANSFER_KINDS))
+    @click.argument("path", type=click.Path(dir_okay=False, writable=True))
+    def export_command(kind, path):
+        """Export every partner (or their coverage, engineers, certifications) to a .csv or .xlsx file."""
+        from partnernet.network import transfer
+        from partnernet.network.service import partner_list_statement
+        from partnernet.timeclock import today_in_china
+        file_format = transfer.file_format_of(path)
+        if file_format is None:
+            raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+        content = transfer.export_file(kind, file_format, partner_list_statement(today_in_china()))
+        with open(path, "wb") as handle:
+            handle.write(content)
+        click.echo(f"{kind} written to {path}")

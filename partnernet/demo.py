@@ -222,13 +222,10 @@ class Atlas:
         region = self.regions[code]
         return code if region.level != "county" else region.parent_code
 
-    def province_of(self, code: str) -> str:
-        return code[:2] + "0000"
-
 
 def load_atlas() -> Atlas:
-    rows = db.session.execute(sa.select(
-        Region.code, Region.name, Region.pinyin, Region.level, Region.parent_code).order_by(Region.code)).all()
+    rows = db.session.execute(sa.select(Region.code, Region.name, Region.pinyin, Region.level,
+                                        Region.parent_code).order_by(Region.code)).all()
     regions = {row.code: row for row in rows}
     provinces = [row.code for row in rows if row.level == "province" and row.code in PROVINCES]
     leaves = {code: [] for code in regions}
@@ -236,8 +233,9 @@ def load_atlas() -> Atlas:
     for row in rows:
         if row.level == "county":
             leaves[row.parent_code].append(row.code)
-            if regions[row.parent_code].level == "city":
-                leaves[row.parent_code[:2] + "0000"].append(row.code)
+            parent = regions[row.parent_code]
+            if parent.level == "city":
+                leaves[parent.parent_code].append(row.code)
     for row in rows:
         if row.level == "city" and row.parent_code in areas:
             if leaves[row.code]:
@@ -392,6 +390,8 @@ def plan_partners(rng, atlas: Atlas, today: date) -> list[PartnerPlan]:
         effective_to = today - timedelta(days=rng.randint(30, 300)) if ended else None
         if ended:  # the history is older than the region's current coverage
             effective_from = partner.row["contract_start"]
+        if partner.row["status"] == "terminated":  # its coverage ended with its contract
+            effective_to = max(partner.row["contract_end"], effective_from)
         partner.coverage.append(dict(
             region_code=region, all_product_lines=lines is None, effective_from=effective_from,
             effective_to=effective_to, tier_l1="L1" in tiers, tier_l2="L2" in tiers,
@@ -410,6 +410,11 @@ def plan_partners(rng, atlas: Atlas, today: date) -> list[PartnerPlan]:
         branch = new_partner("branch", name, f"{english} Branch", slug, province, home, "active",
                              ("L1", "L2", "L3"))
         cover(branch, province)
+        # Integration & secondary development is specialist work: in every other province (Zhejiang
+        # among them) the branch has nobody certified on it, so the coverage map shows real gaps
+        # there that the recruiting list must fill.
+        if len([p for p in partners if p.kind == "branch"]) % 2 == 1 or province == "330000":
+            branch.gap_line = "integration"
 
     # Hangzhou: a joint venture for the city, an agent for 西湖区 and 滨江区, a second agent on
     # probation overlapping it in 滨江区. Random partners stay out of Hangzhou to keep this clear.
@@ -591,8 +596,10 @@ def plan_engineers(rng, partners: list[PartnerPlan], today: date) -> tuple[list,
 
 def certification_status(rng, gap: bool) -> str:
     draw = rng.random()
-    status = ("valid" if draw < 0.75 else "expiring" if draw < 0.80 else "expired" if draw < 0.88
-              else "pending" if draw < 0.95 else "rejected" if draw < 0.98 else "revoked")
+    # Drawn a little below the targets for valid certificates (75% plus 5% expiring soon): the
+    # top-up that keeps every covered line served adds valid ones.
+    status = ("valid" if draw < 0.73 else "expiring" if draw < 0.78 else "expired" if draw < 0.865
+              else "pending" if draw < 0.94 else "rejected" if draw < 0.975 else "revoked")
     if gap and status in ("valid", "expiring"):
         return "expired"
     return status
@@ -681,9 +688,10 @@ def plan_customers(rng, atlas: Atlas, partners: list[PartnerPlan], today: date) 
         name = names.draw(rng, atlas, region)
         contact, _py = person(rng)
         offsets = sorted(rng.sample(range(30, 3 * 365), rng.choices((1, 2), (70, 30))[0]), reverse=True)
+        first_met = today - timedelta(days=offsets[0] + rng.randint(0, 20))
         customers.append(dict(
             name=name, region_code=region, sold_by=sold_by, contact_name=contact, contact_phone=phone(rng),
-            contact_email=None, created_at=china_time(today - timedelta(days=offsets[0] + rng.randint(0, 20)), 11)))
+            contact_email=None, created_at=china_time(first_met, 11)))
         for ordinal, offset in enumerate(offsets, start=1):
             contracts.append(plan_contract(rng, name, ordinal, sold_by, offset, next(serial), today))
     return customers, contracts
@@ -707,10 +715,11 @@ def plan_contract(rng, customer, ordinal, sold_by, offset, serial, today) -> dic
     else:
         paid_until = add_years(starts_on, offset // 365 + 1)  # renewed through the coming year
     sla = "24x7" if value >= 300_000 and rng.random() < 0.6 else "business-hours"
+    signed = starts_on - timedelta(days=rng.randint(1, 10))
     return dict(
         customer=customer, ordinal=ordinal, sold_by=sold_by, lines=lines, sla=sla,
         number=f"HT-{starts_on.year}-{serial:05d}", value=value, starts_on=starts_on,
-        service_paid_until=paid_until, created_at=china_time(starts_on - timedelta(days=rng.randint(1, 10)), 15))
+        service_paid_until=paid_until, created_at=china_time(signed, 15))
 
 
 def plan_users(engineers: list, today: date) -> list:
@@ -762,7 +771,8 @@ def insert_plan(plan: Plan, today: date) -> None:
         dict(event, party_id=party_ids[p.name])  # no actor: the demo, not a user, made these
         for p in plan.partners for event in p.events], ("party_id", "kind", "to_status"))
 
-    coverage = [dict(without(c, "lines"), party_id=party_ids[p.name]) for p in plan.partners for c in p.coverage]
+    coverage = [dict(without(c, "lines"), party_id=party_ids[p.name])
+                for p in plan.partners for c in p.coverage]
     lines_of = {(p.name, c["region_code"]): c["lines"] for p in plan.partners for c in p.coverage}
     new = insert_missing(Coverage, coverage, ("party_id", "region_code"))
     if new:

@@ -1,5 +1,6 @@
 """Which language a request is served in: the user's choice, then the session's, then the browser's."""
 from flask import has_request_context, request, session
+from flask_babel import refresh
 from flask_login import current_user
 
 from partnernet.config import LANGUAGES
@@ -13,3 +14,7 @@ def select_locale() -> str:
     if session.get("locale") in LANGUAGES:
         return session["locale"]
     return request.accept_languages.best_match(LANGUAGES, default="zh_CN")
+
+
+def refresh_babel() -> None:
+    refresh()

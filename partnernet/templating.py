@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from partnernet.auth.forms import LanguageForm
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
+from partnernet.labels import label
 
 # (endpoint, label, roles that see it, the URL's arguments from the user)
 NAVIGATION = [
@@ -12,34 +13,13 @@ NAVIGATION = [
     ("home.partner", _l("Home"), ("partner_admin",), None),
     ("home.engineer", _l("My work"), ("engineer",), None),
     ("network.partners", _l("Partners"), HQ_ROLES, None),
+    ("network.coverage_by_region", _l("Coverage"), HQ_ROLES, None),
     ("network.partner", _l("Our company"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
     ("network.engineer", _l("My certifications"), ("engineer",), lambda u: {"engineer_id": u.engineer_id}),
     ("network.review_queue", _l("Certification reviews"), MANAGER_ROLES, None),
+    ("transfer.import_page", _l("Import"), MANAGER_ROLES, None),
     ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",), None),
 ]
-
-LABELS = {
-    # roles
-    "hq_admin": _l("HQ administrator"), "hq_manager": _l("Channel manager"),
-    "hq_agent": _l("HQ support agent"), "partner_admin": _l("Partner administrator"),
-    "engineer": _l("Engineer"),
-    # party kinds
-    "hq": _l("HQ"), "branch": _l("Branch"), "joint_venture": _l("Joint venture"),
-    "franchisee": _l("Franchisee"), "agent": _l("Agent"),
-    # party statuses
-    "onboarding": _l("Onboarding"), "active": _l("Active"), "probation": _l("Probation"),
-    "suspended": _l("Suspended"), "terminated": _l("Terminated"),
-    # ticket statuses
-    "new": _l("New"), "offered": _l("Offered"), "accepted": _l("Accepted"),
-    "in_progress": _l("In progress"), "waiting_on_customer": _l("Waiting on customer"),
-    "resolved": _l("Resolved"), "closed": _l("Closed"), "hq_queue": _l("HQ queue"),
-    # certification statuses and levels
-    "pending": _l("Pending review"), "valid": _l("Valid"), "rejected": _l("Rejected"),
-    "expired": _l("Expired"), "revoked": _l("Revoked"),
-    "associate": _l("Associate"), "professional": _l("Professional"), "expert": _l("Expert"),
-    # region levels
-    "province": _l("Province"), "city": _l("City"), "county": _l("County"),
-}
 
 BADGE_COLOURS = {
     "active": "success", "valid": "success", "resolved": "success", "closed": "secondary",
@@ -50,12 +30,14 @@ BADGE_COLOURS = {
 }
 
 
-def label(value) -> str:
-    return str(LABELS.get(value, value))
-
 
 def local_datetime(value, format="yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value, format) if value else ""
+
+
+def ui_language() -> str:
+    """The interface language as our code ("zh_CN" or "en"); Babel spells Chinese zh_Hans_CN."""
+    return "zh_CN" if get_locale().language == "zh" else "en"
 
 
 def register_template_helpers(app):
@@ -71,6 +53,6 @@ def register_template_helpers(app):
                           for e, t, roles, args in NAVIGATION if current_user.role in roles]
         return {
             "navigation": navigation,
-            "language_form": LanguageForm(formdata=None, locale=str(get_locale()), next=request.full_path.rstrip("?")),
-            "current_locale": str(get_locale()),
+            "language_form": LanguageForm(formdata=None, locale=ui_language(), next=request.full_path.rstrip("?")),
+            "current_locale": ui_language(),
         }

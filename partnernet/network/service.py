@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
+from partnernet.labels import label
 from partnernet.network.models import (
     PARTNER_KINDS, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine, coverage_product_line)
 from partnernet.regions import service as regions
@@ -34,7 +35,7 @@ def change_status(party: Party, to_status: str, reason: str, actor_id: int | Non
         raise InvalidTransition(_("HQ has no lifecycle status."))
     if to_status not in allowed_transitions(party.status):
         raise InvalidTransition(
-            _("A partner cannot go from %(from)s to %(to)s.", **{"from": party.status, "to": to_status}),
+            _("A partner cannot go from %(from)s to %(to)s.", **{"from": label(party.status), "to": label(to_status)}),
             {"status": _("Not an allowed transition.")})
     if not reason:
         raise ValidationFailed(_("Say why the status changes."), {"reason": _("A reason is required.")})

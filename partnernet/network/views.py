@@ -1,8 +1,10 @@
 """Partner, coverage, engineer and certification pages. Views parse and check roles; the rules
 live in network.service and network.certifications."""
+import csv
+import io
 import os
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,12 +12,14 @@ from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.auth.scope import get_or_404, require_role
 from partnernet.errors import DomainError
 from partnernet.extensions import db
-from partnernet.network import certifications, service
+from partnernet.network import certifications, coverage_map, service
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, PartnerForm,
                                       ReviewForm, StatusForm)
 from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certification, Coverage, Engineer,
                                        Party, PartyEvent, ProductLine)
 from partnernet.regions import service as regions
+from partnernet.regions.models import Region
+from partnernet.templating import label
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
 
@@ -313,3 +317,43 @@ def review_certification(certification_id):
             db.session.rollback()
             flash(" ".join([error.message] + list(error.fields.values())), "danger")
     return redirect(url_for("network.review_queue"))
+
+
+# --- coverage by region ------------------------------------------------------------------------
+
+@bp.get("/coverage")
+@login_required
+def coverage_by_region():
+    """Drill down China → province → city for a product line: who covers each county, and the gaps."""
+    require_role(current_user, *HQ_ROLES)
+    lines = product_lines()
+    if not lines:
+        abort(404)
+    line = next((l for l in lines if l.code == request.args.get("product_line")), lines[0])
+    region = None
+    if request.args.get("region"):
+        region = db.session.get(Region, request.args["region"][:6])
+        if region is None:
+            abort(404)
+        if not regions.children(region.code):  # a county unit: show it among its siblings
+            return redirect(url_for("network.coverage_by_region", product_line=line.code, region=region.parent_code))
+    result = coverage_map.coverage_map(line.id, region.code if region else None, today_in_china())
+    if request.args.get("format") == "csv":
+        return coverage_gaps_csv(result, line)
+    return render_template("network/coverage_by_region.html", result=result, line=line, product_lines=lines,
+                           chain=list(reversed(regions.chain(region.code))) if region else [])
+
+
+def coverage_gaps_csv(result, line: ProductLine):
+    provinces = {r.code: r.name for r in regions.children(None)}
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow([_("Province"), _("City"), _("County code"), _("County"), _("Gap reason"), _("Covered by")])
+    for county in result.gaps:
+        writer.writerow([provinces.get(county.province_code, ""), county.city_name or "", county.code, county.name,
+                         label(county.gap_reason),
+                         "; ".join(f"{p.name} ({label(p.status)})" for p in county.partners)])
+    name = f"coverage-gaps-{line.code}-{result.region.code if result.region else 'china'}.csv"
+    # A byte-order mark so that Excel opens the Chinese names as UTF-8.
+    return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -1,0 +1,688 @@
+"""Bulk import and export of partners, coverage, engineers and certifications as CSV or XLSX.
+
+Files use natural keys (partner name, region code, product line code, certificate number), never
+internal ids, so an export from one database imports into another. An import is planned first —
+every row becomes a planned write or errors naming its spreadsheet row — and written only when
+no row has an error, in one transaction.
+"""
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from partnernet.errors import Conflict, ValidationFailed
+from partnernet.extensions import db
+from partnernet.network import service
+from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS,
+                                       PARTY_STATUSES, TIERS, Certification, Coverage, Engineer, Party,
+                                       PartyEvent, ProductLine)
+from partnernet.regions.models import Region
+
+KINDS = ("partners", "coverage", "engineers", "certifications")
+FORMATS = ("csv", "xlsx")
+MAX_FILE_BYTES = 10 * 1024 * 1024
+ERRORS_SHOWN = 200
+
+COLUMNS = {
+    "partners": ("name", "name_en", "kind", "status", "province_code", "capacity", "tiers", "contact_name",
+                 "contact_phone", "contact_email", "address", "contract_start", "contract_end"),
+    "coverage": ("partner", "region_code", "product_lines", "tiers", "effective_from", "effective_to"),
+    "engineers": ("partner", "name", "email", "phone", "active"),
+    "certifications": ("partner", "engineer", "engineer_email", "product_line", "level", "number",
+                       "issued_on", "expires_on", "status"),
+}
+REQUIRED = {
+    "partners": ("name", "kind", "province_code", "tiers"),
+    "coverage": ("partner", "region_code", "product_lines", "tiers", "effective_from"),
+    "engineers": ("partner", "name"),
+    "certifications": ("partner", "engineer", "product_line", "level", "number", "issued_on", "expires_on"),
+}
+# The longest text each column's database field holds (PostgreSQL enforces it, SQLite does not).
+MAX_LENGTHS = {"name": 128, "name_en": 128, "contact_name": 64, "contact_phone": 32, "contact_email": 255,
+               "address": 255, "phone": 32, "email": 255, "number": 64}
+ENGINEER_NAME_LENGTH = 64
+DEFAULT_CAPACITY = 20
+MAX_CAPACITY = 10000
+
+DATE_PATTERN = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LIST_SEPARATOR = re.compile(r"[|,，、;]")
+YES = ("1", "yes", "y", "true", "是")
+NO = ("0", "no", "n", "false", "否")
+# A cell starting with one of these is a formula to a spreadsheet; CSV export quotes it with "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --- reading a file ------------------------------------------------------------------------------
+
+@dataclass
+class Sheet:
+    """The rows of an uploaded file: `rows` are (spreadsheet row number, {column: cell})."""
+    columns: list[str]
+    rows: list[tuple[int, dict]]
+
+
+def file_format_of(filename: str) -> str | None:
+    extension = (filename or "").rsplit(".", 1)[-1].lower()
+    return extension if extension in FORMATS else None
+
+
+def read_sheet(content: bytes, file_format: str) -> Sheet:
+    """Parse a CSV (UTF-8 with or without BOM, or GB18030) or an XLSX file's first sheet."""
+    records = read_xlsx(content) if file_format == "xlsx" else read_csv(content)
+    header = next(records, None)
+    if header is None or not any(cell_text(c) for c in header):
+        raise ValidationFailed(_("The file is empty: the first row must name the columns."))
+    columns = [cell_text(c).strip().lower().replace(" ", "_") for c in header]
+    rows = []
+    for number, record in enumerate(records, start=2):  # the header is row 1, as the spreadsheet shows it
+        if not any(cell_text(c).strip() for c in record):
+            continue
+        rows.append((number, {column: record[i] if i < len(record) else ""
+                              for i, column in enumerate(columns) if column}))
+    return Sheet(columns, rows)
+
+
+def read_csv(content: bytes):
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = content.decode("gb18030")  # what Excel in Chinese saves as "CSV"
+        except UnicodeDecodeError:
+            raise ValidationFailed(_("The file is not a CSV file in UTF-8 or GB18030.")) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def read_xlsx(content: bytes):
+    from openpyxl import load_workbook
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some writers record wrong dimensions; read every row there is
+        return iter(list(sheet.iter_rows(values_only=True)))
+    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+
+
+def cell_text(value) -> str:
+    """A cell as text: XLSX numbers lose a spurious '.0', dates become ISO dates."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- checking rows -------------------------------------------------------------------------------
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class PlannedRow:
+    row: int
+    action: str          # create, update or unchanged
+    values: dict
+    target: object = None  # the existing object an update changes
+
+
+@dataclass
+class Plan:
+    kind: str
+    rows: list[PlannedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def counts(self) -> dict:
+        return {"rows": len(self.rows) + len({e.row for e in self.errors if e.row > 1}),
+                "create": self.count("create"), "update": self.count("update"),
+                "unchanged": self.count("unchanged"), "errors": len(self.errors)}
+
+
+class ImportRejected(ValidationFailed):
+    """The file has errors; nothing was written. The plan names every bad row."""
+
+    def __init__(self, plan: Plan):
+        super().__init__(_("The file has %(count)d errors; nothing was imported.", count=len(plan.errors)))
+        self.plan = plan
+
+
+class RowReader:
+    """One row's cells as typed values; each problem is recorded against its column."""
+
+    def __init__(self, number: int, cells: dict, errors: list[RowError]):
+        self.number, self.cells, self.errors = number, cells, errors
+        self.failed = False
+
+    def error(self, column: str, message: str) -> None:
+        self.failed = True
+        self.errors.append(RowError(self.number, column, message))
+
+    def raw(self, column: str):
+        value = self.cells.get(column)
+        return value if isinstance(value, (date, datetime)) else cell_text(value).strip()
+
+    def text(self, column: str, required=False, max_length=None) -> str | None:
+        value = cell_text(self.raw(column)).strip()
+        if value[:1] == "'" and value[1:2] in FORMULA_STARTS:
+            value = value[1:]  # the quote our CSV export puts before formula-like text
+        if not value:
+            if required:
+                self.error(column, _("Required."))
+            return None
+        max_length = max_length or MAX_LENGTHS.get(column)
+        if max_length and len(value) > max_length:
+            self.error(column, _("At most %(count)d characters.", count=max_length))
+        return value
+
+    def choice(self, column: str, choices, required=False) -> str | None:
+        value = self.text(column, required)
+        if value is not None and value.lower() not in choices:
+            self.error(column, _("Unknown value %(value)s; use one of: %(choices)s.",
+                                 value=value, choices=", ".join(choices)))
+            return None
+        return value.lower() if value else None
+
+    def day(self, column: str, required=False) -> date | None:
+        value = self.raw(column)
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if not value:
+            if required:
+                self.error(column, _("Required."))
+            return None
+        match = DATE_PATTERN.match(value)
+        try:
+            return date(*(int(part) for part in match.groups())) if match else date.fromisoformat(value)
+        except ValueError:
+            self.error(column, _("Not a date: %(value)s (write YYYY-MM-DD).", value=value))
+            return None
+
+    def whole_number(self, column: str, low: int, high: int) -> int | None:
+        value = self.text(column)
+        if value is None:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            self.error(column, _("Must be a whole number from %(low)d to %(high)d.", low=low, high=high))
+            return None
+        return number
+
+    def flag(self, column: str, default: bool) -> bool:
+        value = (self.text(column) or "").lower()
+        if not value:
+            return default
+        if value in YES or value in NO:
+            return value in YES
+        self.error(column, _("Write yes or no."))
+        return default
+
+    def tiers(self, column: str) -> list[str]:
+        value = self.text(column, required=True)
+        parts = [p.strip().upper() for p in LIST_SEPARATOR.split(value or "") if p.strip()]
+        unknown = [p for p in parts if p not in TIERS]
+        if unknown:
+            self.error(column, _("Unknown tier %(tier)s; use L1, L2, L3.", tier=", ".join(unknown)))
+        return [t for t in TIERS if t in parts]
+
+    def email(self, column: str) -> str | None:
+        value = self.text(column)
+        if value is not None and not EMAIL_PATTERN.match(value):
+            self.error(column, _("Not an e-mail address."))
+        return value
+
+
+class Lookups:
+    """The reference tables an import checks against, each read once (never a query per row)."""
+
+    @cached_property
+    def region_levels(self) -> dict[str, str]:
+        return dict(db.session.execute(sa.select(Region.code, Region.level)).all())
+
+    @cached_property
+    def product_lines(self) -> dict[str, ProductLine]:
+        return {line.code.lower(): line for line in db.session.execute(sa.select(ProductLine)).scalars()}
+
+    @cached_property
+    def parties(self) -> dict[str, Party]:
+        """Every party by name, HQ included (so a partner cannot take HQ's name)."""
+        return {party.name: party for party in db.session.execute(sa.select(Party)).scalars()}
+
+    def partner(self, reader: RowReader, column="partner") -> Party | None:
+        name = reader.text(column, required=True)
+        party = self.parties.get(name) if name else None
+        if name and (party is None or party.is_hq):
+            reader.error(column, _("No partner is called %(name)s.", name=name))
+            return None
+        return party
+
+    @cached_property
+    def engineers(self) -> dict[tuple, list[Engineer]]:
+        """Engineers by (party id, name), each list in id order."""
+        found = {}
+        for engineer in db.session.execute(sa.select(Engineer).order_by(Engineer.id)).scalars():
+            found.setdefault((engineer.party_id, engineer.name), []).append(engineer)
+        return found
+
+    @cached_property
+    def coverage_keys(self) -> set[tuple]:
+        statement = sa.select(Coverage).options(selectinload(Coverage.product_lines))
+        return {coverage_key(c.party_id, c.region_code, None if c.all_product_lines else c.product_lines,
+                             c.tiers, c.effective_from, c.effective_to)
+                for c in db.session.execute(statement).scalars()}
+
+    @cached_property
+    def certificates(self) -> tuple[set, set]:
+        """(every certification's full key, the (product line, number) pairs taken — not by rejected ones)."""
+        rows = db.session.execute(sa.select(
+            Certification.engineer_id, Certification.product_line_id, Certification.level, Certification.number,
+            Certification.issued_on, Certification.expires_on, Certification.status)).all()
+        return ({tuple(r) for r in rows}, {(r.product_line_id, r.number) for r in rows if r.status != "rejected"})
+
+
+def coverage_key(party_id, region_code, lines, tiers, effective_from, effective_to) -> tuple:
+    codes = None if lines is None else tuple(sorted(line.code for line in lines))
+    return (party_id, region_code, codes, tuple(tiers), effective_from, effective_to)
+
+
+def plan_import(kind: str, sheet: Sheet) -> Plan:
+    """Check every row against the database and the rows above it; write nothing."""
+    plan = Plan(kind)
+    known, required = COLUMNS[kind], REQUIRED[kind]
+    for column in sheet.columns:
+        if column and column not in known:
+            plan.errors.append(RowError(1, column, _("Unknown column; the columns are: %(columns)s.",
+                                                     columns=", ".join(known))))
+    for column in required:
+        if column not in sheet.columns:
+            plan.errors.append(RowError(1, column, _("This column is missing.")))
+    if len(set(c for c in sheet.columns if c)) != len([c for c in sheet.columns if c]):
+        plan.errors.append(RowError(1, "", _("A column appears twice.")))
+    if plan.errors:
+        return plan
+    lookups, seen = Lookups(), {}
+    check_row = ROW_CHECKS[kind]
+    for number, cells in sheet.rows:
+        reader = RowReader(number, cells, plan.errors)
+        planned = check_row(reader, lookups, seen)
+        if planned is not None and not reader.failed:
+            plan.rows.append(planned)
+    return plan
+
+
+def check_duplicate(reader: RowReader, seen: dict, key, column: str) -> None:
+    if key in seen:
+        reader.error(column, _("Same as row %(row)d.", row=seen[key]))
+    else:
+        seen[key] = reader.number
+
+
+def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
+    # The rules of service.check_partner, against tables read once.
+    values = {
+        "name": reader.text("name", required=True),
+        "name_en": reader.text("name_en"),
+        "kind": reader.choice("kind", PARTNER_KINDS, required=True),
+        "province_code": reader.text("province_code", required=True),
+        "capacity": reader.whole_number("capacity", 1, MAX_CAPACITY),
+        "tiers": reader.tiers("tiers"),
+        "contact_name": reader.text("contact_name"),
+        "contact_phone": reader.text("contact_phone"),
+        "contact_email": reader.email("contact_email"),
+        "address": reader.text("address"),
+        "contract_start": reader.day("contract_start"),
+        "contract_end": reader.day("contract_end"),
+    }
+    status = reader.choice("status", PARTY_STATUSES)
+    province = values["province_code"]
+    if province and lookups.region_levels.get(province) != "province":
+        reader.error("province_code", _("%(code)s is not a province's region code.", code=province))
+    start, end = values["contract_start"], values["contract_end"]
+    if start and end and end < start:
+        reader.error("contract_end", _("The contract must end after it starts."))
+    name = values["name"]
+    if not name:
+        return None
+    check_duplicate(reader, seen, name, "name")
+    party = lookups.parties.get(name)
+    if party is None:
+        values["capacity"] = values["capacity"] or DEFAULT_CAPACITY
+        values["status"] = status or "onboarding"
+        return PlannedRow(reader.number, "create", values)
+    if party.is_hq:
+        reader.error("name", _("This is HQ's name."))
+        return None
+    if values["capacity"] is None:
+        values["capacity"] = party.capacity
+    values["status"] = status or party.status
+    if values["status"] != party.status and values["status"] not in service.allowed_transitions(party.status):
+        reader.error("status", _("A partner cannot go from %(from)s to %(to)s.",
+                                 **{"from": party.status, "to": values["status"]}))
+    changed = any(service.partner_value(party, f) != plain(values[f]) for f in service.PARTNER_FIELDS)
+    action = "update" if changed or values["status"] != party.status else "unchanged"
+    return PlannedRow(reader.number, action, values, party)
+
+
+def plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def check_coverage_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
+    party = lookups.partner(reader)
+    region_code = reader.text("region_code", required=True)
+    if region_code and region_code not in lookups.region_levels:
+        reader.error("region_code", _("Unknown region code %(code)s.", code=region_code))
+    lines = product_lines_of(reader, lookups)
+    tiers = reader.tiers("tiers")
+    if party is not None and tiers and not set(tiers) <= set(party.tiers):
+        reader.error("tiers", _("The partner does not offer %(tiers)s.",
+                                tiers=", ".join(sorted(set(tiers) - set(party.tiers)))))
+    effective_from = reader.day("effective_from", required=True)
+    effective_to = reader.day("effective_to")
+    if effective_from and effective_to and effective_to < effective_from:
+        reader.error("effective_to", _("Coverage must end after it starts."))
+    if reader.failed:
+        return None
+    key = coverage_key(party.id, region_code, lines, tiers, effective_from, effective_to)
+    check_duplicate(reader, seen, key, "region_code")
+    values = {"party": party, "region_code": region_code, "product_lines": lines, "tiers": tiers,
+              "effective_from": effective_from, "effective_to": effective_to}
+    return PlannedRow(reader.number, "unchanged" if key in lookups.coverage_keys else "create", values)
+
+
+def product_lines_of(reader: RowReader, lookups: Lookups) -> list[ProductLine] | None:
+    """None for all product lines, else the lines named."""
+    value = reader.text("product_lines", required=True)
+    if value is None or value.lower() in ("all", "全部"):
+        return None
+    codes = [c.strip().lower() for c in LIST_SEPARATOR.split(value) if c.strip()]
+    unknown = [c for c in codes if c not in lookups.product_lines]
+    if unknown or not codes:
+        reader.error("product_lines", _("Unknown product line %(code)s; write all or codes such as %(codes)s.",
+                                        code=", ".join(unknown), codes="|".join(lookups.product_lines)))
+        return None
+    return sorted({lookups.product_lines[c] for c in codes}, key=lambda line: line.code)
+
+
+def check_engineer_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
+    party = lookups.partner(reader)
+    name = reader.text("name", required=True, max_length=ENGINEER_NAME_LENGTH)
+    email = reader.email("email")
+    email = email.lower() if email else None
+    values = {"name": name, "email": email, "phone": reader.text("phone"), "active": reader.flag("active", True)}
+    if reader.failed:
+        return None
+    check_duplicate(reader, seen, (party.id, name, email), "name")
+    values["party"] = party
+    matches = [e for e in lookups.engineers.get((party.id, name), []) if e.email == email]
+    if not matches:
+        return PlannedRow(reader.number, "create", values)
+    engineer = matches[0]
+    changed = (engineer.phone, engineer.active) != (values["phone"], values["active"])
+    return PlannedRow(reader.number, "update" if changed else "unchanged", values, engineer)
+
+
+def find_engineer(reader: RowReader, lookups: Lookups, party: Party) -> Engineer | None:
+    name = reader.text("engineer", required=True, max_length=ENGINEER_NAME_LENGTH)
+    email = reader.email("engineer_email")
+    if not name or party is None:
+        return None
+    candidates = lookups.engineers.get((party.id, name), [])
+    if email:
+        candidates = [e for e in candidates if e.email == email.lower()]
+    elif len(candidates) > 1:
+        candidates = [e for e in candidates if e.email is None]
+    if not candidates:
+        reader.error("engineer", _("%(partner)s has no engineer %(name)s%(email)s.", partner=party.name, name=name,
+                                   email=f" <{email}>" if email else ""))
+        return None
+    if len(candidates) > 1:
+        reader.error("engineer_email", _("Several engineers are called %(name)s; give the e-mail.", name=name))
+        return None
+    return candidates[0]
+
+
+def check_certification_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
+    party = lookups.partner(reader)
+    engineer = find_engineer(reader, lookups, party)
+    code = reader.text("product_line", required=True)
+    line = lookups.product_lines.get(code.lower()) if code else None
+    if code and line is None:
+        reader.error("product_line", _("Unknown product line %(code)s.", code=code))
+    values = {
+        "level": reader.choice("level", CERTIFICATION_LEVELS, required=True),
+        "number": reader.text("number", required=True),
+        "issued_on": reader.day("issued_on", required=True),
+        "expires_on": reader.day("expires_on", required=True),
+        "status": reader.choice("status", CERTIFICATION_STATUSES) or "pending",
+    }
+    if values["issued_on"] and values["expires_on"] and values["expires_on"] <= values["issued_on"]:
+        reader.error("expires_on", _("The expiry date must be after the issue date."))
+    if reader.failed:
+        return None
+    key = (engineer.id, line.id, values["level"], values["number"], values["issued_on"], values["expires_on"],
+           values["status"])
+    values.update(engineer=engineer, product_line=line)
+    every_key, numbers_taken = lookups.certificates
+    if key in every_key:
+        check_duplicate(reader, seen, key, "number")
+        return PlannedRow(reader.number, "unchanged", values)
+    if values["status"] != "rejected":
+        number_key = ("number", line.id, values["number"])
+        if (line.id, values["number"]) in numbers_taken:
+            reader.error("number", _("Certificate number %(number)s is already registered for %(line)s.",
+                                     number=values["number"], line=line.code))
+            return None
+        check_duplicate(reader, seen, number_key, "number")
+    else:
+        check_duplicate(reader, seen, key, "number")
+    return PlannedRow(reader.number, "create", values)
+
+
+ROW_CHECKS = {"partners": check_partner_row, "coverage": check_coverage_row,
+              "engineers": check_engineer_row, "certifications": check_certification_row}
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+def preview(kind: str, content: bytes, file_format: str) -> Plan:
+    """What importing this file would do. Reads only."""
+    plan = plan_import(kind, read_sheet(content, file_format))
+    db.session.rollback()  # end the read transaction; nothing was changed
+    return plan
+
+
+def run_import(kind: str, content: bytes, file_format: str, actor_id: int | None, now: datetime,
+               dry_run: bool = False) -> Plan:
+    """Check the file again and write every row in one transaction, or nothing (ImportRejected)."""
+    plan = plan_import(kind, read_sheet(content, file_format))
+    if plan.errors:
+        db.session.rollback()
+        raise ImportRejected(plan)
+    if dry_run:
+        db.session.rollback()
+        return plan
+    try:
+        WRITERS[kind]([r for r in plan.rows if r.action != "unchanged"], actor_id, now)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # someone wrote a clashing row since the check: nothing of ours stays
+        raise Conflict(_("The data changed while importing; nothing was imported. Try again.")) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return plan
+
+
+def write_partners(rows: list[PlannedRow], actor_id, now) -> None:
+    created = []
+    for planned in rows:
+        values = planned.values
+        if planned.action == "create":
+            party = Party(status=values["status"])
+            service.apply_partner_values(party, values)
+            db.session.add(party)
+            created.append(party)
+            continue
+        party = planned.target
+        before = {f: service.partner_value(party, f) for f in service.PARTNER_FIELDS}
+        service.apply_partner_values(party, values)
+        changed = {f: [before[f], service.partner_value(party, f)] for f in service.PARTNER_FIELDS
+                   if before[f] != service.partner_value(party, f)}
+        if changed:
+            service.record_event(party.id, "updated", actor_id, now, data=changed, reason="import")
+        if values["status"] != party.status:
+            db.session.add(PartyEvent(party_id=party.id, at=now, actor_user_id=actor_id, kind="status_changed",
+                                      from_status=party.status, to_status=values["status"], reason="import"))
+            party.status = values["status"]
+    db.session.flush()
+    for party in created:
+        service.record_event(party.id, "created", actor_id, now, data={"status": party.status}, reason="import")
+
+
+def write_coverage(rows: list[PlannedRow], actor_id, now) -> None:
+    added = []
+    for planned in rows:
+        values = planned.values
+        coverage = Coverage(party_id=values["party"].id, region_code=values["region_code"],
+                            all_product_lines=values["product_lines"] is None,
+                            effective_from=values["effective_from"], effective_to=values["effective_to"])
+        coverage.tiers = values["tiers"]
+        coverage.product_lines = values["product_lines"] or []
+        db.session.add(coverage)
+        added.append(coverage)
+    db.session.flush()
+    for coverage, planned in zip(added, rows):
+        lines = planned.values["product_lines"]
+        service.record_event(coverage.party_id, "coverage_added", actor_id, now, reason="import", data={
+            "coverage_id": coverage.id, "region_code": coverage.region_code, "tiers": coverage.tiers,
+            "product_lines": None if lines is None else [line.code for line in lines]})
+
+
+def write_engineers(rows: list[PlannedRow], actor_id, now) -> None:
+    for planned in rows:
+        values = planned.values
+        engineer = planned.target or Engineer(party_id=values["party"].id, name=values["name"], email=values["email"])
+        engineer.phone, engineer.active = values["phone"], values["active"]
+        db.session.add(engineer)
+
+
+def write_certifications(rows: list[PlannedRow], actor_id, now) -> None:
+    for planned in rows:
+        values = planned.values
+        reviewed = values["status"] != "pending"  # migrated from HQ's own records: already reviewed
+        db.session.add(Certification(
+            engineer_id=values["engineer"].id, product_line_id=values["product_line"].id, level=values["level"],
+            number=values["number"], issued_on=values["issued_on"], expires_on=values["expires_on"],
+            status=values["status"], submitted_at=now,
+            reviewed_at=now if reviewed else None, reviewed_by_id=actor_id if reviewed else None))
+
+
+WRITERS = {"partners": write_partners, "coverage": write_coverage,
+           "engineers": write_engineers, "certifications": write_certifications}
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def export_rows(kind: str, partners) -> list[list]:
+    """The rows of `kind` belonging to the partners `partners` (a select of Party) selects."""
+    if kind == "partners":
+        return [[party_cell(party, column) for column in COLUMNS["partners"]]
+                for party in db.session.execute(partners).scalars()]
+    party_ids = partners.with_only_columns(Party.id).order_by(None)
+    if kind == "coverage":
+        statement = (sa.select(Coverage, Party.name).join(Party, Party.id == Coverage.party_id)
+                     .where(Coverage.party_id.in_(party_ids))
+                     .options(selectinload(Coverage.product_lines))
+                     .order_by(Party.name, Coverage.region_code, Coverage.effective_from, Coverage.id))
+        return [[party_name, c.region_code,
+                 "all" if c.all_product_lines else "|".join(sorted(line.code for line in c.product_lines)),
+                 "|".join(c.tiers), c.effective_from, c.effective_to]
+                for c, party_name in db.session.execute(statement).all()]
+    if kind == "engineers":
+        statement = (sa.select(Engineer, Party.name).join(Party, Party.id == Engineer.party_id)
+                     .where(Engineer.party_id.in_(party_ids))
+                     .order_by(Party.name, Engineer.name, Engineer.email, Engineer.id))
+        return [[party_name, e.name, e.email, e.phone, "yes" if e.active else "no"]
+                for e, party_name in db.session.execute(statement).all()]
+    statement = (sa.select(Certification, Engineer, Party.name, ProductLine.code)
+                 .join(Engineer, Engineer.id == Certification.engineer_id)
+                 .join(Party, Party.id == Engineer.party_id)
+                 .join(ProductLine, ProductLine.id == Certification.product_line_id)
+                 .where(Engineer.party_id.in_(party_ids))
+                 .order_by(Party.name, Engineer.name, Engineer.email, ProductLine.code, Certification.number,
+                           Certification.issued_on, Certification.id))
+    return [[party_name, e.name, e.email, code, c.level, c.number, c.issued_on, c.expires_on, c.status]
+            for c, e, party_name, code in db.session.execute(statement).all()]
+
+
+def party_cell(party: Party, column: str):
+    if column == "tiers":
+        return "|".join(party.tiers)
+    return getattr(party, column)
+
+
+def export_file(kind: str, file_format: str, partners) -> bytes:
+    rows = export_rows(kind, partners)
+    return write_xlsx(kind, rows) if file_format == "xlsx" else write_csv(kind, rows)
+
+
+def write_csv(kind: str, rows: list[list]) -> bytes:
+    """UTF-8 with a BOM, so that Excel shows Chinese; formula-like text is quoted with "'"."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS[kind])
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def csv_cell(value) -> str:
+    text = cell_text(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_xlsx(kind: str, rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(kind)
+    sheet.append(list(COLUMNS[kind]))
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text stays text, even when it starts with "="
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

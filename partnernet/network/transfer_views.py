@@ -1,0 +1,152 @@
+"""Bulk import (upload → preview → confirm) and export of what the partner list shows."""
+import io
+import os
+import re
+import secrets
+import time
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from partnernet.auth.models import MANAGER_ROLES
+from partnernet.auth.scope import require_role
+from partnernet.errors import DomainError
+from partnernet.labels import label
+from partnernet.network import service, transfer
+from partnernet.network.views import partner_filters
+from partnernet.timeclock import now_utc, today_in_china
+
+bp = Blueprint("transfer", __name__)
+
+KIND = "<any(partners, coverage, engineers, certifications):kind>"
+# Exports take the partner list's query arguments, one of which is `kind` (branch, agent…).
+TABLE = "<any(partners, coverage, engineers, certifications):table>"
+FORMAT = "<any(csv, xlsx):format>"  # url_for(..., format="csv")
+# An upload waiting for confirmation: instance/imports/<32 hex digits>.<csv|xlsx>
+TOKEN = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
+STALE_SECONDS = 24 * 3600
+MIMETYPES = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def upload_directory() -> str:
+    return os.path.join(current_app.instance_path, "imports")
+
+
+def store_upload(content: bytes, file_format: str) -> str:
+    """Keep an upload until it is confirmed (outside the session cookie); forget day-old ones."""
+    directory = upload_directory()
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if TOKEN.match(name) and os.path.getmtime(path) < time.time() - STALE_SECONDS:
+            os.remove(path)
+    token = f"{secrets.token_hex(16)}.{file_format}"
+    with open(os.path.join(directory, token), "wb") as handle:
+        handle.write(content)
+    return token
+
+
+def load_upload(token: str) -> tuple[bytes, str]:
+    path = os.path.join(upload_directory(), token)
+    if not TOKEN.match(token) or not os.path.exists(path):
+        abort(404)
+    with open(path, "rb") as handle:
+        return handle.read(), token.rsplit(".", 1)[1]
+
+
+def render_import_page(status=200):
+    return render_template("network/import.html", kinds=transfer.KINDS, columns=transfer.COLUMNS,
+                           required=transfer.REQUIRED, max_megabytes=transfer.MAX_FILE_BYTES // (1024 * 1024),
+                           selected=request.values.get("kind", "partners")), status
+
+
+@bp.get("/import")
+@login_required
+def import_page():
+    require_role(current_user, *MANAGER_ROLES)
+    return render_import_page()
+
+
+@bp.post("/import")
+@login_required
+def upload():
+    require_role(current_user, *MANAGER_ROLES)
+    kind = request.form.get("kind", "")
+    too_large = _("The file is larger than %(size)d MB.", size=transfer.MAX_FILE_BYTES // (1024 * 1024))
+    if (request.content_length or 0) > transfer.MAX_FILE_BYTES + 64 * 1024:
+        flash(too_large, "danger")
+        return render_import_page(413)
+    upload = request.files.get("file")
+    file_format = transfer.file_format_of(upload.filename if upload else "")
+    if kind not in transfer.KINDS or file_format is None:
+        flash(_("Choose what to import and a .csv or .xlsx file."), "danger")
+        return render_import_page(422)
+    content = upload.read(transfer.MAX_FILE_BYTES + 1)
+    if len(content) > transfer.MAX_FILE_BYTES:
+        flash(too_large, "danger")
+        return render_import_page(413)
+    token = store_upload(content, file_format)
+    return redirect(url_for("transfer.preview", kind=kind, token=token))
+
+
+@bp.get(f"/import/{KIND}/<token>")
+@login_required
+def preview(kind, token):
+    require_role(current_user, *MANAGER_ROLES)
+    content, file_format = load_upload(token)
+    try:
+        plan = transfer.preview(kind, content, file_format)
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("transfer.import_page", kind=kind))
+    return render_template("network/import_preview.html", plan=plan, token=token,
+                           errors_shown=transfer.ERRORS_SHOWN)
+
+
+@bp.post(f"/import/{KIND}/<token>")
+@login_required
+def confirm(kind, token):
+    require_role(current_user, *MANAGER_ROLES)
+    content, file_format = load_upload(token)
+    try:
+        plan = transfer.run_import(kind, content, file_format, current_user.id, now_utc())
+    except transfer.ImportRejected as rejected:
+        flash(rejected.message, "danger")
+        return render_template("network/import_preview.html", plan=rejected.plan, token=token,
+                               errors_shown=transfer.ERRORS_SHOWN), 422
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("transfer.preview", kind=kind, token=token))
+    os.remove(os.path.join(upload_directory(), token))
+    counts = plan.counts
+    flash(_("Imported %(kind)s: %(create)d created, %(update)d updated, %(unchanged)d unchanged.",
+            kind=label(kind), create=counts["create"], update=counts["update"], unchanged=counts["unchanged"]), "success")
+    return redirect(url_for("network.partners") if kind == "partners" else url_for("transfer.import_page", kind=kind))
+
+
+def download(file_format: str, content: bytes, name: str):
+    return send_file(io.BytesIO(content), mimetype=MIMETYPES[file_format], as_attachment=True,
+                     download_name=f"{name}.{file_format}")
+
+
+@bp.get(f"/import/template/{TABLE}.{FORMAT}")
+@login_required
+def template(table, format):
+    """An empty file with the columns: the export of an empty list."""
+    require_role(current_user, *MANAGER_ROLES)
+    nothing = service.partner_list_statement(today_in_china()).where(sa.false())
+    return download(format, transfer.export_file(table, format, nothing), f"partnernet-{table}-template")
+
+
+@bp.get(f"/export/{TABLE}.{FORMAT}")
+@login_required
+def export(table, format):
+    """The partners the list shows for the same filters, or their coverage, engineers or certifications."""
+    require_role(current_user, *MANAGER_ROLES)
+    today = today_in_china()
+    partners = service.partner_list_statement(today, **partner_filters())
+    return download(format, transfer.export_file(table, format, partners),
+                    f"partnernet-{table}-{today:%Y%m%d}")
