@@ -287,3 +287,25 @@ def test_partner_list_searches_and_filters_by_kind(client, login_as, app):
 def test_partner_users_cannot_list_partners(client, login_as, app):
     login_as(factories.user("partner_admin", party=factories.partner()))
     assert client.get("/partners/").status_code == 403
+
+
+def test_partner_admin_gives_own_engineer_a_login(client, login_as, app):
+    own = factories.partner()
+    engineer = factories.engineer(own)
+    login_as(factories.user("partner_admin", party=own))
+    response = client.post(f"/engineers/{engineer.id}/login",
+                           data={"email": "Wang@Own.cn", "password": "a long enough secret"})
+    assert response.status_code == 302
+    from partnernet.auth.service import authenticate
+    user = authenticate("wang@own.cn", "a long enough secret")
+    assert (user.role, user.engineer_id, user.party_id) == ("engineer", engineer.id, own.id)
+
+
+def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):
+    own = factories.partner()
+    engineer = factories.engineer(own)
+    login_as(factories.user("partner_admin", party=own))
+    response = client.post(f"/engineers/{engineer.id}/login", data={"email": "w@own.cn", "password": "short"})
+    assert response.status_code == 422
+    from partnernet.auth.service import find_user
+    assert find_user("w@own.cn") is None

@@ -2,8 +2,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, PasswordField,
+                     SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -67,6 +67,11 @@ class EngineerForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=255)])
     active = BooleanField(_l("Active"), default=True)
+
+
+class EngineerLoginForm(FlaskForm):
+    email = EmailField(_l("Login e-mail"), validators=[DataRequired(), Email(), Length(max=255)])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
 
 
 class CertificationForm(FlaskForm):

@@ -9,12 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
+from partnernet.auth.models import User
 from partnernet.auth.scope import get_or_404, require_role
+from partnernet.auth.service import create_user
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.network import certifications, coverage_map, service
-from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, PartnerForm,
-                                      ReviewForm, StatusForm)
+from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
+                                      PartnerForm, ReviewForm, StatusForm)
 from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certification, Coverage, Engineer,
                                        Party, PartyEvent, ProductLine)
 from partnernet.regions import service as regions
@@ -230,10 +232,35 @@ def edit_engineer(engineer_id):
 @login_required
 def engineer(engineer_id):
     engineer = get_engineer_in_scope(engineer_id)
-    return render_template("network/engineer.html", engineer=engineer, today=today_in_china(),
-                           form=certification_form(),
-                           can_submit=can_submit_for(engineer),
-                           can_edit=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin")
+    return render_engineer(engineer, certification_form())
+
+
+def render_engineer(engineer: Engineer, form, login_form=None, status=200):
+    can_edit = current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
+    login = db.session.execute(db.select(User).where(User.engineer_id == engineer.id)).scalar_one_or_none()
+    return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
+                           can_submit=can_submit_for(engineer), can_edit=can_edit, login=login,
+                           login_form=login_form or EngineerLoginForm(email=engineer.email)), status
+
+
+@bp.post("/engineers/<int:engineer_id>/login")
+@login_required
+def create_engineer_login(engineer_id):
+    """Give an engineer a sign-in of their own (role engineer), bound to their record."""
+    engineer = get_or_404(Engineer, engineer_id, current_user)
+    require_engineer_manager(engineer.party)
+    form = EngineerLoginForm()
+    if form.validate_on_submit():
+        try:
+            create_user(form.email.data, engineer.name, "engineer", form.password.data,
+                        party_id=engineer.party_id, engineer_id=engineer.id)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            flash(_("%(name)s can now sign in as %(email)s.", name=engineer.name, email=form.email.data.lower()), "success")
+            return redirect(url_for("network.engineer", engineer_id=engineer.id))
+    return render_engineer(engineer, certification_form(), login_form=form, status=422)
 
 
 def get_engineer_in_scope(engineer_id: int) -> Engineer:
@@ -274,9 +301,7 @@ def submit_certification(engineer_id):
         else:
             flash(_("Certification submitted. It counts once HQ approves it."), "success")
             return redirect(url_for("network.engineer", engineer_id=engineer.id))
-    return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
-                           can_submit=True,
-                           can_edit=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"), 422
+    return render_engineer(engineer, form, status=422)
 
 
 @bp.get("/certifications/<int:certification_id>/scan")
