@@ -15,6 +15,8 @@ TICKET_STATUSES = (
     "resolved", "closed", "hq_queue",
 )
 OPEN_STATUSES = ("new", "offered", "accepted", "in_progress", "waiting_on_customer", "hq_queue")
+# Tickets a partner holds after accepting them: they count against its capacity.
+HELD_STATUSES = ("accepted", "in_progress", "waiting_on_customer")
 HQ_QUEUE_CAUSES = (
     "no_coverage", "no_certified_engineer", "all_at_capacity",
     "all_declined", "all_expired", "returned_by_partner",

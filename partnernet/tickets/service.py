@@ -1,0 +1,413 @@
+"""The ticket's life: intake, routing to a partner, offers and their answers, the HQ queue, work.
+
+Every change is one transaction that writes the ticket and its event together. Taking an offer
+is a compare-and-set (an UPDATE … WHERE status = 'offered' AND offered_party_id = …), so when
+several people answer one offer at once exactly one of them wins.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from partnernet import routing
+from partnernet.auth.models import User
+from partnernet.customers.models import Contract, Customer
+from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from partnernet.extensions import db
+from partnernet.network.models import TIERS, Engineer, Party, ProductLine
+from partnernet.network.service import is_certified
+from partnernet.regions.models import Region
+from partnernet.settings.service import load_settings
+from partnernet.tickets import routing_data
+from partnernet.tickets.models import CHANNELS, COMPLEXITIES, Ticket, TicketEvent
+from partnernet.timeclock import today_in_china
+
+DECLINE_REASONS = ("no_capacity", "no_engineer_available", "outside_expertise", "customer_unreachable",
+                   "not_our_region", "other")
+RETURN_REASONS = ("beyond_our_skills", "needs_hq_development", "customer_request", "capacity", "other")
+# Where the owner of an accepted ticket may move it, and what each step requires.
+WORK_TRANSITIONS = {
+    "accepted": ("in_progress", "waiting_on_customer", "resolved"),
+    "in_progress": ("waiting_on_customer", "resolved"),
+    "waiting_on_customer": ("in_progress", "resolved"),
+    "resolved": ("closed", "in_progress"),
+}
+
+
+@dataclass
+class IntakeRequest:
+    customer_id: int
+    product_line: str
+    complexity: str
+    channel: str
+    subject: str
+    description: str = ""
+    tier: str | None = None           # default: the highest the contract includes
+    region_code: str | None = None    # default: the customer's region
+
+
+def add_event(ticket: Ticket, kind: str, now: datetime, actor: User | None = None, party_id=None,
+              from_status=None, to_status=None, reason_code=None, note=None, data=None) -> TicketEvent:
+    event = TicketEvent(ticket_id=ticket.id, kind=kind, at=now, actor_user_id=actor.id if actor else None,
+                        party_id=party_id, from_status=from_status, to_status=to_status,
+                        reason_code=reason_code, note=note, data=data)
+    db.session.add(event)
+    return event
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+def contract_for(customer: Customer, product_line_id: int, today: date) -> Contract | None:
+    """The customer's contract for the line (the latest started), else its latest contract."""
+    contracts = [c for c in customer.contracts if c.starts_on <= today] or list(customer.contracts)
+    for_line = [c for c in contracts if product_line_id in {l.id for l in c.product_lines}]
+    pool = for_line or contracts
+    return max(pool, key=lambda c: c.starts_on) if pool else None
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=d)
+        except ValueError:
+            continue
+
+
+def entitlement(contract: Contract | None, tier: str, today: date, settings: dict) -> tuple[bool, str | None]:
+    """(billable, why): on-site below the threshold, or service past the free year and unpaid."""
+    if contract is None:
+        return True, "no_contract"
+    if tier == "L3" and contract.value < Decimal(str(settings["onsite_threshold_cny"])):
+        return True, "onsite_not_included"
+    free_until = add_months(contract.starts_on, int(settings["free_service_months"]))
+    if today < free_until:
+        return False, None
+    if contract.service_paid_until is not None and contract.service_paid_until >= today:
+        return False, None
+    return True, "service_unpaid"
+
+
+def default_tier(contract: Contract | None, settings: dict) -> str:
+    if contract is not None and contract.value >= Decimal(str(settings["onsite_threshold_cny"])):
+        return "L3"
+    return "L2"
+
+
+def intake(request: IntakeRequest, actor: User | None, now: datetime) -> Ticket:
+    """Open a ticket and route it. Nothing here refuses service: an unentitled one is billable."""
+    settings = load_settings()
+    today = today_in_china(now)
+    fields = {}
+    customer = db.session.get(Customer, request.customer_id) if request.customer_id else None
+    if customer is None:
+        fields["customer_id"] = _("Unknown customer.")
+    line = db.session.execute(sa.select(ProductLine).where(ProductLine.code == request.product_line,
+                                                           ProductLine.active)).scalar_one_or_none()
+    if line is None:
+        fields["product_line"] = _("Unknown product line.")
+    if request.complexity not in COMPLEXITIES:
+        fields["complexity"] = _("Choose simple or complex.")
+    if request.channel not in CHANNELS:
+        fields["channel"] = _("Unknown channel.")
+    if request.tier is not None and request.tier not in TIERS:
+        fields["tier"] = _("Choose L1, L2 or L3.")
+    subject = (request.subject or "").strip()
+    if not subject:
+        fields["subject"] = _("A subject is required.")
+    elif len(subject) > 200:
+        fields["subject"] = _("At most 200 characters.")
+    region = None
+    if request.region_code:
+        region = db.session.get(Region, request.region_code)
+        if region is None:
+            fields["region_code"] = _("Unknown region code.")
+    if fields:
+        raise ValidationFailed(_("The ticket cannot be opened."), fields)
+    contract = contract_for(customer, line.id, today)
+    tier = request.tier or default_tier(contract, settings)
+    billable, reason = entitlement(contract, tier, today, settings)
+    ticket = Ticket(customer_id=customer.id, contract_id=contract.id if contract else None,
+                    region_code=(region or customer.region).code, product_line_id=line.id,
+                    complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
+                    billable_reason=reason, subject=subject, description=(request.description or "").strip(),
+                    status="new", created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
+    db.session.add(ticket)
+    db.session.flush()
+    add_event(ticket, "created", now, actor, to_status="new",
+              data={"tier": tier, "billable": billable, "billable_reason": reason})
+    route(ticket, now, actor, settings)
+    db.session.commit()
+    return ticket
+
+
+# --- routing and offers ------------------------------------------------------------------------
+
+def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: dict | None = None) -> routing.Decision:
+    """Decide and apply: offer to the best candidate, or queue at HQ with the cause. No commit."""
+    settings = settings or load_settings()
+    facts = routing_data.ticket_facts(ticket)
+    found = routing_data.candidates(facts.region_chain, ticket.product_line_id, today_in_china(now))
+    decision = routing.decide(facts, found, settings["kind_priority"], now)
+    ticket.route = decision.as_dict()
+    before = ticket.status
+    if decision.offered_party_id is not None:
+        ticket.status, ticket.offered_party_id, ticket.hq_queue_cause = "offered", decision.offered_party_id, None
+        ticket.offer_deadline = now + timedelta(minutes=int(settings["offer_deadline_minutes"]))
+        add_event(ticket, "offered", now, actor, party_id=decision.offered_party_id, from_status=before,
+                  to_status="offered", data={"deadline": ticket.offer_deadline.isoformat(), "route": ticket.route})
+    else:
+        queue_at_hq(ticket, decision.cause, now, actor, data={"route": ticket.route})
+    ticket.updated_at = now
+    return decision
+
+
+def queue_at_hq(ticket: Ticket, cause: str, now: datetime, actor: User | None, note=None, data=None):
+    before = ticket.status
+    ticket.status, ticket.hq_queue_cause = "hq_queue", cause
+    ticket.offered_party_id = ticket.offer_deadline = None
+    ticket.owner_party_id = ticket.engineer_id = None
+    add_event(ticket, "queued_to_hq", now, actor, from_status=before, to_status="hq_queue",
+              reason_code=cause, note=note, data=data)
+
+
+def close_offer(ticket_id: int, party_id: int, now: datetime, values: dict, require_live: bool = True) -> bool:
+    """Compare-and-set on a live offer to `party_id`; True for the one caller that wins."""
+    conditions = [Ticket.id == ticket_id, Ticket.status == "offered", Ticket.offered_party_id == party_id]
+    if require_live:
+        conditions.append(Ticket.offer_deadline > now)
+    else:
+        conditions.append(Ticket.offer_deadline <= now)
+    result = db.session.execute(
+        sa.update(Ticket).where(*conditions).values(updated_at=now, **values)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def certified_engineers_for(ticket: Ticket, party_id: int, day: date) -> list[Engineer]:
+    from partnernet.network.service import certified_engineers
+    return certified_engineers(party_id, ticket.product_line_id, day)
+
+
+def check_engineer(ticket: Ticket, party_id: int, engineer_id, day: date) -> Engineer:
+    engineer = db.session.get(Engineer, engineer_id) if engineer_id else None
+    if engineer is None or engineer.party_id != party_id or not engineer.active:
+        raise ValidationFailed(_("Choose one of your engineers."),
+                               {"engineer_id": _("Not an engineer of yours.")})
+    if not is_certified(engineer.id, ticket.product_line_id, day):
+        raise ValidationFailed(_("The engineer must be certified for this product line."),
+                               {"engineer_id": _("Not certified for %(line)s.", line=ticket.product_line.code)})
+    return engineer
+
+
+def accept(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Ticket:
+    """The offered partner takes the ticket with one of its certified engineers."""
+    if ticket.status != "offered" or ticket.offered_party_id != user.party_id:
+        raise Conflict(_("This ticket is no longer offered to you: it has already been taken or moved on."))
+    engineer = check_engineer(ticket, user.party_id, engineer_id, today_in_china(now))
+    won = close_offer(ticket.id, user.party_id, now, {
+        "status": "accepted", "owner_party_id": user.party_id, "engineer_id": engineer.id,
+        "offered_party_id": None, "offer_deadline": None,
+        "responded_at": sa.func.coalesce(Ticket.responded_at, now)})
+    if not won:
+        db.session.rollback()
+        raise Conflict(_("This ticket is no longer offered to you: it has already been taken or moved on."))
+    add_event(ticket, "accepted", now, user, party_id=user.party_id, from_status="offered",
+              to_status="accepted", data={"engineer_id": engineer.id})
+    db.session.commit()
+    db.session.refresh(ticket)
+    return ticket
+
+
+def decline(ticket: Ticket, user: User, reason_code: str, note: str, now: datetime) -> Ticket:
+    """The offered partner says no; the next candidate gets the offer at once."""
+    note = (note or "").strip()
+    fields = {}
+    if reason_code not in DECLINE_REASONS:
+        fields["reason_code"] = _("Choose a reason.")
+    if not note:
+        fields["note"] = _("Say why, in a few words.")
+    if fields:
+        raise ValidationFailed(_("The offer cannot be declined like this."), fields)
+    if ticket.status != "offered" or ticket.offered_party_id != user.party_id:
+        raise Conflict(_("This ticket is no longer offered to you."))
+    if not close_offer(ticket.id, user.party_id, now, {"status": "new", "offered_party_id": None,
+                                                         "offer_deadline": None}):
+        db.session.rollback()
+        raise Conflict(_("This ticket is no longer offered to you."))
+    db.session.refresh(ticket)
+    add_event(ticket, "declined", now, user, party_id=user.party_id, from_status="offered", to_status="new",
+              reason_code=reason_code, note=note)
+    db.session.flush()
+    route(ticket, now)
+    db.session.commit()
+    return ticket
+
+
+def expire_due_offers(now: datetime) -> int:
+    """Expire every offer past its deadline and route its ticket onwards. Idempotent."""
+    due = db.session.execute(
+        sa.select(Ticket.id, Ticket.offered_party_id)
+        .where(Ticket.status == "offered", Ticket.offer_deadline <= now)
+        .order_by(Ticket.offer_deadline)).all()
+    expired = 0
+    settings = load_settings()
+    for ticket_id, party_id in due:
+        if not close_offer(ticket_id, party_id, now, {"status": "new", "offered_party_id": None,
+                                                       "offer_deadline": None}, require_live=False):
+            db.session.rollback()  # answered or expired by someone else meanwhile
+            continue
+        ticket = db.session.get(Ticket, ticket_id)
+        db.session.refresh(ticket)
+        add_event(ticket, "offer_expired", now, None, party_id=party_id, from_status="offered", to_status="new")
+        db.session.flush()
+        route(ticket, now, None, settings)
+        db.session.commit()
+        expired += 1
+    return expired
+
+
+# --- after accepting ---------------------------------------------------------------------------
+
+def require_owner(ticket: Ticket, user: User) -> None:
+    """The owner's partner_admin, the assigned engineer, or HQ for a ticket HQ serves."""
+    if ticket.status not in WORK_TRANSITIONS:
+        raise InvalidTransition(_("Only an accepted ticket can be worked on."))
+    if user.is_hq:
+        return  # HQ may move any ticket it can see (API.md: "owner's users, HQ")
+    if ticket.owner_party_id != user.party_id:
+        raise NotFound()
+    if user.role == "engineer" and ticket.engineer_id != user.engineer_id:
+        raise NotFound()
+
+
+def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: datetime) -> Ticket:
+    require_owner(ticket, user)
+    note = (note or "").strip()
+    if to_status not in WORK_TRANSITIONS.get(ticket.status, ()):
+        raise InvalidTransition(_("A ticket cannot go from %(from)s to %(to)s.",
+                                  **{"from": ticket.status, "to": to_status}),
+                                {"status": _("Not an allowed step.")})
+    if to_status == "resolved" and not note:
+        raise ValidationFailed(_("Describe the resolution."), {"note": _("A resolution note is required.")})
+    before = ticket.status
+    ticket.status, ticket.updated_at = to_status, now
+    if to_status == "waiting_on_customer":
+        ticket.paused_at = now
+    elif before == "waiting_on_customer":
+        ticket.paused_at = None
+    if to_status == "resolved":
+        ticket.resolved_at = now
+    elif before == "resolved":
+        ticket.resolved_at = None  # reopened
+    if to_status == "closed":
+        ticket.closed_at = now
+    add_event(ticket, "status_changed", now, user, party_id=ticket.owner_party_id, from_status=before,
+              to_status=to_status, note=note or None)
+    db.session.commit()
+    return ticket
+
+
+def reassign(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Ticket:
+    require_owner(ticket, user)
+    if user.role == "engineer":
+        raise Forbidden()
+    engineer = check_engineer(ticket, ticket.owner_party_id, engineer_id, today_in_china(now))
+    previous = ticket.engineer_id
+    ticket.engineer_id, ticket.updated_at = engineer.id, now
+    add_event(ticket, "assigned", now, user, party_id=ticket.owner_party_id,
+              data={"engineer_id": engineer.id, "previous_engineer_id": previous})
+    db.session.commit()
+    return ticket
+
+
+def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: datetime) -> Ticket:
+    """The partner that accepted the ticket hands it back (escalates) to HQ."""
+    note = (note or "").strip()
+    if user.role != "partner_admin" or ticket.owner_party_id != user.party_id:
+        raise NotFound()
+    if ticket.status not in ("accepted", "in_progress", "waiting_on_customer"):
+        raise InvalidTransition(_("Only an open ticket you hold can be returned."))
+    fields = {}
+    if reason_code not in RETURN_REASONS:
+        fields["reason_code"] = _("Choose a reason.")
+    if not note:
+        fields["note"] = _("Say why, in a few words.")
+    if fields:
+        raise ValidationFailed(_("The ticket cannot be returned like this."), fields)
+    add_event(ticket, "returned_to_hq", now, user, party_id=user.party_id, from_status=ticket.status,
+                      to_status="hq_queue", reason_code=reason_code, note=note)
+    queue_at_hq(ticket, "returned_by_partner", now, user)
+    ticket.paused_at, ticket.updated_at = None, now
+    db.session.commit()
+    return ticket
+
+
+# --- the HQ queue ------------------------------------------------------------------------------
+
+def hq_party() -> Party:
+    return db.session.execute(sa.select(Party).where(Party.kind == "hq")).scalar_one()
+
+
+def take_at_hq(ticket: Ticket, user: User, now: datetime, engineer_id: int | None = None) -> Ticket:
+    """An HQ agent takes a queued ticket: HQ serves it from now on."""
+    if not user.is_hq:
+        raise Forbidden()
+    hq = hq_party()
+    engineer = None
+    if engineer_id:
+        engineer = check_engineer(ticket, hq.id, engineer_id, today_in_china(now))
+    result = db.session.execute(
+        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == "hq_queue")
+        .values(status="accepted", owner_party_id=hq.id, engineer_id=engineer.id if engineer else None,
+                responded_at=sa.func.coalesce(Ticket.responded_at, now), updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(_("This ticket is no longer in the HQ queue."))
+    db.session.refresh(ticket)
+    add_event(ticket, "taken_by_hq", now, user, party_id=hq.id, from_status="hq_queue", to_status="accepted",
+              reason_code=ticket.hq_queue_cause)
+    db.session.commit()
+    return ticket
+
+
+def reroute(ticket: Ticket, user: User, now: datetime) -> routing.Decision:
+    """Run routing again for a queued ticket; parties that declined or let it expire stay skipped."""
+    if not user.is_hq:
+        raise Forbidden()
+    if ticket.status != "hq_queue":
+        raise InvalidTransition(_("Only a ticket in the HQ queue can be re-routed."))
+    add_event(ticket, "rerouted", now, user, from_status="hq_queue", to_status="new")
+    ticket.status = "new"
+    db.session.flush()
+    decision = route(ticket, now, user)
+    db.session.commit()
+    return decision
+
+
+def offer_by_hand(ticket: Ticket, user: User, party_id: int, override_reason: str, now: datetime) -> Ticket:
+    """HQ offers a queued ticket to a partner of its choice: one with a certified engineer for the
+    line, unless an HQ user overrides that with a written reason."""
+    if not user.is_hq:
+        raise Forbidden()
+    if ticket.status != "hq_queue":
+        raise InvalidTransition(_("Only a ticket in the HQ queue can be offered by hand."))
+    party = db.session.get(Party, party_id) if party_id else None
+    if party is None or party.is_hq or party.status not in ("active", "probation"):
+        raise ValidationFailed(_("Choose an active partner."), {"party_id": _("Choose an active partner.")})
+    override_reason = (override_reason or "").strip()
+    if not certified_engineers_for(ticket, party.id, today_in_china(now)) and not override_reason:
+        raise ValidationFailed(_("This partner has no engineer certified for the product line."),
+                               {"override_reason": _("Give a reason to offer it anyway.")})
+    settings = load_settings()
+    ticket.status, ticket.offered_party_id, ticket.hq_queue_cause = "offered", party.id, None
+    ticket.offer_deadline = now + timedelta(minutes=int(settings["offer_deadline_minutes"]))
+    ticket.updated_at = now
+    add_event(ticket, "offered", now, user, party_id=party.id, from_status="hq_queue", to_status="offered",
+              note=override_reason or None, data={"by_hand": True, "deadline": ticket.offer_deadline.isoformat()})
+    db.session.commit()
+    return ticket
