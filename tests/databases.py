@@ -67,10 +67,10 @@ class SqliteDatabases:
 
 
 class PostgresDatabases:
-    def __init__(self, admin_url: str):
+    def __init__(self, admin_url: str, name: str = "tmpl"):
         self.admin_url = sa.make_url(admin_url)
         self.engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        self.template = f"partnernet_tmpl_{os.getpid()}"
+        self.template = f"partnernet_{name}_{os.getpid()}"
 
     def url_for(self, name: str) -> str:
         return self.admin_url.set(database=name).render_as_string(hide_password=False)
