@@ -32,7 +32,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet import models  # noqa: F401  (every table registered before use)
     from partnernet.auth.views import bp as auth_bp
     from partnernet.home.views import bp as home_bp
+    from partnernet.customers.views import bp as customers_bp
     from partnernet.network.views import bp as network_bp
+    from partnernet.tickets.views import bp as tickets_bp
     from partnernet.network.transfer_views import bp as transfer_bp
     from partnernet.regions.views import bp as regions_bp
     from partnernet.errors import register_error_handlers
@@ -42,6 +44,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(network_bp)
+    app.register_blueprint(customers_bp)
+    app.register_blueprint(tickets_bp)
     app.register_blueprint(transfer_bp)
     app.register_blueprint(regions_bp)
     register_error_handlers(app)

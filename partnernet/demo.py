@@ -137,6 +137,7 @@ DEMO_USERS = [
     ("agent@hq.demo", "hq_agent", HQ, "总部客服"),
     ("admin@xihu-agent.demo", "partner_admin", XIHU_AGENT, "西溪管理员"),
     ("admin@zhejiang-branch.demo", "partner_admin", ZHEJIANG_BRANCH, "浙江分公司管理员"),
+    ("admin@hangzhou-jv.demo", "partner_admin", HANGZHOU_JOINT_VENTURE, "恒信管理员"),
     ("engineer@xihu-agent.demo", "engineer", XIHU_AGENT, None),
 ]
 

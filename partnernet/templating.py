@@ -1,4 +1,6 @@
 """What every template can use: the navigation for the user's role, labels, date formatting."""
+from datetime import datetime
+
 from flask import request, url_for
 from flask_babel import format_datetime, get_locale, lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +14,8 @@ NAVIGATION = [
     ("home.hq", _l("Dashboard"), HQ_ROLES, None),
     ("home.partner", _l("Home"), ("partner_admin",), None),
     ("home.engineer", _l("My work"), ("engineer",), None),
+    ("tickets.index", _l("Tickets"), ("hq_admin", "hq_manager", "hq_agent", "partner_admin", "engineer"), None),
+    ("tickets.queue", _l("HQ queue"), HQ_ROLES, None),
     ("network.partners", _l("Partners"), HQ_ROLES, None),
     ("network.coverage_by_region", _l("Coverage"), HQ_ROLES, None),
     ("network.partner", _l("Our company"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
@@ -35,6 +39,11 @@ def local_datetime(value, format="yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value, format) if value else ""
 
 
+def iso_local(value: str) -> str:
+    """An ISO 8601 instant (as stored in JSON) shown in China's time."""
+    return local_datetime(datetime.fromisoformat(value)) if value else ""
+
+
 def ui_language() -> str:
     """The interface language as our code ("zh_CN" or "en"); Babel spells Chinese zh_Hans_CN."""
     return "zh_CN" if get_locale().language == "zh" else "en"
@@ -43,6 +52,7 @@ def ui_language() -> str:
 def register_template_helpers(app):
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.globals["badge_colour"] = lambda value: BADGE_COLOURS.get(value, "secondary")
 
     @app.context_processor

@@ -189,7 +189,7 @@ def test_the_demo_has_a_user_for_every_role(app):
 def test_every_demo_login_signs_in(app):
     seed_demo(TODAY)
     logins = demo_logins()
-    assert len(logins) == 6
+    assert len(logins) == 7
     for email, _role, _party in logins:
         client = app.test_client()
         response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})

@@ -6,7 +6,7 @@ from partnernet.auth.scope import require_role
 from partnernet.auth.models import HQ_ROLES
 from partnernet.home import service
 from partnernet.settings.service import load_settings
-from partnernet.timeclock import today_in_china
+from partnernet.timeclock import now_utc, today_in_china
 
 bp = Blueprint("home", __name__)
 
@@ -39,6 +39,7 @@ def partner():
         tickets=service.open_tickets(current_user),
         expiring=service.certifications_expiring(current_user, today_in_china(), days),
         reminder_days=days,
+        now=now_utc(),
     )
 
 

@@ -1,0 +1,271 @@
+"""How long one routing decision takes, at a tenth of the full scale and at the full scale.
+
+    python benchmarks/bench_routing.py              # what `make bench` runs
+    python benchmarks/bench_routing.py --profile    # plus a cProfile of routing at the full scale
+
+For each scale, a cached database from generate.py is copied to a working file and 2,000 new
+tickets (a random customer's county, product line and tier, drawn from a fixed seed) are added
+with status 'new'. Each ticket is then routed once through the product's own path,
+partnernet.tickets.service.route(ticket, now), in a fresh session whose transaction is rolled
+back afterwards. The floor is one hand-written SQL query fetching the same candidate coverage rows
+(coverage joined with party, for the ticket's region chain, effective today, covering the line).
+
+Both scales and both measurements run interleaved in one process, ticket by ticket, in
+alternating order, so the ratios compare figures taken side by side on a shared, noisy machine.
+The script reports and exits 0; it prints TARGET MISSED when a target is not met.
+"""
+import argparse
+import cProfile
+import io
+import os
+import platform
+import pstats
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import generate  # benchmarks/generate.py, next to this script
+
+import sqlalchemy as sa  # noqa: E402  (generate.py puts the project on sys.path)
+
+from partnernet import create_app  # noqa: E402
+from partnernet.extensions import db  # noqa: E402
+from partnernet.network.models import ProductLine  # noqa: E402
+from partnernet.regions.models import Region  # noqa: E402
+from partnernet.tickets import routing_data, service  # noqa: E402
+from partnernet.tickets.models import Ticket, TicketEvent  # noqa: E402
+from partnernet.timeclock import today_in_china  # noqa: E402
+
+TARGET_RATIO = 3.0
+TARGET_GROWTH = 1.5
+NOW = generate.NOW
+
+# The floor: the candidate coverage rows, in one query, written by hand.
+FLOOR_SQL = sa.text("""
+    SELECT c.id, c.party_id, c.region_code, c.tier_l1, c.tier_l2, c.tier_l3,
+           p.name, p.kind, p.status, p.capacity, p.tier_l1, p.tier_l2, p.tier_l3
+    FROM coverage AS c JOIN party AS p ON p.id = c.party_id
+    WHERE c.region_code IN (:r0, :r1, :r2) AND p.kind <> 'hq'
+      AND c.effective_from <= :day AND (c.effective_to IS NULL OR c.effective_to >= :day)
+      AND (c.all_product_lines OR EXISTS (
+            SELECT 1 FROM coverage_product_line AS l
+            WHERE l.coverage_id = c.id AND l.product_line_id = :line))
+""")
+
+
+class Scale:
+    """One scale's database: a working copy of the cached file, its app and its new tickets."""
+
+    def __init__(self, name: str, cached: Path, workdir: Path):
+        self.name = name
+        self.path = workdir / f"{name}.sqlite"
+        shutil.copyfile(cached, self.path)
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(self.path)})
+        self.route_times, self.flush_times, self.floor_times = [], [], []
+        self.outcomes = Counter()
+        self.candidate_rows = 0
+
+    def add_new_tickets(self, count: int, seed: int) -> None:
+        """`count` tickets with status 'new', committed, as intake creates them before routing."""
+        rng = random.Random(f"{seed}-{self.name}-new-tickets")
+        with self.app.app_context():
+            parents = dict(db.session.execute(sa.select(Region.code, Region.parent_code)).all())
+            lines = dict(db.session.execute(sa.select(ProductLine.code, ProductLine.id)).all())
+            customers = db.session.execute(sa.text(
+                "SELECT id, region_code, (SELECT min(id) FROM contract WHERE customer_id = customer.id) "
+                "FROM customer ORDER BY id")).all()
+            first_id = db.session.execute(sa.select(sa.func.max(Ticket.id))).scalar_one() + 1
+            first_event = db.session.execute(sa.select(sa.func.max(TicketEvent.id))).scalar_one() + 1
+            tickets, events, self.specs = [], [], []
+            for offset in range(count):
+                customer, region, contract = rng.choice(customers)
+                line = lines[generate.weighted(rng, generate.LINE_WEIGHTS)]
+                tier = generate.weighted(rng, generate.TIER_WEIGHTS)
+                ticket_id = first_id + offset
+                created = NOW - timedelta(seconds=count - offset)
+                tickets.append(dict(
+                    id=ticket_id, customer_id=customer, contract_id=contract, region_code=region,
+                    product_line_id=line, complexity="simple", channel="phone", tier=tier, billable=False,
+                    billable_reason=None, subject=f"基准工单 {offset}", description="", status="new",
+                    created_at=created, updated_at=created))
+                events.append(dict(id=first_event + offset, ticket_id=ticket_id, at=created, kind="created",
+                                   to_status="new"))
+                chain = [region]
+                while parents.get(chain[-1]):
+                    chain.append(parents[chain[-1]])
+                self.specs.append((ticket_id, chain, line))
+            db.session.execute(sa.insert(Ticket.__table__), tickets)
+            db.session.execute(sa.insert(TicketEvent.__table__), events)
+            db.session.commit()
+
+    def floor_params(self, spec) -> dict:
+        _ticket_id, chain, line = spec
+        padded = (chain + chain[-1:] * 3)[:3]
+        return {"r0": padded[0], "r1": padded[1], "r2": padded[2], "line": line,
+                "day": today_in_china(NOW).isoformat()}
+
+    def check_floor(self) -> int:
+        """The floor must fetch the coverage rows routing gathers: count the tickets where not."""
+        mismatches = 0
+        with self.app.app_context():
+            day = today_in_china(NOW)
+            for spec in self.specs:
+                floor = sorted((r.party_id, r.region_code) for r in db.session.execute(FLOOR_SQL, self.floor_params(spec)))
+                product = sorted((c.party_id, c.region_code) for c in routing_data.candidates(spec[1], spec[2], day))
+                mismatches += floor != product
+                self.candidate_rows += len(floor)
+        return mismatches
+
+    def measure_one(self, spec, floor_first: bool, record: bool) -> None:
+        """Route one ticket (and run the floor query for it) in a fresh session; roll back."""
+        with self.app.app_context():
+            ticket = db.session.get(Ticket, spec[0])  # untimed: the ticket as intake holds it
+            params = self.floor_params(spec)
+            if floor_first:
+                floor = self._floor(params)
+            started = time.perf_counter()
+            decision = service.route(ticket, NOW)
+            routed = time.perf_counter()
+            db.session.flush()  # the decision's writes: the ticket and its event
+            flushed = time.perf_counter()
+            if not floor_first:
+                floor = self._floor(params)
+            db.session.rollback()
+        if record:
+            self.route_times.append(routed - started)
+            self.flush_times.append(flushed - started)
+            self.floor_times.append(floor)
+            self.outcomes["offered" if decision.offered_party_id else decision.cause] += 1
+
+    @staticmethod
+    def _floor(params) -> float:
+        started = time.perf_counter()
+        db.session.execute(FLOOR_SQL, params).all()
+        return time.perf_counter() - started
+
+    def close(self):
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def p(values, q: int) -> float:
+    """The q-th percentile, in milliseconds."""
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        memory_kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+        memory = f"{memory_kib / 2**20:.1f} GiB RAM"
+    except OSError:
+        memory = "RAM unknown"
+    return (f"{os.cpu_count()} CPUs ({model}), {memory}, Python {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, SQLAlchemy {sa.__version__}")
+
+
+def profile_routing(scale: Scale, count: int) -> None:
+    profiler = cProfile.Profile()
+    with scale.app.app_context():
+        for spec in scale.specs[:count]:
+            ticket = db.session.get(Ticket, spec[0])
+            profiler.enable()
+            service.route(ticket, NOW)
+            profiler.disable()
+            db.session.rollback()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+    print(f"\ncProfile of service.route at the {scale.name} scale, {count} tickets (cumulative):")
+    print(out.getvalue())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Routing benchmark: p50/p95 per decision, ratio to a floor query, growth.")
+    parser.add_argument("--tickets", type=int, default=2000, help="measured routing decisions per scale")
+    parser.add_argument("--warmup", type=int, default=200, help="decisions per scale before measuring")
+    parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
+    parser.add_argument("--profile", action="store_true", help="also profile routing at the full scale")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    print(f"partnernet routing benchmark — {machine()}")
+    cached = {name: generate.ensure_database(name, args.seed) for name in ("tenth", "full")}
+    workdir = generate.DATA_DIR / "work"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    scales = [Scale(name, path, workdir) for name, path in cached.items()]
+    try:
+        for scale in scales:
+            scale.add_new_tickets(args.warmup + args.tickets, args.seed)
+            mismatches = scale.check_floor()
+            if mismatches:
+                print(f"WARNING [{scale.name}]: the floor query and routing_data.candidates disagree "
+                      f"on {mismatches} tickets")
+
+        # Warm up, then measure: ticket i of each scale in turn, alternating which scale goes
+        # first and whether the floor runs before or after routing.
+        for phase, first, last in (("warm-up", 0, args.warmup), ("measure", args.warmup, args.warmup + args.tickets)):
+            for i in range(first, last):
+                order = scales if i % 2 == 0 else scales[::-1]
+                for scale in order:
+                    scale.measure_one(scale.specs[i], floor_first=(i // 2) % 2 == 0, record=phase == "measure")
+
+        report(scales, args.tickets)
+        if args.profile:
+            profile_routing(scales[-1], 500)
+    finally:
+        for scale in scales:
+            scale.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nbenchmark took {time.perf_counter() - started:.0f} s in all")
+    return 0
+
+
+def report(scales, count: int) -> None:
+    print(f"\nRouting {count:,} new tickets per scale; times per decision in ms "
+          "(route = service.route(ticket, now); +flush = with its writes flushed; floor = one SQL query)")
+    header = (f"{'scale':<6} {'cand/tkt':>8} {'route p50':>9} {'route p95':>9} {'+flush p50':>10} "
+              f"{'+flush p95':>10} {'floor p50':>9} {'floor p95':>9} {'ratio p50':>9}")
+    print(header)
+    print("-" * len(header))
+    by_name = {s.name: s for s in scales}
+    missed = []
+    for scale in scales:
+        ratio = p(scale.route_times, 50) / p(scale.floor_times, 50)
+        print(f"{scale.name:<6} {scale.candidate_rows / len(scale.specs):>8.1f} "
+              f"{p(scale.route_times, 50):>9.2f} {p(scale.route_times, 95):>9.2f} "
+              f"{p(scale.flush_times, 50):>10.2f} {p(scale.flush_times, 95):>10.2f} "
+              f"{p(scale.floor_times, 50):>9.3f} {p(scale.floor_times, 95):>9.3f} {ratio:>9.1f}")
+        if ratio > TARGET_RATIO:
+            missed.append(f"TARGET MISSED [{scale.name}]: ratio p50(route)/p50(floor) = {ratio:.1f} > {TARGET_RATIO:g}")
+    tenth, full = by_name["tenth"], by_name["full"]
+    growth = p(full.route_times, 50) / p(tenth.route_times, 50)
+    growth_flush = p(full.flush_times, 50) / p(tenth.flush_times, 50)
+    growth_floor = p(full.floor_times, 50) / p(tenth.floor_times, 50)
+    print(f"\ngrowth p50(full)/p50(tenth): route {growth:.2f}, route+flush {growth_flush:.2f}, "
+          f"floor {growth_floor:.2f} (for context)")
+    if growth > TARGET_GROWTH:
+        missed.append(f"TARGET MISSED: growth of route p50 from tenth to full = {growth:.2f} > {TARGET_GROWTH:g}")
+    for scale in scales:
+        shares = ", ".join(f"{k} {v / count:.0%}" for k, v in scale.outcomes.most_common())
+        print(f"outcomes [{scale.name}]: {shares}")
+    print()
+    for line in missed:
+        print(line)
+    if not missed:
+        print(f"targets met: ratio <= {TARGET_RATIO:g} at both scales, growth <= {TARGET_GROWTH:g}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Customer search for HQ's ticket intake."""
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, request
+from flask_login import current_user, login_required
+
+from partnernet.auth.models import HQ_ROLES
+from partnernet.auth.scope import require_role, scoped
+from partnernet.customers.models import Customer
+from partnernet.extensions import db
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+
+@bp.get("/search.json")
+@login_required
+def search_json():
+    require_role(current_user, *HQ_ROLES)
+    query = request.args.get("q", "").strip()[:50]
+    if not query:
+        return jsonify([])
+    condition = Customer.id == int(query) if query.isdigit() else Customer.name.contains(query)
+    customers = db.session.execute(
+        scoped(sa.select(Customer).where(condition), Customer, current_user).order_by(Customer.name).limit(15)
+    ).scalars()
+    return jsonify([{"id": c.id, "name": c.name, "region_code": c.region_code, "region_name": c.region.name}
+                    for c in customers])

@@ -1,0 +1,48 @@
+"""Forms for opening and working tickets."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from partnernet.network.models import TIERS
+from partnernet.tickets.models import CHANNELS, COMPLEXITIES
+from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
+
+
+class IntakeForm(FlaskForm):
+    customer_id = IntegerField(_l("Customer"), validators=[DataRequired(message=_l("Choose a customer."))])
+    product_line = SelectField(_l("Product line"))
+    complexity = SelectField(_l("Complexity"), choices=list(COMPLEXITIES))
+    tier = SelectField(_l("Service tier"), choices=list(TIERS), default="L1")
+    channel = SelectField(_l("Channel"), choices=list(CHANNELS))
+    region_code = HiddenField(_l("Region"))
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
+
+
+class AcceptForm(FlaskForm):
+    engineer_id = SelectField(_l("Engineer"), coerce=int)
+
+
+class DeclineForm(FlaskForm):
+    reason_code = SelectField(_l("Reason"), choices=list(DECLINE_REASONS))
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ReturnForm(FlaskForm):
+    reason_code = SelectField(_l("Reason"), choices=list(RETURN_REASONS))
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Next step"))
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+
+
+class ReassignForm(FlaskForm):
+    engineer_id = SelectField(_l("Engineer"), coerce=int)
+
+
+class OfferByHandForm(FlaskForm):
+    party_id = IntegerField(_l("Partner id"), validators=[DataRequired()])
+    override_reason = TextAreaField(_l("Reason to offer without a certified engineer"), validators=[Optional(), Length(max=2000)])

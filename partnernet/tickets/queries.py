@@ -1,0 +1,73 @@
+"""The ticket list: filters, sort and scope, written once for the UI, the API and exports."""
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from partnernet.auth.scope import scoped
+from partnernet.extensions import db
+from partnernet.network.models import ProductLine
+from partnernet.regions import service as regions
+from partnernet.regions.models import Region
+from partnernet.tickets.models import OPEN_STATUSES, TICKET_STATUSES, Ticket
+
+SORTS = {"created": Ticket.created_at, "id": Ticket.id, "status": Ticket.status,
+         "due": Ticket.resolution_due_at, "updated": Ticket.updated_at}
+
+
+@dataclass
+class TicketFilters:
+    status: str = ""            # a status, or "open"
+    region: str = ""            # a region code: the tickets at or under it
+    partner_id: int | None = None
+    product_line: str = ""
+    complexity: str = ""
+    billable: str = ""          # "yes", "no" or ""
+    overdue: bool = False
+    sort: str = "created"
+    descending: bool = True
+
+    @classmethod
+    def from_args(cls, args) -> "TicketFilters":
+        partner = args.get("partner_id", "")
+        return cls(
+            status=args.get("status", "") if args.get("status") in TICKET_STATUSES + ("open",) else "",
+            region=args.get("region", "")[:6], partner_id=int(partner) if partner.isdigit() else None,
+            product_line=args.get("product_line", "")[:32], complexity=args.get("complexity", "")[:16],
+            billable=args.get("billable", "") if args.get("billable") in ("yes", "no") else "",
+            overdue=args.get("overdue") == "1",
+            sort=args.get("sort", "created") if args.get("sort") in SORTS else "created",
+            descending=args.get("order", "desc") != "asc")
+
+
+def overdue_clause(now: datetime):
+    """Open and past a due time it has not met."""
+    return sa.and_(Ticket.status.in_(OPEN_STATUSES), sa.or_(
+        sa.and_(Ticket.responded_at.is_(None), Ticket.response_due_at < now),
+        sa.and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < now)))
+
+
+def ticket_list_statement(user, filters: TicketFilters, now: datetime):
+    statement = sa.select(Ticket)
+    if filters.status == "open":
+        statement = statement.where(Ticket.status.in_(OPEN_STATUSES))
+    elif filters.status:
+        statement = statement.where(Ticket.status == filters.status)
+    if filters.region:
+        region = db.session.get(Region, filters.region)
+        statement = statement.where(regions.at_or_under(region, Ticket.region_code) if region else sa.false())
+    if filters.partner_id:
+        statement = statement.where(sa.or_(Ticket.owner_party_id == filters.partner_id,
+                                           Ticket.offered_party_id == filters.partner_id))
+    if filters.product_line:
+        statement = statement.where(Ticket.product_line_id.in_(
+            sa.select(ProductLine.id).where(ProductLine.code == filters.product_line)))
+    if filters.complexity:
+        statement = statement.where(Ticket.complexity == filters.complexity)
+    if filters.billable:
+        statement = statement.where(Ticket.billable.is_(filters.billable == "yes"))
+    if filters.overdue:
+        statement = statement.where(overdue_clause(now))
+    column = SORTS[filters.sort]
+    order = column.desc() if filters.descending else column.asc()
+    return scoped(statement, Ticket, user).order_by(order, Ticket.id.desc() if filters.descending else Ticket.id)

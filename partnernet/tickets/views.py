@@ -1,0 +1,204 @@
+"""Ticket pages: intake, the list, one ticket with its route explanation and actions, the HQ queue.
+Views parse and check roles; every rule is in tickets.service."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from partnernet.auth.models import HQ_ROLES
+from partnernet.auth.scope import get_or_404, require_role
+from partnernet.errors import DomainError
+from partnernet.extensions import db
+from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
+from partnernet.tickets import service
+from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
+                                      ReturnForm, StatusForm)
+from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket, TicketEvent
+from partnernet.tickets.queries import TicketFilters, ticket_list_statement
+from partnernet.timeclock import now_utc, today_in_china
+
+bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+
+
+def product_lines():
+    return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
+
+
+@bp.get("/")
+@login_required
+def index():
+    filters = TicketFilters.from_args(request.args)
+    page = db.paginate(ticket_list_statement(current_user, filters, now_utc()), per_page=50, max_per_page=200,
+                       error_out=False)
+    return render_template("tickets/index.html", page=page, filters=filters, statuses=TICKET_STATUSES,
+                           product_lines=product_lines(), now=now_utc())
+
+
+@bp.get("/queue")
+@login_required
+def queue():
+    require_role(current_user, *HQ_ROLES)
+    cause = request.args.get("cause", "")
+    statement = db.select(Ticket).where(Ticket.status == "hq_queue")
+    if cause in HQ_QUEUE_CAUSES:
+        statement = statement.where(Ticket.hq_queue_cause == cause)
+    page = db.paginate(statement.order_by(Ticket.created_at), per_page=50, error_out=False)
+    counts = dict(db.session.execute(
+        db.select(Ticket.hq_queue_cause, db.func.count()).where(Ticket.status == "hq_queue")
+        .group_by(Ticket.hq_queue_cause)).all())
+    return render_template("tickets/queue.html", page=page, counts=counts, causes=HQ_QUEUE_CAUSES, cause=cause,
+                           now=now_utc())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    require_role(current_user, *HQ_ROLES)
+    form = IntakeForm()
+    form.product_line.choices = [l.code for l in product_lines()]
+    if form.validate_on_submit():
+        try:
+            ticket = service.intake(service.IntakeRequest(
+                customer_id=form.customer_id.data, product_line=form.product_line.data,
+                complexity=form.complexity.data, channel=form.channel.data, subject=form.subject.data,
+                description=form.description.data, tier=form.tier.data or None,
+                region_code=form.region_code.data or None), current_user, now_utc())
+        except DomainError as error:
+            db.session.rollback()
+            for name, message in error.fields.items():
+                if name in form:
+                    form[name].errors = list(form[name].errors) + [message]
+            flash(error.message, "danger")
+        else:
+            flash(_("Ticket #%(id)d opened.", id=ticket.id), "success")
+            return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+    return render_template("tickets/new.html", form=form, product_lines=product_lines())
+
+
+def own_certified_engineers(ticket: Ticket, party_id: int):
+    return service.certified_engineers_for(ticket, party_id, today_in_china())
+
+
+@bp.get("/<int:ticket_id>")
+@login_required
+def detail(ticket_id):
+    ticket = get_or_404(Ticket, ticket_id, current_user)
+    return render_ticket(ticket)
+
+
+def render_ticket(ticket: Ticket, status=200, **forms):
+    user = current_user
+    offered_to_us = ticket.status == "offered" and ticket.offered_party_id == user.party_id \
+        and user.role == "partner_admin"
+    accept_form = forms.get("accept_form") or AcceptForm()
+    if offered_to_us:
+        accept_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, user.party_id)]
+    ours = ticket.owner_party_id == user.party_id or user.is_hq
+    status_form = forms.get("status_form") or StatusForm()
+    status_form.status.choices = list(service.WORK_TRANSITIONS.get(ticket.status, ())) if ours else []
+    reassign_form = forms.get("reassign_form") or ReassignForm()
+    if ours and ticket.owner_party_id and ticket.status in service.WORK_TRANSITIONS and user.role != "engineer":
+        reassign_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, ticket.owner_party_id)]
+    events = db.session.execute(db.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                .order_by(TicketEvent.id)).scalars().all()
+    parties = {}
+    if user.is_hq:
+        ids = {e.party_id for e in events if e.party_id}
+        parties = {p.id: p for p in db.session.execute(db.select(Party).where(Party.id.in_(ids))).scalars()} if ids else {}
+    engineers = {e.id: e for e in db.session.execute(db.select(Engineer).where(Engineer.id.in_(
+        {(e.data or {}).get("engineer_id") for e in events if e.data and e.data.get("engineer_id")} or {0}))).scalars()}
+    return render_template(
+        "tickets/detail.html", ticket=ticket, events=events, parties=parties, engineers=engineers,
+        offered_to_us=offered_to_us, accept_form=accept_form,
+        decline_form=forms.get("decline_form") or DeclineForm(),
+        status_form=status_form, reassign_form=reassign_form,
+        return_form=forms.get("return_form") or ReturnForm(),
+        offer_form=forms.get("offer_form") or OfferByHandForm(),
+        can_return=user.role == "partner_admin" and ticket.owner_party_id == user.party_id
+        and ticket.status in ("accepted", "in_progress", "waiting_on_customer"),
+        now=now_utc(), today=today_in_china(), kinds=PARTNER_KINDS), status
+
+
+def act(ticket_id, action, success_message, form_name=None, form=None):
+    """Run one service action for the ticket page; errors come back on the same page."""
+    ticket = get_or_404(Ticket, ticket_id, current_user)
+    try:
+        action(ticket)
+    except DomainError as error:
+        db.session.rollback()
+        ticket = get_or_404(Ticket, ticket_id, current_user)
+        message = " ".join([error.message] + [str(m) for m in error.fields.values()])
+        flash(message, "danger")
+        if error.status == 409:
+            return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+        extra = {form_name: form} if form_name else {}
+        return render_ticket(ticket, status=error.status, **extra)
+    flash(success_message, "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+@bp.post("/<int:ticket_id>/accept")
+@login_required
+def accept(ticket_id):
+    require_role(current_user, "partner_admin")
+    engineer_id = request.form.get("engineer_id", type=int)
+    return act(ticket_id, lambda t: service.accept(t, current_user, engineer_id, now_utc()),
+               _("Accepted. The ticket is yours."))
+
+
+@bp.post("/<int:ticket_id>/decline")
+@login_required
+def decline(ticket_id):
+    require_role(current_user, "partner_admin")
+    form = DeclineForm()
+    return act(ticket_id, lambda t: service.decline(t, current_user, form.reason_code.data, form.note.data, now_utc()),
+               _("Declined. The ticket has moved on."), "decline_form", form)
+
+
+@bp.post("/<int:ticket_id>/status")
+@login_required
+def change_status(ticket_id):
+    form = StatusForm()
+    return act(ticket_id, lambda t: service.change_status(t, current_user, request.form.get("status", ""),
+                                                          form.note.data, now_utc()),
+               _("Ticket updated."), "status_form", form)
+
+
+@bp.post("/<int:ticket_id>/reassign")
+@login_required
+def reassign(ticket_id):
+    engineer_id = request.form.get("engineer_id", type=int)
+    return act(ticket_id, lambda t: service.reassign(t, current_user, engineer_id, now_utc()),
+               _("Engineer changed."))
+
+
+@bp.post("/<int:ticket_id>/return")
+@login_required
+def return_to_hq(ticket_id):
+    require_role(current_user, "partner_admin")
+    form = ReturnForm()
+    return act(ticket_id, lambda t: service.return_to_hq(t, current_user, form.reason_code.data, form.note.data, now_utc()),
+               _("Returned to HQ."), "return_form", form)
+
+
+@bp.post("/<int:ticket_id>/take")
+@login_required
+def take(ticket_id):
+    require_role(current_user, *HQ_ROLES)
+    return act(ticket_id, lambda t: service.take_at_hq(t, current_user, now_utc()), _("HQ serves this ticket now."))
+
+
+@bp.post("/<int:ticket_id>/reroute")
+@login_required
+def reroute(ticket_id):
+    require_role(current_user, *HQ_ROLES)
+    return act(ticket_id, lambda t: service.reroute(t, current_user, now_utc()), _("Routing ran again."))
+
+
+@bp.post("/<int:ticket_id>/offer")
+@login_required
+def offer_by_hand(ticket_id):
+    require_role(current_user, *HQ_ROLES)
+    form = OfferByHandForm()
+    party_id = request.form.get("party_id", type=int)
+    return act(ticket_id, lambda t: service.offer_by_hand(t, current_user, party_id, form.override_reason.data, now_utc()),
+               _("Offered."), "offer_form", form)

@@ -1,0 +1,82 @@
+"""Ticket pages: intake from the form, the explanation, accepting from the page, scope (404)."""
+from datetime import date
+
+import sqlalchemy as sa
+
+from partnernet.extensions import db
+from partnernet.tickets.models import Ticket
+from tests import factories
+from tests.test_tickets import certified_partner
+
+
+def test_hq_agent_opens_a_ticket_and_sees_where_it_went(client, login_as, app):
+    partner, _engineer = certified_partner(name="杭州某某软件")
+    bare = factories.partner(name="浙江分公司", kind="branch")
+    factories.coverage(bare, "330000")
+    factories.certification(factories.engineer(bare), "workflow", issued_on=date(2024, 1, 1),
+                            expires_on=date(2026, 10, 1), status="expired")
+    customer = factories.customer(region_code="330106")
+    factories.contract(customer)
+    login_as(factories.user("hq_agent"))
+    response = client.post("/tickets/new", data={
+        "customer_id": customer.id, "product_line": "workflow", "complexity": "complex", "tier": "L2",
+        "channel": "phone", "subject": "审批流无法提交"})
+    assert response.status_code == 302
+    ticket = db.session.execute(sa.select(Ticket)).scalar_one()
+    client.post("/language", data={"locale": "en"})
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Offered to 杭州某某软件 (County coverage, Agent)." in page
+    assert "Skipped 浙江分公司 (Province coverage, Branch): no valid certification for Workflow &amp; forms, expired 2026-10-01." in page
+    client.post("/language", data={"locale": "zh_CN"})
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "杭州某某软件" in page and "2026-10-01" in page and "Offered to" not in page
+
+
+def test_intake_form_errors_are_shown_and_nothing_is_written(client, login_as, app):
+    login_as(factories.user("hq_agent"))
+    response = client.post("/tickets/new", data={"customer_id": "", "product_line": "workflow",
+                                                 "complexity": "simple", "channel": "phone", "subject": ""})
+    assert response.status_code == 200
+    assert db.session.execute(sa.select(sa.func.count(Ticket.id))).scalar() == 0
+
+
+def test_partner_admin_accepts_from_the_ticket_page(client, login_as, app):
+    partner, engineer = certified_partner()
+    customer = factories.customer(region_code="330106")
+    factories.contract(customer)
+    login_as(factories.user("hq_agent"))
+    client.post("/tickets/new", data={"customer_id": customer.id, "product_line": "workflow",
+                                      "complexity": "simple", "channel": "web", "subject": "无法登录"})
+    ticket = db.session.execute(sa.select(Ticket)).scalar_one()
+    client.post("/logout")
+    login_as(factories.user("partner_admin", party=partner))
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert f'value="{engineer.id}"' in page and "data-deadline" in page
+    assert "route-explanation" not in page  # partners never see the other candidates
+    assert client.post(f"/tickets/{ticket.id}/accept", data={"engineer_id": engineer.id}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "accepted"
+    again = client.post(f"/tickets/{ticket.id}/accept", data={"engineer_id": engineer.id}, follow_redirects=True)
+    assert again.status_code == 200
+
+
+def test_partner_admin_cannot_see_tickets_offered_to_or_owned_by_another_partner(client, login_as, app):
+    partner, _engineer = certified_partner()
+    customer = factories.customer(region_code="330106")
+    factories.contract(customer)
+    from tests.test_tickets import open_ticket
+    ticket = open_ticket(customer)
+    login_as(factories.user("partner_admin", party=factories.partner()))
+    assert client.get(f"/tickets/{ticket.id}").status_code == 404
+    assert client.post(f"/tickets/{ticket.id}/decline", data={"reason_code": "other", "note": "x"}).status_code == 404
+    assert str(ticket.id) not in client.get("/tickets/").get_data(as_text=True).split("<tbody>")[1]
+
+
+def test_ticket_list_filters_by_status_and_region(client, login_as, app):
+    from tests.test_tickets import open_ticket
+    open_ticket(factories.customer(region_code="330106"))
+    open_ticket(factories.customer(region_code="110101"))
+    login_as(factories.user("hq_agent"))
+    page = client.get("/tickets/", query_string={"region": "330000", "status": "hq_queue"}).get_data(as_text=True)
+    assert "西湖区" in page and "东城区" not in page
+    assert client.get("/tickets/queue").status_code == 200
