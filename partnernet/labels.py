@@ -37,7 +37,7 @@ LABELS = {
     "not_our_region": _l("Not our region"), "other": _l("Other"),
     "beyond_our_skills": _l("Beyond our skills"), "needs_hq_development": _l("Needs HQ development"),
     "customer_request": _l("Customer's request"), "capacity": _l("Capacity"),
-    "created": _l("Opened"), "routed": _l("Routed"), "declined": _l("Declined"),
+    "created": _l("Ticket opened"), "routed": _l("Routed"), "declined": _l("Declined"),
     "offer_expired": _l("Offer expired"), "returned_to_hq": _l("Returned to HQ"),
     "queued_to_hq": _l("Queued at HQ"), "taken_by_hq": _l("Taken by HQ"), "rerouted": _l("Routed again"),
     "assigned": _l("Engineer assigned"), "status_changed": _l("Status changed"), "note": _l("Note"),
