@@ -9,6 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from partnernet.network.service import expire_lapsed_certifications
+from partnernet.tickets.service import expire_due_offers
 from partnernet.timeclock import CHINA, now_utc, today_in_china
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,16 @@ def expire_certifications_job(app):
             log.info("expired %d certifications", count)
 
 
+def expire_offers_job(app):
+    with app.app_context():
+        count = expire_due_offers(now_utc())
+        if count:
+            log.info("expired %d offers and routed their tickets onwards", count)
+
+
 def add_jobs(scheduler, app):
+    scheduler.add_job(expire_offers_job, "interval", minutes=1, args=[app], id="expire_offers",
+                      replace_existing=True, coalesce=True, max_instances=1)
     # Shortly after midnight in China, and once at start so a stopped server catches up.
     scheduler.add_job(expire_certifications_job, "cron", hour=0, minute=5, args=[app],
                       id="expire_certifications", replace_existing=True, coalesce=True)
