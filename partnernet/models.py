@@ -2,6 +2,7 @@
 from partnernet.audit.models import AuditDecision, AuditFinding, AuditResponse, AuditRun  # noqa: F401
 from partnernet.auth.models import ApiToken, User  # noqa: F401
 from partnernet.customers.models import Contract, Customer  # noqa: F401
+from partnernet.notifications.models import Notification  # noqa: F401
 from partnernet.network.models import (  # noqa: F401
     Certification, Coverage, Engineer, Party, PartyEvent, ProductLine)
 from partnernet.regions.models import Region  # noqa: F401

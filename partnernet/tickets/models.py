@@ -28,6 +28,9 @@ EVENT_KINDS = (
     "resolution_met", "resolution_breached",
 )
 
+SLA_EVENT_KINDS = ("response_met", "response_breached", "resolution_met", "resolution_breached")
+SLA_EVENT_CONDITION = "kind IN (%s)" % ", ".join("'%s'" % k for k in SLA_EVENT_KINDS)
+
 
 class Ticket(db.Model):
     __tablename__ = "ticket"
@@ -101,6 +104,9 @@ class TicketEvent(db.Model):
         one_of("kind", EVENT_KINDS),
         sa.Index("ix_ticket_event_kind_at", "kind", "at"),
         sa.Index("ix_ticket_event_party_kind_at", "party_id", "kind", "at"),
+        # A met or breached SLA target is recorded once per ticket, even if two jobs race.
+        sa.Index("uq_ticket_event_sla_once", "ticket_id", "kind", unique=True,
+                 sqlite_where=sa.text(SLA_EVENT_CONDITION), postgresql_where=sa.text(SLA_EVENT_CONDITION)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
