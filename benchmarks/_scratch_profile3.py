@@ -1,5 +1,5 @@
 import sys, cProfile, pstats
-sys.argv = [sys.argv[0], "analyze,fewer", "--tickets", "10", "--warmup", "0"]
+sys.argv = [sys.argv[0], "index,prebuilt,settings", "--tickets", "10", "--warmup", "0"]
 sys.path.insert(0, "/work/main/benchmarks")
 import runpy
 # reuse the variant definitions without running main

@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet.home.views import bp as home_bp
     from partnernet.customers.views import bp as customers_bp
     from partnernet.network.views import bp as network_bp
+    from partnernet.notifications.views import bp as notifications_bp
     from partnernet.tickets.views import bp as tickets_bp
     from partnernet.network.transfer_views import bp as transfer_bp
     from partnernet.regions.views import bp as regions_bp
@@ -46,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(network_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(transfer_bp)
     app.register_blueprint(regions_bp)
     register_error_handlers(app)

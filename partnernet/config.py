@@ -47,4 +47,11 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": LANGUAGES,
         "WTF_CSRF_TIME_LIMIT": None,
+        # E-mail for notifications; without SMTP_HOST they stay in the app only.
+        "SMTP_HOST": os.environ.get("SMTP_HOST"),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USER": os.environ.get("SMTP_USER"),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "partnernet@localhost"),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
     }

@@ -57,12 +57,15 @@ def register_template_helpers(app):
 
     @app.context_processor
     def shell():
-        navigation = []
+        navigation, unread = [], 0
         if current_user.is_authenticated:
+            from partnernet.notifications.service import unread_count
+            unread = unread_count(current_user)
             navigation = [(e, url_for(e, **(args(current_user) if args else {})), t)
                           for e, t, roles, args in NAVIGATION if current_user.role in roles]
         return {
             "navigation": navigation,
             "language_form": LanguageForm(formdata=None, locale=ui_language(), next=request.full_path.rstrip("?")),
             "current_locale": ui_language(),
+            "unread_notifications": unread,
         }

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask import has_request_context, url_for
+from flask_babel import format_datetime, gettext as _
 
 from partnernet import routing
 from partnernet.auth.models import User
@@ -18,6 +19,7 @@ from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, 
 from partnernet.extensions import db
 from partnernet.network.models import TIERS, Engineer, Party, ProductLine
 from partnernet.network.service import is_certified
+from partnernet.notifications.service import notify
 from partnernet.regions.models import Region
 from partnernet.settings.service import load_settings
 from partnernet.tickets import routing_data
@@ -159,10 +161,23 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
         ticket.offer_deadline = now + timedelta(minutes=int(settings["offer_deadline_minutes"]))
         add_event(ticket, "offered", now, actor, party_id=decision.offered_party_id, from_status=before,
                   to_status="offered", data={"deadline": ticket.offer_deadline.isoformat(), "route": ticket.route})
+        notify_offer(ticket, now)
     else:
         queue_at_hq(ticket, decision.cause, now, actor, data={"route": ticket.route})
     ticket.updated_at = now
     return decision
+
+
+def notify_offer(ticket: Ticket, now: datetime) -> None:
+    """Tell the offered partner's administrators, in their language, before the clock runs out."""
+    admins = db.session.execute(sa.select(User).where(
+        User.party_id == ticket.offered_party_id, User.role == "partner_admin", User.active)).scalars()
+    for admin in admins:
+        notify(admin, "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
+               lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
+                        _("Accept or decline before %(deadline)s.", deadline=format_datetime(ticket.offer_deadline, "HH:mm"))),
+               url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}",
+               now)
 
 
 def queue_at_hq(ticket: Ticket, cause: str, now: datetime, actor: User | None, note=None, data=None):
@@ -409,5 +424,6 @@ def offer_by_hand(ticket: Ticket, user: User, party_id: int, override_reason: st
     ticket.updated_at = now
     add_event(ticket, "offered", now, user, party_id=party.id, from_status="hq_queue", to_status="offered",
               note=override_reason or None, data={"by_hand": True, "deadline": ticket.offer_deadline.isoformat()})
+    notify_offer(ticket, now)
     db.session.commit()
     return ticket

@@ -1,0 +1,104 @@
+"""Creating notifications in the recipient's language, reading them, and delivering the outbox."""
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
+
+from partnernet.auth.models import User
+from partnernet.extensions import db
+from partnernet.notifications.models import Notification
+
+MAX_ATTEMPTS = 5
+
+
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def notify(user: User, kind: str, dedup_key: str, render, link: str | None, now: datetime) -> Notification | None:
+    """Queue one notification; `render()` returns (subject, body) and runs in the user's language.
+    The same (user, dedup_key) twice creates nothing the second time."""
+    exists = db.session.execute(sa.select(Notification.id).where(
+        Notification.user_id == user.id, Notification.dedup_key == dedup_key)).first()
+    if exists:
+        return None
+    with force_locale(user.locale or "zh_CN"):
+        subject, body = render()
+    notification = Notification(user_id=user.id, kind=kind, dedup_key=dedup_key, subject=str(subject)[:200],
+                                body=str(body), link=link, created_at=now,
+                                status="pending" if smtp_configured() and user.email else "app_only")
+    try:
+        with db.session.begin_nested():
+            db.session.add(notification)
+    except IntegrityError:
+        return None  # another process queued it a moment ago
+    return notification
+
+
+def unread_count(user: User) -> int:
+    return db.session.execute(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))).scalar_one()
+
+
+def recent(user: User, limit: int = 100) -> list[Notification]:
+    return list(db.session.execute(sa.select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.created_at.desc(), Notification.id.desc())
+                                   .limit(limit)).scalars())
+
+
+def mark_all_read(user: User, now: datetime) -> int:
+    result = db.session.execute(sa.update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=now))
+    db.session.commit()
+    return result.rowcount
+
+
+def deliver_pending(now: datetime) -> int:
+    """Send queued e-mails by SMTP; a failure is retried on the next run, up to MAX_ATTEMPTS."""
+    if not smtp_configured():
+        return 0
+    config = current_app.config
+    pending = db.session.execute(sa.select(Notification).where(
+        Notification.status == "pending").order_by(Notification.id).limit(200)).scalars().all()
+    if not pending:
+        return 0
+    sent = 0
+    try:
+        smtp = smtplib.SMTP(config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25), timeout=20)
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if config.get("SMTP_USER"):
+            smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
+    except (OSError, smtplib.SMTPException) as error:
+        for notification in pending:
+            record_failure(notification, error)
+        db.session.commit()
+        return 0
+    with smtp:
+        for notification in pending:
+            message = EmailMessage()
+            message["From"] = config.get("SMTP_FROM") or "partnernet@localhost"
+            message["To"] = notification.user.email
+            message["Subject"] = notification.subject
+            message.set_content(notification.body + (f"\n\n{notification.link}" if notification.link else ""))
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPException as error:
+                record_failure(notification, error)
+                continue
+            notification.status, notification.sent_at = "sent", now
+            notification.attempts += 1
+            sent += 1
+    db.session.commit()
+    return sent
+
+
+def record_failure(notification: Notification, error: Exception) -> None:
+    notification.attempts += 1
+    notification.last_error = str(error)[:500]
+    if notification.attempts >= MAX_ATTEMPTS:
+        notification.status = "failed"  # still visible in the app
