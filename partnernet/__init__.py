@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet.tickets.views import bp as tickets_bp
     from partnernet.network.transfer_views import bp as transfer_bp
     from partnernet.regions.views import bp as regions_bp
+    from partnernet.settings.views import bp as settings_bp
     from partnernet.errors import register_error_handlers
     from partnernet.templating import register_template_helpers
     from partnernet.cli import register_commands
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(transfer_bp)
     app.register_blueprint(regions_bp)
+    app.register_blueprint(settings_bp)
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)

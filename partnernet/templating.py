@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask import request, url_for
-from flask_babel import format_datetime, get_locale, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 from partnernet.auth.forms import LanguageForm
@@ -23,6 +23,8 @@ NAVIGATION = [
     ("network.review_queue", _l("Certification reviews"), MANAGER_ROLES, None),
     ("transfer.import_page", _l("Import"), MANAGER_ROLES, None),
     ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",), None),
+    ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
+    ("settings.sla_policies", _l("SLA policies"), ("hq_admin",), None),
 ]
 
 BADGE_COLOURS = {
@@ -53,6 +55,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["iso_local"] = iso_local
+    app.jinja_env.filters["weekday"] = lambda day: format_date(day, "EEE")
     app.jinja_env.globals["badge_colour"] = lambda value: BADGE_COLOURS.get(value, "secondary")
 
     @app.context_processor

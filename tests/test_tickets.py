@@ -21,7 +21,7 @@ def certified_partner(region="330106", line="workflow", **fields):
     partner = factories.partner(**fields)
     factories.coverage(partner, region, tiers=fields.get("tiers", ["L1", "L2"]))
     engineer = factories.engineer(partner)
-    factories.certification(engineer, line, issued_on=date(2026, 1, 1), expires_on=date(2027, 12, 31))
+    factories.certification(engineer, line, issued_on=date(2024, 1, 1), expires_on=date(2027, 12, 31))
     return partner, engineer
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from partnernet.auth.scope import require_role
 from partnernet.auth.models import HQ_ROLES
 from partnernet.home import service
+from partnernet.settings.calendar import years_without_data
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
 
@@ -25,7 +26,8 @@ def index():
 @login_required
 def hq():
     require_role(current_user, *HQ_ROLES)
-    return render_template("home/hq.html", summary=service.hq_summary(current_user))
+    return render_template("home/hq.html", summary=service.hq_summary(current_user),
+                           calendar_missing=years_without_data(today_in_china()))
 
 
 @bp.get("/partner")

@@ -15,6 +15,7 @@ from flask_babel import format_datetime, gettext as _
 from partnernet import routing
 from partnernet.auth.models import User
 from partnernet.customers.models import Contract, Customer
+from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network.models import TIERS, Engineer, Party, ProductLine
@@ -22,7 +23,7 @@ from partnernet.network.service import is_certified
 from partnernet.notifications.service import notify
 from partnernet.regions.models import Region
 from partnernet.settings.service import load_settings
-from partnernet.tickets import routing_data
+from partnernet.tickets import clocks, routing_data
 from partnernet.tickets.models import CHANNELS, COMPLEXITIES, Ticket, TicketEvent
 from partnernet.timeclock import today_in_china
 
@@ -139,6 +140,7 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime) -> Ticket:
                     status="new", created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
     db.session.add(ticket)
     db.session.flush()
+    clocks.set_due_times(ticket, now)
     add_event(ticket, "created", now, actor, to_status="new",
               data={"tier": tier, "billable": billable, "billable_reason": reason})
     route(ticket, now, actor, settings)
@@ -226,14 +228,16 @@ def accept(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Ticke
     won = close_offer(ticket.id, user.party_id, now, {
         "status": "accepted", "owner_party_id": user.party_id, "engineer_id": engineer.id,
         "offered_party_id": None, "offer_deadline": None,
-        "responded_at": sa.func.coalesce(Ticket.responded_at, now)})
+        "responded_at": sa.func.coalesce(Ticket.responded_at, sa.literal(now, UTCDateTime()))})
     if not won:
         db.session.rollback()
         raise Conflict(_("This ticket is no longer offered to you: it has already been taken or moved on."))
     add_event(ticket, "accepted", now, user, party_id=user.party_id, from_status="offered",
               to_status="accepted", data={"engineer_id": engineer.id})
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(ticket)
+    clocks.record_response(ticket, now)
+    db.session.commit()
     return ticket
 
 
@@ -311,11 +315,12 @@ def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: da
     before = ticket.status
     ticket.status, ticket.updated_at = to_status, now
     if to_status == "waiting_on_customer":
-        ticket.paused_at = now
+        ticket.paused_at = now  # the SLA clock stops
     elif before == "waiting_on_customer":
-        ticket.paused_at = None
+        clocks.resume(ticket, now)
     if to_status == "resolved":
         ticket.resolved_at = now
+        clocks.record_resolution(ticket, now)
     elif before == "resolved":
         ticket.resolved_at = None  # reopened
     if to_status == "closed":
@@ -355,8 +360,10 @@ def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: d
         raise ValidationFailed(_("The ticket cannot be returned like this."), fields)
     add_event(ticket, "returned_to_hq", now, user, party_id=user.party_id, from_status=ticket.status,
                       to_status="hq_queue", reason_code=reason_code, note=note)
+    if ticket.status == "waiting_on_customer":
+        clocks.resume(ticket, now)
     queue_at_hq(ticket, "returned_by_partner", now, user)
-    ticket.paused_at, ticket.updated_at = None, now
+    ticket.updated_at = now
     db.session.commit()
     return ticket
 
@@ -378,7 +385,7 @@ def take_at_hq(ticket: Ticket, user: User, now: datetime, engineer_id: int | Non
     result = db.session.execute(
         sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == "hq_queue")
         .values(status="accepted", owner_party_id=hq.id, engineer_id=engineer.id if engineer else None,
-                responded_at=sa.func.coalesce(Ticket.responded_at, now), updated_at=now)
+                responded_at=sa.func.coalesce(Ticket.responded_at, sa.literal(now, UTCDateTime())), updated_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.rollback()
@@ -386,6 +393,7 @@ def take_at_hq(ticket: Ticket, user: User, now: datetime, engineer_id: int | Non
     db.session.refresh(ticket)
     add_event(ticket, "taken_by_hq", now, user, party_id=hq.id, from_status="hq_queue", to_status="accepted",
               reason_code=ticket.hq_queue_cause)
+    clocks.record_response(ticket, now)
     db.session.commit()
     return ticket
 

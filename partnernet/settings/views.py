@@ -1,0 +1,85 @@
+"""HQ settings pages: the working calendar and the SLA policies (hq_admin)."""
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from partnernet.auth.scope import require_role
+from partnernet.extensions import db
+from partnernet.settings import calendar
+from partnernet.settings.forms import CalendarDayForm, CalendarImportForm, SlaPolicyForm
+from partnernet.settings.models import CalendarDay, SlaPolicy
+from partnernet.timeclock import today_in_china
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+
+@bp.get("/calendar")
+@login_required
+def calendar_page():
+    require_role(current_user, "hq_admin")
+    year = request.args.get("year", type=int) or today_in_china().year
+    year = min(max(year, 2000), 2100)
+    # The days that differ from Monday–Friday: the arrangement a person checks.
+    rows = db.session.execute(db.select(CalendarDay).where(
+        CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))).order_by(CalendarDay.day)).scalars().all()
+    exceptions = [r for r in rows if r.is_working != (r.day.weekday() < 5)]
+    return render_template("settings/calendar.html", year=year, exceptions=exceptions, complete=len(rows) >= 365,
+                           day_form=CalendarDayForm(), import_form=CalendarImportForm(),
+                           missing=calendar.years_without_data(today_in_china()))
+
+
+@bp.post("/calendar/day")
+@login_required
+def set_calendar_day():
+    require_role(current_user, "hq_admin")
+    form = CalendarDayForm()
+    if form.validate_on_submit():
+        calendar.set_day(form.day.data, form.is_working.data == "working", form.note.data, current_user.id)
+        flash(_("%(day)s saved.", day=form.day.data), "success")
+        return redirect(url_for("settings.calendar_page", year=form.day.data.year))
+    flash(_("Give a date and whether it is a working day."), "danger")
+    return redirect(url_for("settings.calendar_page"))
+
+
+@bp.post("/calendar/import")
+@login_required
+def import_calendar():
+    require_role(current_user, "hq_admin")
+    form = CalendarImportForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a CSV file."), "danger")
+        return redirect(url_for("settings.calendar_page"))
+    result = calendar.import_year_csv(form.file.data.read(1024 * 1024))
+    if not result.ok:
+        for error in result.errors[:20]:
+            flash(_("Row %(row)d: %(message)s", row=error.row, message=error.message), "danger")
+        flash(_("Nothing was imported."), "danger")
+        return redirect(url_for("settings.calendar_page"))
+    flash(_("Calendar %(year)d imported: %(off)d weekdays off, %(on)d weekend working days.",
+            year=result.year, off=result.days_off_on_weekdays, on=result.working_weekend_days), "success")
+    return redirect(url_for("settings.calendar_page", year=result.year))
+
+
+@bp.route("/sla-policies", methods=["GET", "POST"])
+@login_required
+def sla_policies():
+    require_role(current_user, "hq_admin")
+    policies = db.session.execute(db.select(SlaPolicy).order_by(SlaPolicy.id)).scalars().all()
+    forms = {p.id: SlaPolicyForm(obj=p, prefix=f"p{p.id}") for p in policies}
+    edited = request.form.get("policy_id", type=int)
+    if request.method == "POST" and edited in forms:
+        policy, form = db.session.get(SlaPolicy, edited), forms[edited]
+        if form.validate_on_submit():
+            if policy.kind == "business_hours" and not (form.day_start.data and form.day_end.data
+                                                        and form.day_start.data < form.day_end.data):
+                form.day_end.errors = [_("The working day must end after it starts.")]
+            else:
+                form.populate_obj(policy)
+                if policy.kind == "always":
+                    policy.day_start = policy.day_end = None
+                db.session.commit()
+                flash(_("Policy saved. New tickets use it; open tickets keep their due times."), "success")
+                return redirect(url_for("settings.sla_policies"))
+    return render_template("settings/sla_policies.html", policies=policies, forms=forms)

@@ -1,0 +1,146 @@
+"""SLA clocks on tickets: due at intake under the contract's policy, pauses, met or breached once."""
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from partnernet.extensions import db
+from partnernet.network.service import is_certified
+from partnernet.notifications.models import Notification
+from partnernet.settings.models import SlaPolicy
+from partnernet.tickets import clocks, service
+from partnernet.tickets.models import Ticket, TicketEvent
+from tests import factories
+from tests.test_tickets import certified_partner
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china(*args) -> datetime:
+    return datetime(*args, tzinfo=CHINA)
+
+
+def ticket_opened_at(when, complexity="complex", policy="business-hours"):
+    customer = factories.customer(region_code="330106")
+    row = db.session.execute(sa.select(SlaPolicy).where(SlaPolicy.code == policy)).scalar_one()
+    factories.contract(customer, starts_on=date(2025, 1, 1), service_paid_until=date(2030, 1, 1), sla_policy_id=row.id)
+    return service.intake(service.IntakeRequest(customer.id, "workflow", complexity, "phone", "无法审批", tier="L2"),
+                          None, when.astimezone(timezone.utc))
+
+
+def kinds(ticket):
+    return [e.kind for e in db.session.execute(sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+                                               .order_by(TicketEvent.id)).scalars()]
+
+
+def test_complex_ticket_on_friday_evening_is_due_on_the_make_up_sunday(app):
+    ticket = ticket_opened_at(china(2025, 9, 26, 17, 0))
+    assert ticket.resolution_due_at == china(2025, 9, 28, 16, 0)
+
+
+def test_national_day_holidays_do_not_count(app):
+    ticket = ticket_opened_at(china(2025, 9, 30, 17, 30))
+    assert ticket.resolution_due_at == china(2025, 10, 9, 16, 30)
+
+
+def test_response_before_the_spring_festival_is_due_on_the_make_up_saturday(app):
+    ticket = ticket_opened_at(china(2026, 2, 13, 17, 45), complexity="simple")
+    assert ticket.response_due_at == china(2026, 2, 14, 9, 15)
+    assert ticket.resolution_due_at == china(2026, 2, 14, 9, 45)
+
+
+def test_a_24x7_contract_counts_every_minute(app):
+    ticket = ticket_opened_at(china(2025, 9, 30, 17, 30), policy="24x7")
+    assert ticket.response_due_at == china(2025, 9, 30, 18, 0)
+    assert ticket.resolution_due_at == china(2025, 10, 1, 1, 30)
+
+
+def test_waiting_on_the_customer_moves_the_due_time_by_the_paused_business_time(app):
+    partner, engineer = certified_partner()
+    ticket = ticket_opened_at(china(2025, 9, 22, 9, 0))  # Monday
+    admin = factories.user("partner_admin", party=partner)
+    service.accept(ticket, admin, engineer.id, china(2025, 9, 22, 9, 10))
+    assert ticket.resolution_due_at == china(2025, 9, 22, 17, 0)
+    service.change_status(ticket, admin, "waiting_on_customer", "等待客户提供日志", china(2025, 9, 22, 16, 0))
+    service.change_status(ticket, admin, "in_progress", "", china(2025, 9, 23, 10, 0))  # paused 16:00-18:00 and 09:00-10:00
+    assert ticket.resolution_due_at == china(2025, 9, 23, 11, 0)  # 17:00 + the 3 paused business hours
+    assert ticket.paused_at is None
+
+
+def test_response_met_is_recorded_once_when_the_partner_accepts(app):
+    partner, engineer = certified_partner()
+    ticket = ticket_opened_at(china(2025, 9, 22, 9, 0))
+    service.accept(ticket, factories.user("partner_admin", party=partner), engineer.id, china(2025, 9, 22, 9, 10))
+    assert kinds(ticket).count("response_met") == 1
+    clocks.mark_breaches(china(2025, 9, 22, 9, 45))
+    assert "response_breached" not in kinds(ticket)
+
+
+def test_an_unanswered_ticket_breaches_response_once_and_hq_is_told(app):
+    agent = factories.user("hq_agent")
+    ticket = ticket_opened_at(china(2025, 9, 22, 9, 0))  # nobody covers it: HQ queue
+    assert clocks.mark_breaches(china(2025, 9, 22, 9, 29)) == 0
+    assert clocks.mark_breaches(china(2025, 9, 22, 9, 31)) == 1
+    assert clocks.mark_breaches(china(2025, 9, 22, 9, 32)) == 0
+    assert kinds(ticket).count("response_breached") == 1
+    notes = db.session.execute(sa.select(Notification).where(Notification.user_id == agent.id)).scalars().all()
+    assert [n.kind for n in notes] == ["response_breached"]
+    service.take_at_hq(ticket, agent, china(2025, 9, 22, 9, 40))
+    assert "response_met" not in kinds(ticket)  # a breach stays the record
+
+
+def test_an_unresolved_ticket_shows_overdue_and_its_owner_is_notified(app, client, login_as):
+    partner, engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    ticket = ticket_opened_at(china(2025, 9, 22, 9, 0), complexity="simple")
+    service.accept(ticket, admin, engineer.id, china(2025, 9, 22, 9, 5))
+    assert clocks.mark_breaches(china(2025, 9, 22, 10, 1)) == 1
+    assert "resolution_breached" in kinds(ticket)
+    assert db.session.execute(sa.select(Notification.kind).where(Notification.user_id == admin.id,
+                                                                  Notification.kind == "resolution_breached")).scalar()
+    login_as(admin)
+    page = client.get("/tickets/", query_string={"overdue": "1"}).get_data(as_text=True)
+    assert f'href="/tickets/{ticket.id}"' in page
+
+
+def test_a_paused_ticket_is_not_marked_breached(app):
+    partner, engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    ticket = ticket_opened_at(china(2025, 9, 22, 9, 0), complexity="simple")
+    service.accept(ticket, admin, engineer.id, china(2025, 9, 22, 9, 5))
+    service.change_status(ticket, admin, "waiting_on_customer", "", china(2025, 9, 22, 9, 30))
+    assert clocks.mark_breaches(china(2025, 9, 22, 15, 0)) == 0
+
+
+def test_certification_stops_counting_at_midnight_china_after_its_expiry_day(app):
+    engineer = factories.engineer(factories.partner())
+    cert = factories.certification(engineer, issued_on=date(2024, 1, 1), expires_on=date(2026, 3, 31))
+    from partnernet.timeclock import today_in_china
+    last_minute = china(2026, 3, 31, 23, 59).astimezone(timezone.utc)
+    midnight = china(2026, 4, 1, 0, 0).astimezone(timezone.utc)
+    assert is_certified(engineer.id, cert.product_line_id, today_in_china(last_minute))
+    assert not is_certified(engineer.id, cert.product_line_id, today_in_china(midnight))
+
+
+def test_an_offer_that_expired_while_the_scheduler_was_down_moves_on_at_the_next_run(app):
+    certified_partner()
+    ticket = ticket_opened_at(china(2025, 9, 22, 9, 0))
+    assert ticket.status == "offered"
+    assert service.expire_due_offers(china(2025, 9, 22, 13, 0)) == 1  # four hours later
+    assert db.session.get(Ticket, ticket.id).status == "hq_queue"
+
+
+def test_expiring_certifications_remind_engineer_and_admin_once(app):
+    from partnernet.network.service import remind_expiring_certifications
+    partner = factories.partner()
+    engineer = factories.engineer(partner)
+    factories.certification(engineer, issued_on=date(2024, 1, 1), expires_on=date(2026, 12, 20))
+    engineer_user = factories.user("engineer", engineer_=engineer)
+    admin = factories.user("partner_admin", party=partner)
+    other_admin = factories.user("partner_admin", party=factories.partner())
+    now = china(2026, 11, 25, 0, 5)
+    assert remind_expiring_certifications(date(2026, 11, 25), 30, now) == 2
+    assert remind_expiring_certifications(date(2026, 11, 26), 30, now) == 0
+    recipients = set(db.session.execute(sa.select(Notification.user_id)).scalars())
+    assert recipients == {engineer_user.id, admin.id} and other_admin.id not in recipients
