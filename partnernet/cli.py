@@ -134,8 +134,12 @@ def register_commands(app):
     @app.cli.command("scheduler")
     def scheduler_command():
         """Run the scheduled jobs in this process until stopped."""
+        import logging
+
         from partnernet.scheduler import run_forever
-        click.echo("scheduler running; Ctrl+C to stop")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        click.echo("scheduler running; Ctrl+C to stop", err=True)
         run_forever(current_app._get_current_object())
 
     @app.cli.command("serve")

@@ -1,13 +1,18 @@
 """The timed jobs, each a call into a service, and the ways to run them.
 
 In development the scheduler runs inside the web process (`start_in_process`); in production it
-runs as its own process (`flask --app wsgi scheduler`).
+runs as its own process (`flask --app wsgi scheduler`). However many are started against one
+database, only the one holding the leader lock runs jobs (partnernet.leader); each job is also
+idempotent, so a job that runs twice changes nothing the second time.
 """
+import functools
 import logging
+import os
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from partnernet.leader import LeaderLock
 from partnernet.network.service import expire_lapsed_certifications, remind_expiring_certifications
 from partnernet.notifications.service import deliver_pending
 from partnernet.settings.service import load_settings
@@ -47,17 +52,40 @@ def expire_offers_job(app):
             log.info("expired %d offers and routed their tickets onwards", count)
 
 
+def only_when_leader(job, lock):
+    @functools.wraps(job)
+    def run(app):
+        if lock.try_acquire():
+            job(app)
+    return run
+
+
 def add_jobs(scheduler, app):
-    scheduler.add_job(expire_offers_job, "interval", minutes=1, args=[app], id="expire_offers",
+    with app.app_context():
+        from partnernet.extensions import db
+        database = db.engine.url.database or "memory"
+        lock = LeaderLock(db.engine, os.path.abspath(database) + ".scheduler-lock")
+    app.extensions["scheduler_lock"] = lock
+    interval = float(os.environ.get("SCHEDULER_LEADER_CHECK_SECONDS", "20"))
+    # Trying for the lock on its own schedule: a stand-by takes over soon after the leader dies.
+    scheduler.add_job(lambda: lock.try_acquire(), "interval", seconds=interval, id="leader",
+                      replace_existing=True, coalesce=True, max_instances=1, next_run_time=now_utc())
+    expire_offers = only_when_leader(expire_offers_job, lock)
+    sla_breaches = only_when_leader(sla_breaches_job, lock)
+    deliver_notifications = only_when_leader(deliver_notifications_job, lock)
+    expire_certifications = only_when_leader(expire_certifications_job, lock)
+
+    minute = float(os.environ.get("SCHEDULER_MINUTE_SECONDS", "60"))  # shortened in tests only
+    scheduler.add_job(expire_offers, "interval", seconds=minute, args=[app], id="expire_offers",
                       replace_existing=True, coalesce=True, max_instances=1)
-    scheduler.add_job(sla_breaches_job, "interval", minutes=1, args=[app], id="sla_breaches",
+    scheduler.add_job(sla_breaches, "interval", seconds=minute, args=[app], id="sla_breaches",
                       replace_existing=True, coalesce=True, max_instances=1)
-    scheduler.add_job(deliver_notifications_job, "interval", minutes=1, args=[app], id="deliver_notifications",
+    scheduler.add_job(deliver_notifications, "interval", seconds=minute, args=[app], id="deliver_notifications",
                       replace_existing=True, coalesce=True, max_instances=1)
     # Shortly after midnight in China, and once at start so a stopped server catches up.
-    scheduler.add_job(expire_certifications_job, "cron", hour=0, minute=5, args=[app],
+    scheduler.add_job(expire_certifications, "cron", hour=0, minute=5, args=[app],
                       id="expire_certifications", replace_existing=True, coalesce=True)
-    scheduler.add_job(expire_certifications_job, args=[app], id="expire_certifications_now")
+    scheduler.add_job(expire_certifications, args=[app], id="expire_certifications_now")
 
 
 def start_in_process(app) -> BackgroundScheduler:
