@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from partnernet import sla
 from partnernet.errors import NotFound
@@ -169,7 +170,7 @@ def import_year_csv(text: str | bytes) -> YearImport:
     lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     header = [cell.strip().lower() for cell in lines[0]] if lines else []
     if "date" not in header or "is_working" not in header:
-        result.errors.append(CalendarRowError(1, "the first line must name the columns: date,is_working[,note]"))
+        result.errors.append(CalendarRowError(1, gettext("the first line must name the columns: date,is_working[,note]")))
         return result
     column = {name: header.index(name) for name in ("date", "is_working", "note") if name in header}
 
@@ -180,24 +181,24 @@ def import_year_csv(text: str | bytes) -> YearImport:
         cells = {name: line[i].strip() if i < len(line) else "" for name, i in column.items()}
         day = parse_date(cells["date"])
         if day is None:
-            result.errors.append(CalendarRowError(number, f"bad date {cells['date']!r}: write it as 2027-10-01"))
+            result.errors.append(CalendarRowError(number, gettext("bad date %(value)r: write it as 2027-10-01", value=cells["date"])))
         is_working = parse_boolean(cells["is_working"])
         if is_working is None:
             result.errors.append(CalendarRowError(
-                number, f"bad is_working {cells['is_working']!r}: write 1 (working day) or 0 (day off)"))
+                number, gettext("bad is_working %(value)r: write 1 (working day) or 0 (day off)", value=cells["is_working"])))
         note = cells.get("note") or None
         if note and len(note) > NOTE_LENGTH:
-            result.errors.append(CalendarRowError(number, f"the note is longer than {NOTE_LENGTH} characters"))
+            result.errors.append(CalendarRowError(number, gettext("the note is longer than %(n)d characters", n=NOTE_LENGTH)))
         if day is None:
             continue
         if day in listed:
             result.errors.append(CalendarRowError(
-                number, f"{day.isoformat()} is listed twice (first on line {listed[day][0]})"))
+                number, gettext("%(day)s is listed twice (first on line %(line)d)", day=day.isoformat(), line=listed[day][0])))
             continue
         listed[day] = (number, bool(is_working), note)
 
     if not listed and not result.errors:
-        result.errors.append(CalendarRowError(1, "the file lists no days"))
+        result.errors.append(CalendarRowError(1, gettext("the file lists no days")))
     if listed:
         # The year is the one most rows name; a row in any other year is the mistake.
         counts = Counter(day.year for day in listed).most_common()
@@ -205,7 +206,7 @@ def import_year_csv(text: str | bytes) -> YearImport:
         for day, (number, _, _) in sorted(listed.items(), key=lambda item: item[1][0]):
             if day.year != year:
                 result.errors.append(CalendarRowError(
-                    number, f"{day.isoformat()} is outside {year}: a file holds one year"))
+                    number, gettext("%(day)s is outside %(year)d: a file holds one year", day=day.isoformat(), year=year)))
         result.year = year
     if result.errors:
         result.errors.sort(key=lambda error: error.row)
