@@ -29,6 +29,11 @@ run: $(STAMP) translations
 test: $(STAMP) translations
 	$(BIN)/python -m pytest -q
 
+# The routing benchmark (benchmarks/README.md). It reports figures and never fails the build;
+# performance is measured here only, never by timed assertions in `make test`.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_routing.py
+
 # Re-extract every translatable string and merge into both catalogues (then translate zh_CN).
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o partnernet/translations/messages.pot .

@@ -16,6 +16,7 @@ The script reports and exits 0; it prints TARGET MISSED when a target is not met
 """
 import argparse
 import cProfile
+import functools
 import io
 import os
 import platform
@@ -26,7 +27,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ import generate  # benchmarks/generate.py, next to this script
 
 import sqlalchemy as sa  # noqa: E402  (generate.py puts the project on sys.path)
 
-from partnernet import create_app  # noqa: E402
+from partnernet import create_app, routing  # noqa: E402
 from partnernet.extensions import db  # noqa: E402
 from partnernet.network.models import ProductLine  # noqa: E402
 from partnernet.regions.models import Region  # noqa: E402
@@ -59,6 +60,42 @@ FLOOR_SQL = sa.text("""
 """)
 
 
+class Breakdown:
+    """Where a decision's time goes: thin timers around the functions route() calls.
+
+    The functions stay the product's own; each is wrapped so that its time inside one route()
+    call is added up (a wrapper costs about a microsecond). notify_offer's figure includes the
+    autoflush of the ticket and its event, which its first query triggers.
+    """
+
+    PARTS = (("load_settings", service, "load_settings"), ("ticket_facts", routing_data, "ticket_facts"),
+             ("candidates", routing_data, "candidates"), ("decide", routing, "decide"),
+             ("notify_offer", service, "notify_offer"))
+
+    def __init__(self):
+        self.current = defaultdict(float)
+        self.parts = [name for name, module, attribute in self.PARTS if hasattr(module, attribute)]
+        for name, module, attribute in self.PARTS:
+            if hasattr(module, attribute):
+                setattr(module, attribute, self._timed(name, getattr(module, attribute)))
+
+    def _timed(self, name, function):
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.current[name] += time.perf_counter() - started
+        return timed
+
+    def start(self):
+        self.current.clear()
+
+
+BREAKDOWN = None  # installed by main() once the floor check has run
+
+
 class Scale:
     """One scale's database: a working copy of the cached file, its app and its new tickets."""
 
@@ -68,6 +105,7 @@ class Scale:
         shutil.copyfile(cached, self.path)
         self.app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(self.path)})
         self.route_times, self.flush_times, self.floor_times = [], [], []
+        self.parts = defaultdict(list)
         self.outcomes = Counter()
         self.candidate_rows = 0
 
@@ -129,6 +167,7 @@ class Scale:
             params = self.floor_params(spec)
             if floor_first:
                 floor = self._floor(params)
+            BREAKDOWN.start()
             started = time.perf_counter()
             decision = service.route(ticket, NOW)
             routed = time.perf_counter()
@@ -142,6 +181,10 @@ class Scale:
             self.flush_times.append(flushed - started)
             self.floor_times.append(floor)
             self.outcomes["offered" if decision.offered_party_id else decision.cause] += 1
+            for name in BREAKDOWN.parts:
+                self.parts[name].append(BREAKDOWN.current.get(name, 0.0))
+            self.parts["gather"].append(BREAKDOWN.current.get("ticket_facts", 0.0)
+                                        + BREAKDOWN.current.get("candidates", 0.0))
 
     @staticmethod
     def _floor(params) -> float:
@@ -177,8 +220,8 @@ def machine() -> str:
 
 def profile_routing(scale: Scale, count: int) -> None:
     profiler = cProfile.Profile()
-    with scale.app.app_context():
-        for spec in scale.specs[:count]:
+    for spec in scale.specs[:count]:
+        with scale.app.app_context():
             ticket = db.session.get(Ticket, spec[0])
             profiler.enable()
             service.route(ticket, NOW)
@@ -213,6 +256,8 @@ def main(argv=None) -> int:
                 print(f"WARNING [{scale.name}]: the floor query and routing_data.candidates disagree "
                       f"on {mismatches} tickets")
 
+        global BREAKDOWN
+        BREAKDOWN = Breakdown()
         # Warm up, then measure: ticket i of each scale in turn, alternating which scale goes
         # first and whether the floor runs before or after routing.
         for phase, first, last in (("warm-up", 0, args.warmup), ("measure", args.warmup, args.warmup + args.tickets)):
@@ -257,6 +302,12 @@ def report(scales, count: int) -> None:
           f"floor {growth_floor:.2f} (for context)")
     if growth > TARGET_GROWTH:
         missed.append(f"TARGET MISSED: growth of route p50 from tenth to full = {growth:.2f} > {TARGET_GROWTH:g}")
+    print("\nwhere a decision's time goes, p50 in ms (gather = ticket_facts + candidates):")
+    parts = BREAKDOWN.parts + ["gather"]
+    print(f"{'scale':<6} " + " ".join(f"{name:>13}" for name in parts) + f" {'gather/floor':>13}")
+    for scale in scales:
+        print(f"{scale.name:<6} " + " ".join(f"{p(scale.parts[name], 50):>13.2f}" for name in parts)
+              + f" {p(scale.parts['gather'], 50) / p(scale.floor_times, 50):>13.1f}")
     for scale in scales:
         shares = ", ".join(f"{k} {v / count:.0%}" for k, v in scale.outcomes.most_common())
         print(f"outcomes [{scale.name}]: {shares}")

@@ -200,9 +200,11 @@ def generate(path: Path, scale: str, seed: int = DEFAULT_SEED, log=print) -> Non
 
 
 def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, log) -> dict:
+    from partnernet.auth.models import User
     from partnernet.customers.models import Contract, Customer, contract_product_line
     from partnernet.network.models import (Certification, Coverage, Engineer, Party, ProductLine,
                                            coverage_product_line)
+    from partnernet.notifications.models import Notification
     from partnernet.regions.models import Region
     from partnernet.settings.models import SlaPolicy
     from partnernet.tickets.models import Ticket, TicketEvent
@@ -293,6 +295,21 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
     partner_ids = [p["id"] for p in parties]
     log(f"  {len(parties):,} partners in {len(provinces)} provinces, {len(coverages):,} coverage rows")
 
+    # Partner administrators, who are notified of every offer: one or two per partner.
+    users, admins_of = [], defaultdict(list)
+    for party in partner_ids:
+        for _ in range(1 if rng.random() < 0.7 else 2):
+            user_id = len(users) + 1000  # clear of any user a migration may add
+            active = rng.random() < 0.95
+            users.append(dict(id=user_id, email=f"admin{user_id}@partner{party}.bench", name=f"管理员{user_id}",
+                              password_hash="!", role="partner_admin", party_id=party, engineer_id=None,
+                              locale="zh_CN" if rng.random() < 0.85 else "en", active=active,
+                              session_version=1, created_at=at_china_day(days_ago(rng.randrange(60, 2000)), rng),
+                              last_login_at=None))
+            if active:
+                admins_of[party].append(user_id)
+    insert(User.__table__, users)
+
     # Engineers, ten per partner on average, more at branches; two certifications each.
     engineers, certifications = [], []
     weights = [ENGINEER_WEIGHT[kind_of[p]] for p in partner_ids]
@@ -369,8 +386,8 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
     log(f"  {len(customers):,} customers, {len(contracts):,} contracts")
 
     # Historical tickets: mostly closed; some held open by partners (their load), some queued.
-    ticket_table, event_table = Ticket.__table__, TicketEvent.__table__
-    tickets, events = [], []
+    ticket_table, event_table, notification_table = Ticket.__table__, TicketEvent.__table__, Notification.__table__
+    tickets, events, notifications = [], [], []
     event_id = 0
 
     def event(ticket_id, at, kind, party=None, from_status=None, to_status=None, reason=None):
@@ -379,12 +396,22 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
         events.append(dict(id=event_id, ticket_id=ticket_id, at=at, kind=kind, actor_user_id=None,
                            party_id=party, from_status=from_status, to_status=to_status,
                            reason_code=reason, note=None, data=None))
+        if kind == "offered":  # as service.notify_offer leaves them: in-app, mostly read
+            deadline = at + timedelta(minutes=15)
+            for admin in admins_of[party]:
+                notifications.append(dict(
+                    user_id=admin, kind="offer", dedup_key=f"offer:{ticket_id}:{deadline.isoformat()}",
+                    subject=f"工单 #{ticket_id} 已派给您", body="请在截止时间前接受或拒绝。",
+                    link=f"/tickets/{ticket_id}", status="app_only", attempts=0, last_error=None,
+                    created_at=at, sent_at=None, read_at=at + timedelta(hours=1) if rng.random() < 0.9 else None))
 
     def flush_tickets():
         insert(ticket_table, tickets)
         insert(event_table, events)
+        insert(notification_table, notifications)
         tickets.clear()
         events.clear()
+        notifications.clear()
 
     held_statuses = ("accepted", "in_progress", "waiting_on_customer")
     causes = ("no_coverage", "no_certified_engineer", "all_at_capacity", "all_declined", "all_expired")
@@ -462,7 +489,8 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
         if len(tickets) >= CHUNK:
             flush_tickets()
     flush_tickets()
-    log(f"  {counts['ticket']:,} tickets, {counts['ticket_event']:,} ticket events")
+    log(f"  {counts['ticket']:,} tickets, {counts['ticket_event']:,} ticket events, "
+        f"{counts['notification']:,} notifications to {len(users):,} partner administrators")
     return counts
 
 

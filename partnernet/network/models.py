@@ -178,7 +178,9 @@ class Certification(db.Model):
             "uq_certification_number_per_line", "product_line_id", "number", unique=True,
             sqlite_where=sa.text("status <> 'rejected'"), postgresql_where=sa.text("status <> 'rejected'"),
         ),
-        sa.Index("ix_certification_valid_lookup", "product_line_id", "status", "expires_on"),
+        # Engineer first: "has one of these partners' engineers a valid certificate for the line?"
+        # must start from the engineers, not read every certificate of the line (migration 0005).
+        sa.Index("ix_certification_engineer_line", "engineer_id", "product_line_id", "status", "expires_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
