@@ -1,66 +1,123 @@
-"""Gathering the plain data the pure routing function decides on, in a fixed number of queries."""
+"""Gathering the plain data the pure routing function decides on: one SQL statement per ticket.
+
+The statement finds every partner whose effective coverage reaches the ticket's region chain for
+its product line, and for each one, in correlated subqueries: whether it has an active engineer
+certified for the line today, when its last certificate for the line expired, how many tickets
+it holds, its standing in the latest audit, and whether it already declined or let an offer of
+this ticket expire. Region chains and product-line codes are reference data, cached per process.
+"""
 from datetime import date
+from functools import lru_cache
 
 import sqlalchemy as sa
 
 from partnernet import routing
+from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.extensions import db
-from partnernet.network.models import Certification, Coverage, Engineer, Party
-from partnernet.network.service import (covers_product_line_clause, effective_coverage_clause,
-                                        valid_certification_clause)
-from partnernet.regions import service as regions
+from partnernet.network.models import Certification, Coverage, Engineer, Party, ProductLine, coverage_product_line
+from partnernet.regions.models import Region
 from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
 
 
-def ticket_facts(ticket: Ticket) -> routing.TicketFacts:
-    """The ticket as routing sees it, with the parties that already declined or let it expire."""
-    answered = db.session.execute(
-        sa.select(TicketEvent.kind, TicketEvent.party_id)
-        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(("declined", "offer_expired")))
-    ).all()
-    return routing.TicketFacts(
-        product_line=ticket.product_line.code, tier=ticket.tier,
-        region_chain=tuple(r.code for r in regions.chain(ticket.region_code)),
-        declined_by=frozenset(p for kind, p in answered if kind == "declined"),
-        expired_by=frozenset(p for kind, p in answered if kind == "offer_expired"),
+@lru_cache(maxsize=4096)
+def region_chain(code: str) -> tuple[tuple[str, str], ...]:
+    """(code, level) from the region up to its province. Regions are reference data."""
+    chain, current = [], code
+    while current:
+        region = db.session.get(Region, current)
+        if region is None:
+            break
+        chain.append((region.code, region.level))
+        current = region.parent_code
+    return tuple(chain)
+
+
+@lru_cache(maxsize=64)
+def product_line_code(product_line_id: int) -> str:
+    return db.session.execute(sa.select(ProductLine.code).where(ProductLine.id == product_line_id)).scalar_one()
+
+
+def one_of(column, values):
+    """`column IN (values)` as plain comparisons: an IN list would be re-rendered on every run."""
+    return sa.or_(*(column == value for value in values))
+
+
+def answers():
+    """2 if the party declined this ticket before, 1 if it let an offer of it expire, 3 if both."""
+    return (sa.select(sa.func.coalesce(sa.func.max(sa.case((TicketEvent.kind == "declined", 2), else_=0)), 0)
+                      + sa.func.coalesce(sa.func.max(sa.case((TicketEvent.kind == "offer_expired", 1), else_=0)), 0))
+            .where(TicketEvent.ticket_id == sa.bindparam("ticket_id"), TicketEvent.party_id == Party.id,
+                   one_of(TicketEvent.kind, ("declined", "offer_expired")))
+            .scalar_subquery())
+
+
+def candidate_statement():
+    """Built once: a statement object with bound parameters keeps SQLAlchemy's compiled form cached."""
+    day = sa.bindparam("day", type_=sa.Date)
+    product_line_id = sa.bindparam("product_line_id")
+    certified = sa.exists().where(Engineer.party_id == Party.id, Certification.engineer_id == Engineer.id,
+                                  Certification.product_line_id == product_line_id, Certification.status == "valid",
+                                  Engineer.active, Certification.issued_on <= day, Certification.expires_on >= day)
+    load = (sa.select(sa.func.count()).where(Ticket.owner_party_id == Party.id,
+                                             one_of(Ticket.status, HELD_STATUSES)).scalar_subquery())
+    latest_run = sa.select(sa.func.max(AuditRun.id)).scalar_subquery()
+    standing = (sa.select(AuditFinding.push_back_lower_bound)
+                .where(AuditFinding.party_id == Party.id, AuditFinding.run_id == latest_run).scalar_subquery())
+    covers_line = sa.or_(Coverage.all_product_lines, sa.exists().where(
+        coverage_product_line.c.coverage_id == Coverage.id, coverage_product_line.c.product_line_id == product_line_id))
+    return (sa.select(Coverage.region_code, Coverage.tier_l1, Coverage.tier_l2, Coverage.tier_l3,
+                      Party.id, Party.name, Party.kind, Party.status, Party.capacity,
+                      Party.tier_l1.label("offers_l1"), Party.tier_l2.label("offers_l2"),
+                      Party.tier_l3.label("offers_l3"),
+                      certified.label("certified"), load.label("load"), standing.label("standing"),
+                      answers().label("answers"))
+            .join(Party, Party.id == Coverage.party_id)
+            # The chain has one to three regions: padded to three, plain parameters again.
+            .where(one_of(Coverage.region_code, [sa.bindparam(f"code{i}") for i in range(3)]), Party.kind != "hq",
+                   Coverage.effective_from <= day,
+                   sa.or_(Coverage.effective_to.is_(None), Coverage.effective_to >= day),
+                   covers_line))
+
+
+CANDIDATES = candidate_statement()
+# Only for partners without a certified engineer, to explain the skip ("expired 2026-10-01").
+LAST_EXPIRY = (sa.select(Engineer.party_id, sa.func.max(Certification.expires_on))
+               .join(Certification, Certification.engineer_id == Engineer.id)
+               .where(Engineer.party_id.in_(sa.bindparam("party_ids", expanding=True)),
+                      Certification.product_line_id == sa.bindparam("product_line_id"),
+                      Certification.status.in_(("valid", "expired")))
+               .group_by(Engineer.party_id))
+
+
+def gather(ticket: Ticket, day: date) -> tuple[routing.TicketFacts, list[routing.Candidate]]:
+    """The ticket as routing sees it, and its candidates, from one query."""
+    chain = region_chain(ticket.region_code)
+    levels = dict(chain)
+    codes = (list(levels) * 3)[:3]
+    # Through the connection: a plain Core read, no ORM result processing.
+    rows = db.session.connection().execute(CANDIDATES, {
+        "ticket_id": ticket.id, "code0": codes[0], "code1": codes[1], "code2": codes[2],
+        "product_line_id": ticket.product_line_id, "day": day}).all()
+    facts = routing.TicketFacts(
+        product_line=product_line_code(ticket.product_line_id), tier=ticket.tier,
+        region_chain=tuple(code for code, _level in chain),
+        declined_by=frozenset(r.id for r in rows if r.answers & 2),
+        expired_by=frozenset(r.id for r in rows if r.answers & 1),
     )
-
-
-def candidates(region_chain, product_line_id: int, day: date) -> list[routing.Candidate]:
-    """Partners with effective coverage of the region chain for the line, with what routing needs."""
-    levels = {code: level for code, level in db.session.execute(
-        sa.select(regions.Region.code, regions.Region.level).where(regions.Region.code.in_(region_chain)))}
-    rows = db.session.execute(
-        sa.select(Coverage, Party)
-        .join(Party, Party.id == Coverage.party_id)
-        .where(Coverage.region_code.in_(region_chain), Party.kind != "hq",
-               effective_coverage_clause(day), covers_product_line_clause(product_line_id))
-    ).all()
-    if not rows:
-        return []
-    party_ids = {party.id for _coverage, party in rows}
-    certified = set(db.session.execute(
-        sa.select(Engineer.party_id).join(Certification, Certification.engineer_id == Engineer.id)
-        .where(Engineer.party_id.in_(party_ids), Engineer.active,
-               valid_certification_clause(product_line_id, day))).scalars())
-    last_expiry = dict(db.session.execute(
-        sa.select(Engineer.party_id, sa.func.max(Certification.expires_on))
-        .join(Certification, Certification.engineer_id == Engineer.id)
-        .where(Engineer.party_id.in_(party_ids), Certification.product_line_id == product_line_id,
-               Certification.status.in_(("valid", "expired")))
-        .group_by(Engineer.party_id)).all())
-    load = dict(db.session.execute(
-        sa.select(Ticket.owner_party_id, sa.func.count())
-        .where(Ticket.owner_party_id.in_(party_ids), Ticket.status.in_(HELD_STATUSES))
-        .group_by(Ticket.owner_party_id)).all())
-    return [
+    uncertified = {r.id for r in rows if not r.certified}
+    last_expiry = dict(db.session.execute(LAST_EXPIRY, {"party_ids": list(uncertified),
+                                                        "product_line_id": ticket.product_line_id}).all()) \
+        if uncertified else {}
+    found = [
         routing.Candidate(
-            party_id=party.id, name=party.name, kind=party.kind, status=party.status,
-            level=levels[coverage.region_code], region_code=coverage.region_code,
-            tiers=frozenset(set(coverage.tiers) & set(party.tiers)),
-            certified=party.id in certified, open_tickets=load.get(party.id, 0),
-            capacity=party.capacity or 0,
-            last_certificate_expiry=None if party.id in certified else last_expiry.get(party.id),
+            party_id=r.id, name=r.name, kind=r.kind, status=r.status, level=levels[r.region_code],
+            region_code=r.region_code,
+            tiers=frozenset(t for t, covered, offered in (("L1", r.tier_l1, r.offers_l1), ("L2", r.tier_l2, r.offers_l2),
+                                                           ("L3", r.tier_l3, r.offers_l3)) if covered and offered),
+            certified=bool(r.certified), open_tickets=r.load, capacity=r.capacity or 0,
+            audit_standing=r.standing or 0.0,
+            last_certificate_expiry=last_expiry.get(r.id),
         )
-        for coverage, party in rows
+        for r in rows
     ]
+    return facts, found

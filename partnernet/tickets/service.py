@@ -150,12 +150,16 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime) -> Ticket:
 
 # --- routing and offers ------------------------------------------------------------------------
 
+def decide_for(ticket: Ticket, now: datetime, settings: dict) -> routing.Decision:
+    """The routing decision for a ticket now: its data in one query, then the pure function."""
+    facts, found = routing_data.gather(ticket, today_in_china(now))
+    return routing.decide(facts, found, settings["kind_priority"], now)
+
+
 def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: dict | None = None) -> routing.Decision:
     """Decide and apply: offer to the best candidate, or queue at HQ with the cause. No commit."""
     settings = settings or load_settings()
-    facts = routing_data.ticket_facts(ticket)
-    found = routing_data.candidates(facts.region_chain, ticket.product_line_id, today_in_china(now))
-    decision = routing.decide(facts, found, settings["kind_priority"], now)
+    decision = decide_for(ticket, now, settings)
     ticket.route = decision.as_dict()
     before = ticket.status
     if decision.offered_party_id is not None:
