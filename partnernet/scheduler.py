@@ -12,6 +12,7 @@ import os
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from partnernet.audit.service import weekly_run
 from partnernet.leader import LeaderLock
 from partnernet.network.service import expire_lapsed_certifications, remind_expiring_certifications
 from partnernet.notifications.service import deliver_pending
@@ -52,6 +53,14 @@ def expire_offers_job(app):
             log.info("expired %d offers and routed their tickets onwards", count)
 
 
+def weekly_audit_job(app):
+    with app.app_context():
+        run = weekly_run(now_utc())
+        if run is not None:
+            log.info("audit run %d of %s to %s: %d partners, %d flagged", run.id, run.period_start,
+                     run.period_end, len(run.findings), sum(1 for f in run.findings if f.flagged))
+
+
 def only_when_leader(job, lock):
     @functools.wraps(job)
     def run(app):
@@ -86,6 +95,11 @@ def add_jobs(scheduler, app):
     scheduler.add_job(expire_certifications, "cron", hour=0, minute=5, args=[app],
                       id="expire_certifications", replace_existing=True, coalesce=True)
     scheduler.add_job(expire_certifications, args=[app], id="expire_certifications_now")
+    # The last full week, Monday 02:00 in China; and once at start, so a stopped server catches up.
+    weekly_audit = only_when_leader(weekly_audit_job, lock)
+    scheduler.add_job(weekly_audit, "cron", day_of_week="mon", hour=2, minute=0, timezone=CHINA, args=[app],
+                      id="weekly_audit", replace_existing=True, coalesce=True)
+    scheduler.add_job(weekly_audit, args=[app], id="weekly_audit_now")
 
 
 def start_in_process(app) -> BackgroundScheduler:

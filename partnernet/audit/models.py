@@ -23,6 +23,10 @@ class AuditRun(db.Model):
             "sold_not_served_threshold >= 0 AND sold_not_served_threshold <= 1",
             name="sold_not_served_threshold_is_share",
         ),
+        # The weekly job runs each period once, even when it runs twice at the same moment.
+        sa.Index("uq_audit_run_scheduled_period", "period_start", "period_end", unique=True,
+                 sqlite_where=sa.text("triggered_by = 'scheduler'"),
+                 postgresql_where=sa.text("triggered_by = 'scheduler'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
