@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet.regions.views import bp as regions_bp
     from partnernet.settings.views import bp as settings_bp
     from partnernet.errors import register_error_handlers
+    from partnernet.security import register_security_headers
     from partnernet.templating import register_template_helpers
     from partnernet.cli import register_commands
 
@@ -53,6 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(regions_bp)
     app.register_blueprint(settings_bp)
     register_error_handlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     return app

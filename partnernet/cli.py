@@ -41,6 +41,57 @@ def register_commands(app):
 
     app.cli.add_command(users)
 
+    api_tokens = click.Group("tokens", help="API tokens (Authorization: Bearer <token>).")
+
+    @api_tokens.command("create")
+    @click.argument("email")
+    @click.option("--name", default="cli", show_default=True, help="What the token is for.")
+    def create_token_command(email, name):
+        """Create a token for the user EMAIL and print it; it is shown this once, stored hashed."""
+        from partnernet.api.tokens import issue_token
+        from partnernet.auth.service import find_user
+        from partnernet.timeclock import now_utc
+        user = find_user(email)
+        if user is None:
+            raise click.BadParameter(f"no user {email}", param_hint="EMAIL")
+        try:
+            token, secret = issue_token(user, name, now_utc())
+        except ValidationFailed as error:
+            for field, message in error.fields.items():
+                click.echo(f"error: {field}: {message}", err=True)
+            raise SystemExit(2)
+        click.echo(f"token {token.id} \"{token.name}\" for {user.email} ({user.role}); it is not shown again:")
+        click.echo(secret)
+
+    @api_tokens.command("revoke")
+    @click.argument("token_id", metavar="ID", type=int)
+    def revoke_token_command(token_id):
+        """Revoke the token ID: requests carrying it are refused from now on."""
+        from partnernet.api.tokens import revoke_token
+        from partnernet.auth.models import ApiToken
+        from partnernet.timeclock import now_utc
+        token = db.session.get(ApiToken, token_id)
+        if token is None:
+            raise click.BadParameter(f"no token {token_id}", param_hint="ID")
+        revoke_token(token, now_utc())
+        click.echo(f"token {token.id} \"{token.name}\" of {token.user.email} revoked")
+
+    @api_tokens.command("list")
+    @click.argument("email")
+    def list_tokens_command(email):
+        """List the tokens of the user EMAIL (names and dates, never the tokens)."""
+        from partnernet.api.tokens import tokens_of
+        from partnernet.auth.service import find_user
+        user = find_user(email)
+        if user is None:
+            raise click.BadParameter(f"no user {email}", param_hint="EMAIL")
+        for token in tokens_of(user):
+            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}Z" if token.revoked_at else "live"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}Z" if token.last_used_at else "never"
+            click.echo(f"{token.id:>6}  {token.name:<24} created {token.created_at:%Y-%m-%d}  last used {used}  {state}")
+
+    app.cli.add_command(api_tokens)
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when partners already exist.")
     def seed_demo_command(if_empty):
@@ -191,6 +242,19 @@ def register_commands(app):
         start_in_process(app_object)
         click.echo(f"partnernet on http://{host}:{port}/ (scheduler running; Ctrl+C to stop)")
         run_simple(host, port, app_object, threaded=True, use_reloader=False)
+
+    @app.cli.command("check")
+    def check_command():
+        """Verify the invariants: one holder per open ticket, certified engineers, events that match
+        ticket states, no stale offers. Exits 1 when any is broken."""
+        from partnernet.invariants import check
+        from partnernet.timeclock import now_utc
+        report = check(now_utc())
+        for line in report.lines():
+            click.echo(f"BROKEN {line}", err=True)
+        if not report.ok:
+            raise SystemExit(1)
+        click.echo("all invariants hold")
 
     @app.cli.command("check-db")
     def check_db_command():

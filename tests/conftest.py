@@ -57,3 +57,16 @@ def login_as(client):
         assert response.status_code == 302, "sign-in failed"
         return client
     return login
+
+
+@pytest.fixture
+def invariants(app):
+    """Check the product's invariants after the test's scenario, on the test's own clock."""
+    yield
+    from partnernet.invariants import check
+    from partnernet.tickets.models import TicketEvent
+    db.session.rollback()
+    latest = db.session.execute(db.select(db.func.max(TicketEvent.at))).scalar()
+    if latest is not None:
+        report = check(latest)
+        assert report.ok, report.lines()

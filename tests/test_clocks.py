@@ -14,6 +14,8 @@ from partnernet.tickets.models import Ticket, TicketEvent
 from tests import factories
 from tests.test_tickets import certified_partner
 
+pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
+
 CHINA = ZoneInfo("Asia/Shanghai")
 
 

@@ -12,6 +12,8 @@ from partnernet.notifications.models import Notification
 from tests import factories
 from tests.test_tickets import NOW, certified_partner, open_ticket
 
+pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
+
 
 class Inbox:
     def __init__(self):

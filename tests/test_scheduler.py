@@ -1,6 +1,8 @@
 """The scheduler's jobs call the real services; here with a controlled clock."""
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from partnernet import scheduler
 from partnernet.extensions import db
 from partnernet.network.models import Certification
@@ -8,6 +10,8 @@ from partnernet.network.service import expire_lapsed_certifications
 from partnernet.tickets.models import Ticket
 from tests import factories
 from tests.test_tickets import NOW, certified_partner, open_ticket
+
+pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
 
 
 def test_lapsed_certifications_expire_the_day_after_their_expiry_date(app):

@@ -1,12 +1,15 @@
 """Ticket pages: intake from the form, the explanation, accepting from the page, scope (404)."""
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from partnernet.extensions import db
 from partnernet.tickets.models import Ticket
 from tests import factories
 from tests.test_tickets import certified_partner
+
+pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
 
 
 def test_hq_agent_opens_a_ticket_and_sees_where_it_went(client, login_as, app):

@@ -13,6 +13,8 @@ from partnernet.tickets import service
 from partnernet.tickets.models import Ticket, TicketEvent
 from tests import databases, factories
 
+pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
+
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # 10:00 in China
 TODAY = date(2026, 11, 25)
 

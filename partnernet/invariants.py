@@ -1,0 +1,91 @@
+"""What must always hold, checked over the whole database (`flask --app wsgi check`; the tests
+call it after their scenarios). Each check returns the ids of the tickets that break it."""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm
+
+from partnernet.extensions import db
+from partnernet.network.models import Certification, Engineer
+from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
+
+# Events that set a ticket's status; the newest one must name the status the ticket has.
+STATUS_EVENTS = ("created", "offered", "accepted", "declined", "offer_expired", "returned_to_hq", "queued_to_hq",
+                 "taken_by_hq", "rerouted", "status_changed")
+SCHEDULER_INTERVAL = timedelta(minutes=2)  # a minute between runs, and a minute for the run
+
+
+@dataclass
+class Report:
+    violations: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.violations.values())
+
+    def lines(self) -> list[str]:
+        return [f"{name}: tickets {', '.join(map(str, ids[:20]))}{' …' if len(ids) > 20 else ''}"
+                for name, ids in self.violations.items() if ids]
+
+
+def ids(statement) -> list[int]:
+    return list(db.session.execute(statement).scalars())
+
+
+def one_owner() -> list[int]:
+    """Every open ticket has exactly one holder: an accepting party, one live offer, or HQ's queue."""
+    held = sa.and_(Ticket.status.in_(HELD_STATUSES), Ticket.owner_party_id.is_not(None),
+                   Ticket.offered_party_id.is_(None))
+    offered = sa.and_(Ticket.status == "offered", Ticket.offered_party_id.is_not(None),
+                      Ticket.owner_party_id.is_(None), Ticket.offer_deadline.is_not(None))
+    queued = sa.and_(Ticket.status == "hq_queue", Ticket.owner_party_id.is_(None),
+                     Ticket.offered_party_id.is_(None), Ticket.hq_queue_cause.is_not(None))
+    done = Ticket.status.in_(("resolved", "closed"))
+    return ids(sa.select(Ticket.id).where(~sa.or_(held, offered, queued, done)).order_by(Ticket.id))
+
+
+def certified_when_assigned() -> list[int]:
+    """Every ticket's engineer (of a partner) held a certificate for its line when assigned."""
+    assigned = (sa.select(TicketEvent.ticket_id, sa.func.max(TicketEvent.at).label("at"))
+                .where(TicketEvent.kind.in_(("accepted", "assigned")))
+                .group_by(TicketEvent.ticket_id).subquery())
+    # The day in China (UTC+8, no daylight saving) on which the engineer was assigned.
+    if db.engine.dialect.name == "sqlite":
+        day = sa.func.date(assigned.c.at, "+8 hours")
+    else:
+        day = sa.cast(assigned.c.at + sa.text("interval '8 hours'"), sa.Date)
+    certified = sa.exists().where(
+        Certification.engineer_id == Ticket.engineer_id, Certification.product_line_id == Ticket.product_line_id,
+        Certification.status.in_(("valid", "expired", "revoked")),
+        Certification.issued_on <= day, Certification.expires_on >= day)
+    return ids(sa.select(Ticket.id).join(assigned, assigned.c.ticket_id == Ticket.id)
+               .join(Engineer, Engineer.id == Ticket.engineer_id)
+               .where(Engineer.party_id == Ticket.owner_party_id, ~certified).order_by(Ticket.id))
+
+
+def events_match_state() -> list[int]:
+    """The newest status-setting event of every ticket names the ticket's status."""
+    newest = (sa.select(TicketEvent.ticket_id, sa.func.max(TicketEvent.id).label("id"))
+              .where(TicketEvent.kind.in_(STATUS_EVENTS), TicketEvent.to_status.is_not(None))
+              .group_by(TicketEvent.ticket_id).subquery())
+    last = sa.orm.aliased(TicketEvent)
+    mismatched = (sa.select(Ticket.id).join(newest, newest.c.ticket_id == Ticket.id)
+                  .join(last, last.id == newest.c.id).where(last.to_status != Ticket.status))
+    without = sa.select(Ticket.id).where(~sa.exists().where(TicketEvent.ticket_id == Ticket.id))
+    return sorted(set(ids(mismatched)) | set(ids(without)))
+
+
+def no_stale_offers(now: datetime) -> list[int]:
+    """No offer stays live past its deadline for longer than the scheduler needs to expire it."""
+    return ids(sa.select(Ticket.id).where(Ticket.status == "offered",
+                                          Ticket.offer_deadline < now - SCHEDULER_INTERVAL).order_by(Ticket.id))
+
+
+def check(now: datetime) -> Report:
+    return Report({
+        "open ticket without exactly one holder": one_owner(),
+        "engineer not certified when assigned": certified_when_assigned(),
+        "ticket state differs from its events": events_match_state(),
+        "offer live past its deadline": no_stale_offers(now),
+    })
