@@ -256,6 +256,35 @@ def register_commands(app):
             raise SystemExit(1)
         click.echo("all invariants hold")
 
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def backup_command(file):
+        """Write a consistent backup of the live database to FILE (SQLite backup API, or pg_dump)."""
+        from partnernet.backup import BackupError, backup
+        try:
+            backup(db.engine.url, file)
+        except BackupError as error:
+            click.echo(f"error: {error}", err=True)
+            raise SystemExit(1)
+        click.echo(f"backup written to {file}")
+
+    @app.cli.command("restore")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore_command(file, yes):
+        """Replace the database's contents with the backup in FILE. Stop the app and scheduler first."""
+        from partnernet.backup import BackupError, restore
+        if not yes and not click.confirm(f"Replace everything in {db.engine.url.render_as_string()} with {file}?"):
+            raise SystemExit(1)
+        db.session.remove()
+        db.engine.dispose()
+        try:
+            restore(db.engine.url, file)
+        except BackupError as error:
+            click.echo(f"error: {error}", err=True)
+            raise SystemExit(1)
+        click.echo(f"restored from {file}")
+
     @app.cli.command("check-db")
     def check_db_command():
         """Print the database URL in use and whether it answers (a start-up sanity check)."""
