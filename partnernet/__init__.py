@@ -4,7 +4,7 @@ import os
 from flask import Flask
 
 from partnernet import config
-from partnernet.extensions import babel, csrf, db, login_manager, migrate
+from partnernet.extensions import babel, csrf, db, limiter, login_manager, migrate
 from partnernet.i18n import refresh_babel, select_locale
 
 
@@ -24,6 +24,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=os.path.join(root, "partnernet", "translations"))
     # Flask-Babel caches the language on `g`; an app context shared by several requests (tests,
     # CLI calls into views) must still pick each request's own language.

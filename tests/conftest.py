@@ -6,7 +6,7 @@ import pytest
 os.environ.setdefault("PARTNERNET_ENV", "development")
 
 from partnernet import create_app  # noqa: E402
-from partnernet.extensions import db  # noqa: E402
+from partnernet.extensions import db, limiter  # noqa: E402
 from tests import databases  # noqa: E402
 
 
@@ -39,6 +39,7 @@ def app(database_url):
         "WTF_CSRF_ENABLED": False,
     })
     with app.app_context():
+        limiter.reset()  # sign-in throttling counts start at zero for every test
         yield app
         db.session.remove()
         db.engine.dispose()

@@ -159,3 +159,28 @@ def test_app_starts_on_an_empty_database_and_says_to_migrate(tmp_path):
 
 def test_app_starts_on_a_migrated_database(client, app):
     assert client.get("/login").status_code == 200
+
+
+def test_failed_sign_ins_are_throttled_per_account(client, app):
+    user = factories.user("hq_agent")
+    for _ in range(10):
+        assert client.post("/login", data={"email": user.email, "password": "wrong password!"}).status_code == 200
+    blocked = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert "15" in blocked.get_data(as_text=True)
+    other = factories.user("hq_agent")
+    assert client.post("/login", data={"email": other.email, "password": PASSWORD}).status_code == 302
+
+
+def test_failed_sign_ins_are_throttled_per_address(client, app):
+    for n in range(30):
+        client.post("/login", data={"email": f"nobody{n}@example.com", "password": "wrong password!"})
+    user = factories.user("hq_agent")
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 429
+
+
+def test_successful_sign_ins_do_not_count(client, app):
+    user = factories.user("hq_agent")
+    for _ in range(12):
+        assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+        client.post("/logout")

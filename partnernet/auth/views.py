@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from partnernet.auth.forms import LanguageForm, LoginForm
 from partnernet.auth.models import User
 from partnernet.auth.service import authenticate
-from partnernet.extensions import db, login_manager
+from partnernet.extensions import db, limiter, login_manager
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -37,7 +37,18 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def failed_sign_in(response) -> bool:
+    """A sign-in that did not redirect onwards failed; only failures count against the limits."""
+    return request.method == "POST" and response.status_code != 302
+
+
+def account_key() -> str:
+    return "account:" + (request.form.get("email") or "").strip().lower()[:255]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", key_func=account_key, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=failed_sign_in)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -74,3 +85,13 @@ def set_language():
             current_user.locale = form.locale.data  # the choice sticks to the user
             db.session.commit()
     return redirect(safe_next(form.next.data) or url_for("home.index"))
+
+
+@bp.app_errorhandler(429)
+def too_many_attempts(error):
+    if request.endpoint == "auth.login":
+        form = LoginForm()
+        form.password.errors = [_("Too many failed sign-ins. Wait 15 minutes and try again.")]
+        return render_template("auth/login.html", form=form), 429
+    from partnernet.errors import error_response
+    return error_response(429, "too_many_requests", _("Too many requests. Wait a little and try again."))
