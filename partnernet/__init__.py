@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.before_request(refresh_babel)
 
     from partnernet import models  # noqa: F401  (every table registered before use)
+    from partnernet.audit.views import bp as audit_bp
     from partnernet.auth.views import bp as auth_bp
     from partnernet.home.views import bp as home_bp
     from partnernet.customers.views import bp as customers_bp
@@ -44,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet.security import register_security_headers
     from partnernet.templating import register_template_helpers
     from partnernet.cli import register_commands
+    from partnernet.api import init_api
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
@@ -54,6 +56,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(transfer_bp)
     app.register_blueprint(regions_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(audit_bp)
+    init_api(app)
     register_error_handlers(app)
     register_security_headers(app)
     register_template_helpers(app)

@@ -2,6 +2,7 @@
 from datetime import timezone
 
 import sqlalchemy as sa
+import sqlalchemy.ext.compiler
 
 from partnernet.timeclock import now_utc as utcnow  # noqa: F401  (the models' default)
 
@@ -34,3 +35,21 @@ def one_of(column: str, values, name: str | None = None) -> sa.CheckConstraint:
     """A CHECK constraint keeping an enumeration column within its values."""
     listed = ", ".join("'%s'" % v for v in values)
     return sa.CheckConstraint(f"{column} IN ({listed})", name=name or f"{column}_valid")
+
+
+class china_date(sa.sql.functions.GenericFunction):
+    """SQL: the calendar day in China (UTC+8, no daylight saving) of a stored UTC instant."""
+
+    type = sa.Date()
+    inherit_cache = True
+    name = "china_date"
+
+
+@sa.ext.compiler.compiles(china_date, "sqlite")
+def _china_date_sqlite(element, compiler, **kw):
+    return "date(%s, '+8 hours')" % compiler.process(element.clauses, **kw)
+
+
+@sa.ext.compiler.compiles(china_date, "postgresql")
+def _china_date_postgresql(element, compiler, **kw):
+    return "CAST((%s) + INTERVAL '8 hours' AS DATE)" % compiler.process(element.clauses, **kw)

@@ -18,6 +18,7 @@ from partnernet.network.models import (
 )
 from partnernet.regions.models import Region
 from partnernet.settings.models import SlaPolicy
+from partnernet.tickets.models import Ticket, TicketEvent
 from partnernet.timeclock import CHINA, today_in_china
 
 DEMO_PASSWORD = "partnernet-demo"
@@ -164,8 +165,11 @@ def seed_demo(today: date | None = None) -> dict:
     probation overlaps it in 滨江区. Everything else is spread over all 31 mainland provinces.
     """
     today = today or today_in_china()
-    plan = build_plan(load_atlas(), today)
+    atlas = load_atlas()
+    plan = build_plan(atlas, today)
     insert_plan(plan, today)
+    if not has_history():
+        insert_history(plan_history(load_network(atlas), today), china_time(today, 0))
     db.session.commit()
     return count_network()
 
@@ -181,6 +185,7 @@ def count_network() -> dict:
         "customers": count(Customer),
         "contracts": count(Contract),
         "users": count(User),
+        "tickets": count(Ticket),
     }
 
 
@@ -609,7 +614,10 @@ def certification_status(rng, gap: bool) -> str:
 def plan_certification(rng, engineer_email, line, level, category, serial, today) -> dict:
     """One certificate; `category` is its status, with "expiring" a valid one running out soon."""
     if category == "valid":
-        expires_on = today + timedelta(days=rng.randint(31, CERTIFICATE_DAYS - 10))
+        # Issued before the ticket history begins, so that whoever serves today served all along:
+        # the drawn days to expiry are scaled into the range that allows it.
+        days, latest = rng.randint(31, CERTIFICATE_DAYS - 10), CERTIFICATE_DAYS - 1 - (today - history_period(today)[0]).days
+        expires_on = today + timedelta(days=31 + (days - 31) * (latest - 31) // (CERTIFICATE_DAYS - 10 - 31))
     elif category == "expiring":
         expires_on = today + timedelta(days=rng.randint(3, 28))
     elif category == "expired":
@@ -822,3 +830,511 @@ def insert_plan(plan: Plan, today: date) -> None:
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
     db.session.flush()
+
+
+# --- the ticket history: a few months of tickets, routed and answered as the product would ------
+
+HISTORY_NOTE = "演示数据：历史工单"  # on each history ticket's "created" event; its presence means seeded
+HISTORY_MONTHS = 3  # the history starts on the first day of the month three months back
+TICKETS_PER_WORKING_DAY = (40, 70)
+FIRST_TICKET_HOUR, LAST_TICKET_HOUR = 9, 16  # tickets come in on working days, 09:00–16:00 in China
+# The partners the audit is there to find, each with the share of its offers it declines or lets
+# expire (it also returns some of what it accepts). All active, all in provinces whose branch takes
+# what they push back; the Lishui franchisee is the one to put on probation in the walk-through.
+PUSH_BACK_PARTNERS = {
+    "丽水同创科技有限公司": 0.5,      # franchisee, 丽水 (Zhejiang), the only one there on-site (L3)
+    "清远捷科网络科技有限公司": 0.45,  # franchisee, 清远 (Guangdong)
+    "临沂锐达科技有限公司": 0.5,      # agent, two counties of 临沂 (Shandong)
+    "衡水星辰科技有限公司": 0.55,     # franchisee, 衡水 and 承德 (Hebei)
+}
+PUSH_BACK_DECLINES = 0.6  # of a push-back, the share declined; the rest let expire
+PUSH_BACK_RETURNS = 0.08  # of what a push-back partner accepts, the share it returns to HQ
+# Everyone else answers nearly every offer: a decline or a missed deadline now and then.
+USUAL_PUSH_BACK, USUAL_RETURNS = 0.035, 0.004
+# A partner that sold what it cannot serve: large on-site contracts across Tibet, while it covers
+# phone support in Lhasa only and Tibet has no branch, so its customers' tickets end at HQ.
+SOLD_NOT_SERVED_PARTNER = "拉萨捷科软件有限公司"
+# The push-back partners' territories and the sold-not-served partner's customers are busy: their
+# customers call this many times as often, so that one month holds enough tickets for the audit to
+# tell a pattern from noise.
+BUSY = 5
+RESOLUTION_MET = {"partner": 0.9, "push_back": 0.75, "hq": 0.93}
+# What customers call about: the core platform most; integration, specialist work done with HQ, seldom.
+CALLS_PER_LINE = {"oa-core": 6, "workflow": 4, "mobile": 3, "integration": 0.5}
+SUBJECTS = {
+    "oa-core": ["登录后首页空白", "公文流转卡在签收环节", "组织架构同步失败", "用户无法重置密码", "考勤数据未导入",
+                "会议室预约冲突", "通知公告无法发布", "系统响应缓慢", "附件上传失败", "权限配置后仍不可见"],
+    "workflow": ["审批节点无法提交", "表单字段计算错误", "流程退回后丢失意见", "报销流程无法发起", "会签节点超时未流转",
+                 "表单打印格式错乱", "流程归档失败", "新建流程模板保存报错"],
+    "mobile": ["移动端无法登录", "手机消息推送不到", "移动审批页面显示不全", "移动端签到定位不准", "企业微信集成后无法打开"],
+    "integration": ["单点登录对接失败", "与财务系统数据不同步", "接口调用返回超时", "二次开发模块升级后报错",
+                    "人事系统对接字段映射错误"],
+}
+RESOLUTION_NOTES = ["已远程处理，客户确认恢复正常", "调整配置后问题解决", "升级补丁后恢复", "已现场排查并修复",
+                    "清理缓存后恢复", "修正权限设置，客户验证通过", "指导客户完成操作"]
+DECLINE_NOTES = {
+    "no_capacity": "工程师都在现场，暂时无法接单", "no_engineer_available": "本周工程师休假",
+    "outside_expertise": "该问题不在我们的服务范围", "customer_unreachable": "客户电话无人接听",
+    "not_our_region": "客户不在我们的服务区域", "other": "请总部安排",
+}
+RETURN_NOTES = {"beyond_our_skills": "问题超出我方能力，需总部支持", "needs_hq_development": "需要总部研发介入",
+                "capacity": "人手不足，无法继续处理", "other": "转回总部处理"}
+
+
+def has_history() -> bool:
+    return db.session.execute(sa.select(sa.exists().where(
+        TicketEvent.kind == "created", TicketEvent.note == HISTORY_NOTE))).scalar()
+
+
+def history_period(today: date) -> tuple[date, date]:
+    """From the first day of the month HISTORY_MONTHS back to yesterday."""
+    month = today.month - 1 - HISTORY_MONTHS
+    return date(today.year + month // 12, month % 12 + 1, 1), today - timedelta(days=1)
+
+
+@dataclass
+class Network:
+    """The network as the history's routing sees it: plain rows, loaded once from the database."""
+
+    hq_id: int
+    parties: dict  # id -> PartyFacts
+    coverage: dict  # region code -> [CoverageFacts]
+    certificates: dict  # (party id, product line id) -> [(engineer id, issued_on, expires_on)]
+    customers: list  # (id, region code, sold_by_party_id)
+    contracts: dict  # customer id -> [ContractFacts], oldest first
+    policies: dict  # sla_policy id -> SlaPolicy row (detached values only)
+    line_codes: dict  # product line id -> code
+    line_ids: dict  # code -> product line id
+    chains: dict  # region code -> ((code, level), …) up to the province
+    settings: dict
+
+    def chain(self, code: str) -> tuple:
+        return self.chains.get(code, ())
+
+
+@dataclass
+class PartyFacts:
+    id: int
+    name: str
+    kind: str
+    capacity: int
+    tiers: frozenset
+    statuses: list  # (since, status), oldest first, from the party's events
+
+    def status_at(self, moment: datetime) -> str:
+        current = "onboarding"
+        for since, status in self.statuses:
+            if since > moment:
+                break
+            current = status
+        return current
+
+
+@dataclass
+class CoverageFacts:
+    party_id: int
+    region_code: str
+    lines: frozenset | None  # None: all product lines
+    tiers: frozenset
+    effective_from: date
+    effective_to: date | None
+
+    def serves(self, line_id: int, day: date) -> bool:
+        return (self.effective_from <= day and (self.effective_to is None or self.effective_to >= day)
+                and (self.lines is None or line_id in self.lines))
+
+
+@dataclass
+class ContractFacts:
+    id: int
+    value: Decimal
+    starts_on: date
+    service_paid_until: date | None
+    sla_policy_id: int
+    line_codes: tuple
+
+
+def load_network(atlas: Atlas) -> Network:
+    from partnernet.settings.service import load_settings
+
+    def tiers_of(row) -> frozenset:
+        return frozenset(t for t in ("L1", "L2", "L3") if getattr(row, "tier_" + t.lower()))
+
+    hq_id = db.session.execute(sa.select(Party.id).where(Party.kind == "hq")).scalar_one()
+    statuses = {}
+    for party_id, at, to_status in db.session.execute(
+            sa.select(PartyEvent.party_id, PartyEvent.at, PartyEvent.to_status)
+            .where(PartyEvent.to_status.is_not(None)).order_by(PartyEvent.at, PartyEvent.id)):
+        statuses.setdefault(party_id, []).append((at, to_status))
+    parties = {row.id: PartyFacts(row.id, row.name, row.kind, row.capacity or 0, tiers_of(row),
+                                  statuses.get(row.id, []))
+               for row in db.session.execute(sa.select(Party).where(Party.kind != "hq")).scalars()}
+
+    lines_of = {}
+    for coverage_id, line_id in db.session.execute(sa.select(coverage_product_line.c.coverage_id,
+                                                             coverage_product_line.c.product_line_id)):
+        lines_of.setdefault(coverage_id, set()).add(line_id)
+    coverage = {}
+    for row in db.session.execute(sa.select(Coverage).order_by(Coverage.id)).scalars():
+        coverage.setdefault(row.region_code, []).append(CoverageFacts(
+            row.party_id, row.region_code, None if row.all_product_lines else frozenset(lines_of.get(row.id, ())),
+            tiers_of(row), row.effective_from, row.effective_to))
+
+    # A certificate counts on the days it ran, whatever became of it since: "expired" now was valid
+    # then. Pending, rejected and revoked ones never let anyone serve.
+    certificates = {}
+    for engineer_id, party_id, line_id, issued_on, expires_on in db.session.execute(
+            sa.select(Engineer.id, Engineer.party_id, Certification.product_line_id, Certification.issued_on,
+                      Certification.expires_on)
+            .join(Certification, Certification.engineer_id == Engineer.id)
+            .where(Engineer.active, Certification.status.in_(("valid", "expired")))
+            .order_by(Engineer.id, Certification.id)):
+        certificates.setdefault((party_id, line_id), []).append((engineer_id, issued_on, expires_on))
+
+    line_codes = dict(db.session.execute(sa.select(ProductLine.id, ProductLine.code)).all())
+    customers = [tuple(row) for row in db.session.execute(
+        sa.select(Customer.id, Customer.region_code, Customer.sold_by_party_id).order_by(Customer.id))]
+    contract_lines = {}
+    for contract_id, line_id in db.session.execute(sa.select(contract_product_line.c.contract_id,
+                                                             contract_product_line.c.product_line_id)):
+        contract_lines.setdefault(contract_id, []).append(line_id)
+    contracts = {}
+    for row in db.session.execute(sa.select(Contract).order_by(Contract.starts_on, Contract.id)).scalars():
+        contracts.setdefault(row.customer_id, []).append(ContractFacts(
+            row.id, row.value, row.starts_on, row.service_paid_until, row.sla_policy_id,
+            tuple(sorted(line_codes[line] for line in contract_lines.get(row.id, ())))))
+    policies = {row.id: row for row in db.session.execute(sa.select(SlaPolicy)).scalars()}
+
+    chains = {}
+    for code in {region for _id, region, _seller in customers}:
+        chain, current = [], code
+        while current:
+            region = atlas.regions[current]
+            chain.append((region.code, region.level))
+            current = region.parent_code
+        chains[code] = tuple(chain)
+    return Network(hq_id, parties, coverage, certificates, customers, contracts, policies, line_codes,
+                   {code: line_id for line_id, code in line_codes.items()}, chains, load_settings())
+
+
+class Loads:
+    """How many tickets each party holds at a moment: accepted and not yet resolved or returned."""
+
+    def __init__(self):
+        self.held = {}  # party id -> [(accepted at, released at)]
+
+    def hold(self, party_id: int, start: datetime, end: datetime | None) -> None:
+        self.held.setdefault(party_id, []).append((start, end))
+
+    def at(self, party_id: int, moment: datetime) -> int:
+        held = [(s, e) for s, e in self.held.get(party_id, ()) if e is None or e > moment]
+        self.held[party_id] = held
+        return sum(1 for s, _e in held if s <= moment)
+
+
+class TicketLife:
+    """One ticket from intake to its last event before the cut-off: the events, and after each event
+    that changes the ticket, the ticket's columns as the product's services would leave them."""
+
+    def __init__(self, row: dict, policy: SlaPolicy):
+        self.row = row  # the ticket's columns, changed as the events happen
+        self.policy = policy  # the contract's SLA policy
+        self.events = []  # (event row, the ticket's columns after it, or None when it changes none)
+        self.declined, self.expired = set(), set()
+
+    def add(self, kind: str, at: datetime, changes: dict | None = None, **event) -> None:
+        if changes is not None:
+            self.row.update(changes, updated_at=at)
+        event = dict(dict(party_id=None, from_status=None, to_status=None, reason_code=None, note=None, data=None),
+                     kind=kind, at=at, actor_user_id=None, **event)
+        self.events.append((event, dict(self.row) if changes is not None else None))
+
+    def until(self, cutoff: datetime) -> tuple[dict, list]:
+        """The ticket as it stood at `cutoff`, and its events until then, in order."""
+        kept = sorted((e for e in self.events if e[0]["at"] < cutoff), key=lambda e: e[0]["at"])
+        row = next(snapshot for _event, snapshot in reversed(kept) if snapshot is not None)
+        return row, [event for event, _snapshot in kept]
+
+
+def plan_history(network: Network, today: date) -> list[TicketLife]:
+    """Tickets on every working day of the history period, each lived through in time order."""
+    from partnernet.settings.calendar import load_calendar
+
+    rng = random.Random(f"{SEED}-history")
+    first, last = history_period(today)
+    calendar = load_calendar(first, today + timedelta(days=60))
+    cutoff = china_time(today, 0)
+    busy = busy_customers(network)
+    loads, answers = Loads(), Answers(rng, network)
+    lives = []
+    day = first
+    while day <= last:
+        if calendar.is_working(day):
+            callers = [(customer, [(c, contract_weight(c)) for c in network.contracts.get(customer[0], ())
+                                   if c.starts_on <= day]) for customer in network.customers]
+            callers = [(customer, running) for customer, running in callers if running]
+            weights = [sum(w for _c, w in running) * (BUSY if customer[0] in busy else 1)
+                       for customer, running in callers]
+            count = rng.randint(*TICKETS_PER_WORKING_DAY)
+            seconds = sorted(rng.randrange((LAST_TICKET_HOUR - FIRST_TICKET_HOUR) * 3600) for _ in range(count))
+            for second in seconds:
+                created = china_time(day, FIRST_TICKET_HOUR) + timedelta(seconds=second)
+                customer, running = rng.choices(callers, weights)[0]
+                life = open_ticket(rng, network, calendar, customer, running, created)
+                live(rng, network, calendar, loads, answers, life, cutoff)
+                lives.append(life)
+        day += timedelta(days=1)
+    return lives
+
+
+def contract_weight(contract: ContractFacts) -> float:
+    """How often a contract's customer calls about it: more for bigger contracts and by its lines."""
+    size = 0.5 + min(float(contract.value), 600_000) / 200_000
+    return size * sum(CALLS_PER_LINE[line] for line in contract.line_codes) / CALLS_PER_LINE["oa-core"]
+
+
+def busy_customers(network: Network) -> set:
+    """The customers in the push-back partners' territories, and the sold-not-served partner's."""
+    by_name = {party.name: party.id for party in network.parties.values()}
+    territories = {c.region_code for coverages in network.coverage.values() for c in coverages
+                   if c.effective_to is None and network.parties[c.party_id].name in PUSH_BACK_PARTNERS}
+    return {customer_id for customer_id, region_code, seller in network.customers
+            if seller == by_name.get(SOLD_NOT_SERVED_PARTNER)
+            or any(code in territories for code, _level in network.chain(region_code))}
+
+
+class Answers:
+    """How partners answer offers: each pushes back its share of them, spread evenly over time
+    (a running quota from a random start), so that any month shows the partner's usual rate."""
+
+    def __init__(self, rng, network: Network):
+        self.rng, self.network = rng, network
+        self.quota = {}
+
+    def push_back(self, party_id: int) -> str | None:
+        """None to accept; else "declined" or "offer_expired"."""
+        name = self.network.parties[party_id].name
+        share = PUSH_BACK_PARTNERS.get(name, USUAL_PUSH_BACK)
+        quota = self.quota.get(party_id)
+        if quota is None:
+            quota = self.rng.random()
+        quota += share
+        self.quota[party_id] = quota % 1
+        if quota < 1:
+            return None
+        declines = PUSH_BACK_DECLINES if name in PUSH_BACK_PARTNERS else 0.5
+        return "declined" if self.rng.random() < declines else "offer_expired"
+
+    def returns(self, party_id: int) -> bool:
+        name = self.network.parties[party_id].name
+        return self.rng.random() < (PUSH_BACK_RETURNS if name in PUSH_BACK_PARTNERS else USUAL_RETURNS)
+
+
+def open_ticket(rng, network: Network, calendar, customer: tuple, running: list, created: datetime) -> TicketLife:
+    """The ticket as intake opens it: contract, line, tier, billing, due times, the created event."""
+    from partnernet.tickets.service import default_tier, entitlement
+
+    customer_id, region_code, _seller = customer
+    day = created.astimezone(CHINA).date()
+    chosen = rng.choices([c for c, _w in running], [w for _c, w in running])[0]
+    line = rng.choices(chosen.line_codes, [CALLS_PER_LINE[code] for code in chosen.line_codes])[0]
+    line_id = network.line_ids[line]
+    # As intake picks it: the latest started contract for the line.
+    contract = max((c for c, _w in running if line in c.line_codes), key=lambda c: (c.starts_on, c.id))
+    channel = rng.choices(("phone", "email", "im", "web", "api"), (40, 15, 20, 20, 5))[0]
+    tier = "L1" if channel in ("phone", "im") and rng.random() < 0.4 else default_tier(contract, network.settings)
+    billable, billable_reason = entitlement(contract, tier, day, network.settings)
+    complexity = "simple" if rng.random() < 0.6 else "complex"
+    policy = network.policies[contract.sla_policy_id]
+    resolution = policy.resolution_complex_minutes if complexity == "complex" else policy.resolution_simple_minutes
+    life = TicketLife(dict(
+        customer_id=customer_id, contract_id=contract.id, region_code=region_code, product_line_id=line_id,
+        complexity=complexity, channel=channel, tier=tier, billable=billable, billable_reason=billable_reason,
+        subject=rng.choice(SUBJECTS[line]), description="", status="new", owner_party_id=None,
+        offered_party_id=None, offer_deadline=None, hq_queue_cause=None, engineer_id=None, route=None,
+        response_due_at=business_due(calendar, policy, created, policy.response_minutes),
+        resolution_due_at=business_due(calendar, policy, created, resolution),
+        responded_at=None, resolved_at=None, closed_at=None, paused_at=None, created_by_id=None,
+        created_at=created, updated_at=created), policy)
+    life.add("created", created, {}, to_status="new", note=HISTORY_NOTE,
+             data={"tier": tier, "billable": billable, "billable_reason": billable_reason})
+    return life
+
+
+def business_due(calendar, row: SlaPolicy, start: datetime, minutes: int) -> datetime:
+    from partnernet import sla
+    from partnernet.settings.calendar import policy_of
+    return sla.add_business_minutes(start, minutes, policy_of(row), calendar.is_working)
+
+
+def certified_engineers_on(network: Network, party_id: int, line_id: int, day: date) -> list[int]:
+    return sorted({engineer for engineer, issued_on, expires_on in network.certificates.get((party_id, line_id), ())
+                   if issued_on <= day <= expires_on})
+
+
+def route_ticket(network: Network, loads: Loads, life: TicketLife, moment: datetime):
+    """routing.decide on the network as it stood at `moment`, as service.route would call it."""
+    from partnernet import routing
+    row = life.row
+    day = moment.astimezone(CHINA).date()
+    chain = network.chain(row["region_code"])
+    levels = dict(chain)
+    found = []
+    for code, _level in chain:
+        for coverage in network.coverage.get(code, ()):
+            if not coverage.serves(row["product_line_id"], day):
+                continue
+            party = network.parties[coverage.party_id]
+            found.append(routing.Candidate(
+                party_id=party.id, name=party.name, kind=party.kind, status=party.status_at(moment),
+                level=levels[code], region_code=code, tiers=coverage.tiers & party.tiers,
+                certified=bool(certified_engineers_on(network, party.id, row["product_line_id"], day)),
+                open_tickets=loads.at(party.id, moment), capacity=party.capacity))
+    facts = routing.TicketFacts(product_line=network.line_codes[row["product_line_id"]], tier=row["tier"],
+                                region_chain=tuple(code for code, _level in chain),
+                                declined_by=frozenset(life.declined), expired_by=frozenset(life.expired))
+    return routing.decide(facts, found, network.settings["kind_priority"], moment)
+
+
+def live(rng, network: Network, calendar, loads: Loads, answers: Answers, life: TicketLife, cutoff: datetime) -> None:
+    """Route the ticket, answer its offers, work it, and close it, as the product records each step."""
+    row = life.row
+    created = row["created_at"]
+    deadline_minutes = int(network.settings["offer_deadline_minutes"])
+    moment, status = created, "new"
+    owner = None
+    while True:  # offers until one is accepted, or the HQ queue
+        decision = route_ticket(network, loads, life, moment)
+        route = decision.as_dict()
+        party_id = decision.offered_party_id
+        if party_id is None:
+            life.add("queued_to_hq", moment, dict(status="hq_queue", hq_queue_cause=decision.cause, route=route),
+                     from_status=status, to_status="hq_queue", reason_code=decision.cause, data={"route": route})
+            break
+        deadline = moment + timedelta(minutes=deadline_minutes)
+        life.add("offered", moment, dict(status="offered", offered_party_id=party_id, offer_deadline=deadline,
+                                         hq_queue_cause=None, route=route),
+                 party_id=party_id, from_status=status, to_status="offered",
+                 data={"deadline": deadline.isoformat(), "route": route})
+        answer = answers.push_back(party_id)
+        closed = dict(status="new", offered_party_id=None, offer_deadline=None)
+        if answer == "declined":
+            moment += timedelta(minutes=rng.randint(2, 12), seconds=rng.randrange(60))
+            reason = rng.choice(tuple(DECLINE_NOTES))
+            life.add("declined", moment, closed, party_id=party_id, from_status="offered", to_status="new",
+                     reason_code=reason, note=DECLINE_NOTES[reason])
+            life.declined.add(party_id)
+        elif answer == "offer_expired":
+            moment = deadline + timedelta(seconds=rng.randrange(60))  # the expiry job runs every minute
+            life.add("offer_expired", moment, closed, party_id=party_id, from_status="offered", to_status="new")
+            life.expired.add(party_id)
+        else:
+            moment += timedelta(minutes=rng.randint(1, 13), seconds=rng.randrange(60))
+            day = moment.astimezone(CHINA).date()
+            engineer = rng.choice(certified_engineers_on(network, party_id, row["product_line_id"], day))
+            life.add("accepted", moment, dict(status="accepted", owner_party_id=party_id, engineer_id=engineer,
+                                              offered_party_id=None, offer_deadline=None,
+                                              responded_at=row["responded_at"] or moment),
+                     party_id=party_id, from_status="offered", to_status="accepted", data={"engineer_id": engineer})
+            record_response(rng, life, moment)
+            owner = party_id
+            break
+        status = "new"
+
+    if owner is None:  # at HQ: an HQ agent takes it from the queue
+        moment = hq_takes_it(rng, calendar, moment)
+        take_at_hq(rng, network, life, moment)
+        owner = network.hq_id
+    elif answers.returns(owner):  # accepted, started, then handed back to HQ
+        accepted = moment
+        started = moment + timedelta(minutes=rng.randint(3, 30))
+        life.add("status_changed", started, dict(status="in_progress"), party_id=owner, from_status="accepted",
+                 to_status="in_progress")
+        moment = started + timedelta(minutes=rng.randint(20, 120))
+        reason = rng.choice(tuple(RETURN_NOTES))
+        loads.hold(owner, accepted, moment)
+        life.add("returned_to_hq", moment, None, party_id=owner, from_status="in_progress", to_status="hq_queue",
+                 reason_code=reason, note=RETURN_NOTES[reason])
+        life.add("queued_to_hq", moment, dict(status="hq_queue", hq_queue_cause="returned_by_partner",
+                                              owner_party_id=None, engineer_id=None),
+                 from_status="in_progress", to_status="hq_queue", reason_code="returned_by_partner")
+        moment = hq_takes_it(rng, calendar, moment)
+        take_at_hq(rng, network, life, moment)
+        owner = network.hq_id
+    resolved = work(rng, network, calendar, life, owner, moment)
+    if owner != network.hq_id:
+        loads.hold(owner, moment, resolved if resolved < cutoff else None)
+
+
+def record_response(rng, life: TicketLife, moment: datetime) -> None:
+    """response_met when answered in time; else the breach job recorded it when the target ran out."""
+    due = life.row["response_due_at"]
+    if moment <= due:
+        life.add("response_met", moment, data={"due": due.isoformat(), "at": moment.isoformat()})
+    else:
+        life.add("response_breached", min(due + timedelta(seconds=rng.randrange(60)), moment),
+                 data={"due": due.isoformat()})
+
+
+def hq_takes_it(rng, calendar, queued: datetime) -> datetime:
+    """When an HQ agent takes a queued ticket: within the hour, or if that is past 17:00 the next
+    working morning (so the last day's late ones are still in the queue when the history ends)."""
+    moment = queued + timedelta(minutes=rng.randint(3, 60), seconds=rng.randrange(60))
+    if moment.astimezone(CHINA).time() <= time(17, 0):
+        return moment
+    day = moment.astimezone(CHINA).date() + timedelta(days=1)
+    while not calendar.is_working(day):
+        day += timedelta(days=1)
+    return china_time(day, 9) + timedelta(minutes=rng.randint(0, 40), seconds=rng.randrange(60))
+
+
+def take_at_hq(rng, network: Network, life: TicketLife, moment: datetime) -> None:
+    row = life.row
+    engineers = certified_engineers_on(network, network.hq_id, row["product_line_id"], moment.astimezone(CHINA).date())
+    first_response = row["responded_at"] is None
+    life.add("taken_by_hq", moment, dict(status="accepted", owner_party_id=network.hq_id,
+                                         engineer_id=rng.choice(engineers) if engineers else None,
+                                         responded_at=row["responded_at"] or moment),
+             party_id=network.hq_id, from_status="hq_queue", to_status="accepted", reason_code=row["hq_queue_cause"])
+    if first_response:
+        record_response(rng, life, moment)
+
+
+def work(rng, network: Network, calendar, life: TicketLife, owner: int, accepted: datetime) -> datetime:
+    """in_progress, resolved within or past the resolution target, then closed; returns when resolved."""
+    row = life.row
+    policy = life.policy
+    started = accepted + timedelta(minutes=rng.randint(2, 30), seconds=rng.randrange(60))
+    if row["status"] == "accepted":
+        life.add("status_changed", started, dict(status="in_progress"), party_id=owner, from_status="accepted",
+                 to_status="in_progress")
+    target = policy.resolution_complex_minutes if row["complexity"] == "complex" else policy.resolution_simple_minutes
+    kind = ("hq" if owner == network.hq_id
+            else "push_back" if network.parties[owner].name in PUSH_BACK_PARTNERS else "partner")
+    share = rng.uniform(0.3, 0.95) if rng.random() < RESOLUTION_MET[kind] else rng.uniform(1.1, 2.5)
+    resolved = max(business_due(calendar, policy, row["created_at"], max(1, round(target * share))),
+                   started + timedelta(minutes=rng.randint(5, 20)))
+    due = row["resolution_due_at"]
+    if resolved > due:  # the breach job found it unresolved at the due time
+        life.add("resolution_breached", min(due + timedelta(seconds=rng.randrange(60)), resolved),
+                 data={"due": due.isoformat()})
+    life.add("status_changed", resolved, dict(status="resolved", resolved_at=resolved), party_id=owner,
+             from_status="in_progress", to_status="resolved", note=rng.choice(RESOLUTION_NOTES))
+    if resolved <= due:
+        life.add("resolution_met", resolved, data={"due": due.isoformat(), "at": resolved.isoformat()})
+    closed = business_due(calendar, policy, resolved, rng.randint(60, 1200))
+    life.add("status_changed", closed, dict(status="closed", closed_at=closed), party_id=owner,
+             from_status="resolved", to_status="closed", note="客户确认关闭")
+    return resolved
+
+
+def insert_history(lives: list[TicketLife], cutoff: datetime) -> None:
+    """The tickets and their events, in bulk: tickets first (their ids back in order), then events."""
+    if not lives:
+        return
+    stood = [life.until(cutoff) for life in lives]
+    tickets, events = Ticket.__table__, TicketEvent.__table__  # Core: plain executemany, no ORM
+    ids = db.session.execute(sa.insert(tickets).returning(tickets.c.id, sort_by_parameter_order=True),
+                             [row for row, _events in stood]).scalars().all()
+    db.session.execute(sa.insert(events), [
+        dict(event, ticket_id=ticket_id) for ticket_id, (_row, kept) in zip(ids, stood) for event in kept])

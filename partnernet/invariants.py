@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm
 
+from partnernet.db_types import china_date
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Engineer
 from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
@@ -50,11 +51,7 @@ def certified_when_assigned() -> list[int]:
     assigned = (sa.select(TicketEvent.ticket_id, sa.func.max(TicketEvent.at).label("at"))
                 .where(TicketEvent.kind.in_(("accepted", "assigned")))
                 .group_by(TicketEvent.ticket_id).subquery())
-    # The day in China (UTC+8, no daylight saving) on which the engineer was assigned.
-    if db.engine.dialect.name == "sqlite":
-        day = sa.func.date(assigned.c.at, "+8 hours")
-    else:
-        day = sa.cast(assigned.c.at + sa.text("interval '8 hours'"), sa.Date)
+    day = china_date(assigned.c.at)  # the day in China on which the engineer was assigned
     certified = sa.exists().where(
         Certification.engineer_id == Ticket.engineer_id, Certification.product_line_id == Ticket.product_line_id,
         Certification.status.in_(("valid", "expired", "revoked")),

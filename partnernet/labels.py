@@ -43,6 +43,11 @@ LABELS = {
     "assigned": _l("Engineer assigned"), "status_changed": _l("Status changed"), "note": _l("Note"),
     "response_met": _l("Response target met"), "response_breached": _l("Response target breached"),
     "resolution_met": _l("Resolution target met"), "resolution_breached": _l("Resolution target breached"),
+    # audit decisions ("probation" is the party status's label above) and why a finding is flagged
+    "dismiss": _l("Dismissed"), "warning": _l("Warning"), "suspension": _l("Suspension"),
+    "push_back": _l("Push-back"), "sold_not_served": _l("Sold, not served"),
+    # who started an audit run ("api" is the channel's label above)
+    "ui": _l("Web page"), "cli": _l("Command line"), "scheduler": _l("Weekly job"),
     # what can be imported and exported
     "partners": _l("Partners"), "coverage": _l("Coverage"), "engineers": _l("Engineers"),
     "certifications": _l("Certifications"),

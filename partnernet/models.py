@@ -1,4 +1,5 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
+from partnernet.api.models import IdempotencyKey  # noqa: F401
 from partnernet.audit.models import AuditDecision, AuditFinding, AuditResponse, AuditRun  # noqa: F401
 from partnernet.auth.models import ApiToken, User  # noqa: F401
 from partnernet.customers.models import Contract, Customer  # noqa: F401

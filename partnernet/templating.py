@@ -21,6 +21,8 @@ NAVIGATION = [
     ("network.partner", _l("Our company"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
     ("network.engineer", _l("My certifications"), ("engineer",), lambda u: {"engineer_id": u.engineer_id}),
     ("network.review_queue", _l("Certification reviews"), MANAGER_ROLES, None),
+    ("audit.runs", _l("Audits"), HQ_ROLES, None),
+    ("audit.our_findings", _l("Our audit findings"), ("partner_admin",), None),
     ("transfer.import_page", _l("Import"), MANAGER_ROLES, None),
     ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",), None),
     ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
@@ -33,6 +35,8 @@ BADGE_COLOURS = {
     "probation": "warning", "waiting_on_customer": "warning", "hq_queue": "warning",
     "suspended": "danger", "terminated": "dark", "rejected": "danger", "expired": "secondary",
     "revoked": "danger",
+    # audit decisions
+    "dismiss": "secondary", "warning": "warning", "suspension": "danger",
 }
 
 

@@ -2,9 +2,10 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from partnernet.audit.service import history_for_party
 from partnernet.auth.scope import require_role
 from partnernet.auth.models import HQ_ROLES
-from partnernet.home import service
+from partnernet.home import dashboard, service
 from partnernet.settings.calendar import years_without_data
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
@@ -26,7 +27,9 @@ def index():
 @login_required
 def hq():
     require_role(current_user, *HQ_ROLES)
+    settings = load_settings()
     return render_template("home/hq.html", summary=service.hq_summary(current_user),
+                           board=dashboard.hq_dashboard(now_utc(), int(settings["certification_reminder_days"])),
                            calendar_missing=years_without_data(today_in_china()))
 
 
@@ -41,6 +44,7 @@ def partner():
         tickets=service.open_tickets(current_user),
         expiring=service.certifications_expiring(current_user, today_in_china(), days),
         reminder_days=days,
+        latest_finding=next(iter(history_for_party(current_user.party_id)), None),
         now=now_utc(),
     )
 

@@ -211,3 +211,15 @@ def region_summaries(product_line_id: int, region_code: str | None, today: date)
 def gaps(product_line_id: int, region_code: str | None, today: date) -> list[CountyCoverage]:
     """The recruiting list: county units at or under the region with no eligible partner."""
     return [c for c in county_coverage(product_line_id, region_code, today) if c.is_gap]
+
+
+def best_kind_by_province(result: CoverageMap) -> dict[str, str]:
+    """Per province, the most preferred kind among the partners eligible in any of its counties
+    (branch before joint venture, franchisee, agent), or 'none'."""
+    best: dict[str, int] = {}
+    for county in result.counties:
+        for partner in county.partners:
+            if partner.eligible:
+                rank = KIND_RANK.get(partner.kind, len(PARTNER_KINDS))
+                best[county.province_code] = min(rank, best.get(county.province_code, rank))
+    return {row.code: PARTNER_KINDS[best[row.code]] if row.code in best else "none" for row in result.rows}

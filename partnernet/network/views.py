@@ -3,11 +3,14 @@ live in network.service and network.certifications."""
 import csv
 import io
 import os
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from partnernet.audit import service as audit_service
+from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.auth.models import User
 from partnernet.auth.scope import get_or_404, require_role
@@ -128,9 +131,14 @@ def partner(party_id):
     history = db.session.execute(
         db.select(PartyEvent).where(PartyEvent.party_id == party.id).order_by(PartyEvent.at.desc(), PartyEvent.id.desc())
     ).scalars().all()
+    # The audit section: HQ and the partner's own admin (never its engineers) see the findings.
+    show_audit = not party.is_hq and (current_user.is_hq or current_user.role == "partner_admin")
+    audit_history = audit_service.history_for_party(party.id) if show_audit else []
+    audit_weeks = weekly_push_back(party.id, audit_service.last_full_week(now_utc())[1]) if show_audit else []
     return render_template("network/partner.html", party=party, today=today, coverages=coverages,
                            status_form=status_form, coverage_form=coverage_form, open_tickets=open_tickets,
                            history=history, product_lines=product_lines(),
+                           show_audit=show_audit, audit_history=audit_history, audit_weeks=audit_weeks,
                            can_manage=current_user.role in MANAGER_ROLES,
                            can_manage_engineers=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin")
 
@@ -365,8 +373,10 @@ def coverage_by_region():
     result = coverage_map.coverage_map(line.id, region.code if region else None, today_in_china())
     if request.args.get("format") == "csv":
         return coverage_gaps_csv(result, line)
+    view = "kind" if request.args.get("view") == "kind" else "share"
     return render_template("network/coverage_by_region.html", result=result, line=line, product_lines=lines,
-                           chain=list(reversed(regions.chain(region.code))) if region else [])
+                           chain=list(reversed(regions.chain(region.code))) if region else [], view=view,
+                           best_kinds=coverage_map.best_kind_by_province(result) if region is None else {})
 
 
 def coverage_gaps_csv(result, line: ProductLine):
@@ -382,3 +392,22 @@ def coverage_gaps_csv(result, line: ProductLine):
     # A byte-order mark so that Excel opens the Chinese names as UTF-8.
     return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@bp.get("/certifications/")
+@login_required
+def certifications_list():
+    """HQ's list of certifications: expiring within N days, or by status."""
+    require_role(current_user, *HQ_ROLES)
+    today = today_in_china()
+    statement = db.select(Certification).join(Engineer, Engineer.id == Certification.engineer_id)
+    status = request.args.get("status", "")
+    expiring = request.args.get("expiring", type=int)
+    if expiring is not None:
+        expiring = max(0, min(expiring, 365))
+        statement = statement.where(Certification.status == "valid", Engineer.active,
+                                    Certification.expires_on.between(today, today + timedelta(days=expiring)))
+    elif status in ("pending", "valid", "rejected", "expired", "revoked"):
+        statement = statement.where(Certification.status == status)
+    page = db.paginate(statement.order_by(Certification.expires_on, Certification.id), per_page=50, error_out=False)
+    return render_template("network/certifications.html", page=page, status=status, expiring=expiring)

@@ -1,0 +1,66 @@
+"""/api/v1 audits: run the push-back audit, read a run's findings, decide on a finding. Thin
+endpoints over audit.service, which holds the rules (who may, what a decision changes)."""
+from partnernet.api import schemas
+from partnernet.api.blueprint import api_user, blp, documented_errors
+from partnernet.api.pagination import ListArgs, offset_page, page_schema
+from partnernet.audit import service
+from partnernet.audit.models import AuditRun
+from partnernet.auth.models import MANAGER_ROLES
+from partnernet.auth.scope import require_role
+from partnernet.errors import NotFound
+from partnernet.extensions import db
+from partnernet.timeclock import now_utc
+
+TAGS = ["audits"]
+
+
+def run_view(run: AuditRun) -> dict:
+    findings = run.findings
+    return {"id": run.id, "period_start": run.period_start, "period_end": run.period_end,
+            "threshold": float(run.threshold), "min_offers": run.min_offers,
+            "sold_not_served_threshold": float(run.sold_not_served_threshold), "triggered_by": run.triggered_by,
+            "created_at": run.created_at, "partners": len(findings), "flagged": sum(f.flagged for f in findings)}
+
+
+@blp.route("/audits", methods=["POST"], tags=TAGS)
+@blp.arguments(schemas.AuditRunIn)
+@blp.response(201, schemas.AuditRun)
+@documented_errors(400, 403, 422)
+def start_run(data):
+    """Run the push-back audit (hq_admin, hq_manager).
+
+    The period must be over (end yesterday or earlier); parameters left out come from the settings."""
+    user = api_user()
+    require_role(user, *MANAGER_ROLES)
+    params = {name: data.get(name) for name in ("threshold", "min_offers", "sold_not_served_threshold")}
+    return run_view(service.start_run(data["period_start"], data["period_end"], params, "api", user, now_utc()))
+
+
+@blp.route("/audits/<id:run_id>/findings", methods=["GET"], tags=TAGS)
+@blp.arguments(ListArgs, location="query")
+@blp.response(200, page_schema(schemas.AuditFinding))
+@documented_errors(404, 422)
+def list_findings(args, run_id):
+    """A run's findings, flagged first: HQ sees every partner's, a partner's admin only its own."""
+    user = api_user()
+    run = service.get_run(run_id, user) if user.is_hq else db.session.get(AuditRun, run_id)
+    findings = service.findings_of_run(run, user) if run is not None else []
+    if not user.is_hq and not findings:
+        raise NotFound()  # a run the partner has no finding in is not in its scope
+    return offset_page(lambda n: findings[:n], args)
+
+
+@blp.route("/findings/<id:finding_id>/decision", methods=["POST"], tags=TAGS)
+@blp.arguments(schemas.FindingDecisionIn)
+@blp.response(201, schemas.AuditFinding)
+@documented_errors(400, 403, 404, 409, 422)
+def decide(data, finding_id):
+    """Decide on a flagged finding (hq_admin, hq_manager).
+
+    dismiss, warning, probation or suspension, with a note; probation and suspension change the
+    partner's status. 409 if the finding is not flagged or already decided."""
+    user = api_user()
+    require_role(user, *MANAGER_ROLES)
+    finding = service.get_finding(finding_id, user)
+    service.decide(finding, data["decision"], data["note"], user, now_utc())
+    return finding

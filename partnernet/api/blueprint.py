@@ -1,0 +1,120 @@
+"""The /api/v1 blueprint: every request authenticated by a bearer token, every error in the shape
+of API.md, and a failed request rolled back."""
+from http import HTTPStatus
+
+import marshmallow as ma
+from flask import g, request
+from flask_babel import gettext as _
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, Unauthorized
+
+from partnernet.api import tokens
+from partnernet.api.spec import PREFIX
+from partnernet.auth.models import User
+from partnernet.errors import DomainError, error_response
+from partnernet.extensions import db
+from partnernet.timeclock import now_utc
+
+
+class StrictParser(FlaskParser):
+    """Unknown query parameters are refused like unknown body fields: a misspelt filter
+    (`?stauts=open`) is a 422, not silently a list of everything."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = StrictParser()
+
+
+blp = ApiBlueprint("api_v1", __name__, url_prefix=PREFIX, description="partnernet JSON API v1")
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+         422: "validation_failed"}
+
+
+def api_user() -> User:
+    return g.api_user
+
+
+def bearer_secret() -> str | None:
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
+@blp.before_request
+def authenticate():
+    """The token's user is the request's user; the session cookie is never consulted."""
+    secret = bearer_secret()
+    user = tokens.user_for_token(secret, now_utc()) if secret else None
+    if user is None:
+        raise Unauthorized(_("A valid API token is required: Authorization: Bearer <token>."))
+    g.api_user = user
+    g._login_user = user  # Flask-Login's current_user (the language, shared helpers) is the token's user
+
+
+def default_message(status: int) -> str:
+    if status == 403:
+        return _("Your role may not do this.")
+    if status == 404:
+        return _("Not found.")
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def field_messages(messages) -> dict:
+    """webargs' messages by location ({"json": {"tier": ["…"]}}) as one message per field
+    ({"tier": "…"}); nested fields are dotted (product_lines.0), errors of a whole body "_schema"."""
+    flat = {}
+
+    def walk(value, name):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{name}.{key}" if name else str(key))
+        elif isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            for index, inner in enumerate(value):
+                walk(inner, f"{name}.{index}" if name else str(index))
+        else:
+            flat[name or "_schema"] = " ".join(value) if isinstance(value, list) else str(value)
+
+    for located in (messages.values() if isinstance(messages, dict) else [messages]):
+        walk(located, "")
+    return flat
+
+
+@blp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    db.session.rollback()
+    return error_response(error.status, error.code, error.message or default_message(error.status), error.fields)
+
+
+@blp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    db.session.rollback()
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if "messages" in data:  # raised by webargs while parsing the request
+        messages = data["messages"]
+        if status == 400:  # the body is not JSON at all
+            return error_response(400, "bad_request", _("The request body is not valid JSON."))
+        return error_response(status, CODES.get(status, "http_error"), _("The request is not valid."),
+                              field_messages(messages))
+    response = error_response(status, CODES.get(status, "http_error"),
+                              error.description if status == 401 else default_message(status))
+    if status == 401:
+        response[0].headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def documented_errors(*statuses: int):
+    """Document the error responses an operation can give (401 always): in the OpenAPI document
+    each is {"error": {"code", "message", "fields"}}."""
+    def decorator(function):
+        for status in sorted({401, *statuses}, reverse=True):
+            function = blp.alt_response(status, response=HTTPStatus(status).name)(function)
+        return function
+    return decorator

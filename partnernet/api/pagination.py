@@ -1,0 +1,78 @@
+"""Lists: `?limit=` and an opaque `?cursor=` → {"items": [...], "next_cursor": "…" | null}.
+
+A cursor is URL-safe base64 of where the next page starts: after a key in the list's keyset order
+("k:<key>"), or at an offset for lists ordered by relevance ("o:<n>"). Clients treat it as opaque.
+"""
+import base64
+import binascii
+from functools import cache
+
+import marshmallow as ma
+
+from partnernet.api.fields import Text
+from partnernet.errors import ValidationFailed
+from partnernet.extensions import db
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 500
+
+
+class ListArgs(ma.Schema):
+    limit = ma.fields.Integer(load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT),
+                              metadata={"description": f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."})
+    cursor = Text(validate=ma.validate.Length(max=200),
+                  metadata={"description": "`next_cursor` of the previous page."})
+
+
+def encode_cursor(kind: str, value) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, kind: str) -> str | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    found, _sep, value = text.partition(":")
+    if found != kind or not value:
+        raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
+    return value
+
+
+def keyset_page(statement, column, args: dict, descending: bool = False, integer: bool = True) -> dict:
+    """The page of an ordered statement after the cursor's key; `column` is the unique sort key."""
+    limit = args["limit"]
+    after = decode_cursor(args.get("cursor"), "k")
+    if after is not None:
+        if integer:
+            if not after.isdigit() or len(after) > 10:
+                raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
+            after = int(after)
+        statement = statement.where(column < after if descending else column > after)
+    rows = list(db.session.execute(statement.limit(limit + 1)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    key = column.key
+    return {"items": rows, "next_cursor": encode_cursor("k", getattr(rows[-1], key)) if more else None}
+
+
+def offset_page(fetch, args: dict) -> dict:
+    """The page of a list ordered by relevance: `fetch(n)` returns its first n items."""
+    limit = args["limit"]
+    start = decode_cursor(args.get("cursor"), "o")
+    if start is not None and (not start.isdigit() or len(start) > 6):
+        raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
+    offset = int(start or 0)
+    rows = fetch(offset + limit + 1)[offset:]
+    more = len(rows) > limit
+    return {"items": rows[:limit], "next_cursor": encode_cursor("o", offset + limit) if more else None}
+
+
+@cache
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The list envelope for one kind of item, named after it in the OpenAPI document."""
+    return type(item_schema.__name__ + "Page", (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+        "next_cursor": ma.fields.String(required=True, allow_none=True),
+    })

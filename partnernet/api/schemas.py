@@ -1,0 +1,450 @@
+"""The API's request and response schemas. They validate every request and generate the OpenAPI
+document, so what is documented is what is enforced.
+
+Request schemas refuse unknown fields (marshmallow's default), which the document states as
+`additionalProperties: false`. Lengths match the columns, so nothing valid here fails in the
+database; the rules of the domain (a region exists, a transition is allowed) stay in the services.
+"""
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from partnernet.api.fields import ChinaDateTime, Day, Id, Money, Text
+from partnernet.api.pagination import ListArgs
+from partnernet.network.models import CERTIFICATION_LEVELS, PARTNER_KINDS, PARTY_STATUSES, TIERS
+from partnernet.regions.models import LEVELS
+from partnernet.routing import SKIP_REASONS
+from partnernet.tickets.models import CHANNELS, COMPLEXITIES, EVENT_KINDS, HQ_QUEUE_CAUSES, TICKET_STATUSES
+from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
+
+
+def text(max_length: int, min_length: int = 0, **kwargs):
+    return Text(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+
+
+def optional_text(max_length: int, **kwargs):
+    return Text(validate=validate.Length(max=max_length), allow_none=True, **kwargs)
+
+
+def one_of(choices, **kwargs):
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+REGION_CODE = dict(validate=validate.Regexp(r"^[0-9]{6}$"), metadata={"example": "330106"})
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+class ErrorDetail(ma.Schema):
+    code = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(required=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), required=True, data_key="fields",
+                          metadata={"description": "One message per invalid field."})
+
+
+class Error(ma.Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+# --- regions and product lines -----------------------------------------------------------------
+
+class Region(ma.Schema):
+    code = fields.String(required=True, metadata={"example": "330106"})
+    name = fields.String(required=True, metadata={"example": "西湖区"})
+    pinyin = fields.String(required=True, metadata={"example": "xihuqu"})
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    parent_code = fields.String(required=True, allow_none=True)
+
+
+class RegionDetail(Region):
+    chain = fields.List(fields.Nested(Region), required=True,
+                        metadata={"description": "The region and its ancestors, up to the province."})
+
+
+class RegionListArgs(ListArgs):
+    q = text(50, metadata={"description": "A code prefix (3301), a Chinese name (杭州) or pinyin (hangzhou)."})
+
+
+class ProductLine(ma.Schema):
+    code = fields.String(required=True, metadata={"example": "workflow"})
+    name = fields.String(required=True, attribute="name_zh", metadata={"example": "流程与表单"})
+    name_en = fields.String(required=True)
+
+
+# --- partners, coverage, engineers, certifications ---------------------------------------------
+
+class Partner(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True, allow_none=True)
+    kind = one_of(PARTNER_KINDS, required=True)
+    status = one_of(PARTY_STATUSES, required=True)
+    capacity = fields.Integer(required=True, allow_none=True)
+    tiers = fields.List(one_of(TIERS), required=True)
+    province_code = fields.String(required=True, allow_none=True)
+    contact_name = fields.String(required=True, allow_none=True)
+    contact_phone = fields.String(required=True, allow_none=True)
+    contact_email = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    contract_start = fields.Date(required=True, allow_none=True)
+    contract_end = fields.Date(required=True, allow_none=True)
+    created_at = ChinaDateTime(required=True)
+
+
+class PartnerIn(ma.Schema):
+    name = text(128, 1, required=True)
+    name_en = optional_text(128)
+    kind = one_of(PARTNER_KINDS, required=True)
+    capacity = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000),
+                              metadata={"description": "Most open tickets at once (default 20)."})
+    tiers = fields.List(one_of(TIERS), required=True, validate=validate.Length(min=1, max=3))
+    province_code = Text(required=True, **REGION_CODE)
+    contact_name = optional_text(64)
+    contact_phone = optional_text(32)
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+    address = optional_text(255)
+    contract_start = Day(allow_none=True)
+    contract_end = Day(allow_none=True)
+
+
+class PartnerPatch(PartnerIn):
+    """Any subset of a partner's fields; the others keep their values."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["partial"] = True
+        super().__init__(*args, **kwargs)
+
+
+class PartnerListArgs(ListArgs):
+    q = text(100, metadata={"description": "Part of the name (Chinese or English)."})
+    kind = one_of(PARTNER_KINDS)
+    status = one_of(PARTY_STATUSES)
+    province = Text(**REGION_CODE)
+    product_line = text(32, metadata={"description": "Partners with effective coverage for this product line."})
+
+
+class PartnerStatusIn(ma.Schema):
+    status = one_of(PARTY_STATUSES, required=True)
+    reason = text(2000, required=True)
+
+
+class Coverage(ma.Schema):
+    id = fields.Integer(required=True)
+    partner_id = fields.Integer(required=True, attribute="party_id")
+    region_code = fields.String(required=True)
+    product_lines = fields.Function(
+        lambda c: None if c.all_product_lines else [l.code for l in c.product_lines],
+        required=True, allow_none=True, metadata={"type": "array", "items": {"type": "string"},
+                                                  "description": "Product line codes, or null for all."})
+    tiers = fields.List(one_of(TIERS), required=True)
+    effective_from = fields.Date(required=True)
+    effective_to = fields.Date(required=True, allow_none=True)
+
+
+class CoverageIn(ma.Schema):
+    region_code = Text(required=True, **REGION_CODE)
+    product_lines = fields.List(text(32), allow_none=True, load_default=None, validate=validate.Length(max=50),
+                                metadata={"description": "Product line codes; null or absent for all."})
+    tiers = fields.List(one_of(TIERS), required=True, validate=validate.Length(min=1, max=3))
+    effective_from = Day(metadata={"description": "Default: today."})
+    effective_to = Day(allow_none=True)
+
+
+class Engineer(ma.Schema):
+    id = fields.Integer(required=True)
+    partner_id = fields.Integer(required=True, attribute="party_id")
+    name = fields.String(required=True)
+    phone = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+
+
+class EngineerIn(ma.Schema):
+    name = text(64, 1, required=True)
+    phone = optional_text(32)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+    active = fields.Boolean(load_default=True)
+
+
+class Certification(ma.Schema):
+    id = fields.Integer(required=True)
+    engineer_id = fields.Integer(required=True)
+    product_line = fields.Function(lambda c: c.product_line.code, required=True, metadata={"type": "string"})
+    level = one_of(CERTIFICATION_LEVELS, required=True)
+    number = fields.String(required=True)
+    issued_on = fields.Date(required=True)
+    expires_on = fields.Date(required=True)
+    status = fields.String(required=True, metadata={"example": "pending"})
+    submitted_at = ChinaDateTime(required=True)
+    reviewed_at = ChinaDateTime(required=True, allow_none=True)
+    review_note = fields.String(required=True, allow_none=True)
+    renews_id = fields.Integer(required=True, allow_none=True)
+
+
+class CertificationIn(ma.Schema):
+    product_line = text(32, 1, required=True)
+    level = one_of(CERTIFICATION_LEVELS, required=True)
+    number = text(64, 1, required=True)
+    issued_on = Day(required=True)
+    expires_on = Day(required=True)
+
+
+class ReviewIn(ma.Schema):
+    decision = one_of(("approve", "reject"), required=True)
+    reason = optional_text(2000, metadata={"description": "Required to reject."})
+
+
+# --- customers and contracts -------------------------------------------------------------------
+
+class Customer(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    region_code = fields.String(required=True)
+    sold_by_partner_id = fields.Function(lambda c: None if c.sold_by.is_hq else c.sold_by_party_id,
+                                         required=True, allow_none=True,
+                                         metadata={"type": "integer", "description": "null when HQ sold it."})
+    contact_name = fields.String(required=True, allow_none=True)
+    contact_phone = fields.String(required=True, allow_none=True)
+    contact_email = fields.String(required=True, allow_none=True)
+    created_at = ChinaDateTime(required=True)
+
+
+class CustomerIn(ma.Schema):
+    name = text(128, 1, required=True)
+    region_code = Text(required=True, **REGION_CODE)
+    sold_by_partner_id = Id(allow_none=True, metadata={"description": "null or absent: HQ sold it."})
+    contact_name = optional_text(64)
+    contact_phone = optional_text(32)
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+
+
+class CustomerListArgs(ListArgs):
+    q = text(50, metadata={"description": "Part of the name."})
+
+
+class Contract(ma.Schema):
+    id = fields.Integer(required=True)
+    customer_id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    product_lines = fields.Function(lambda c: [l.code for l in c.product_lines], required=True,
+                                    metadata={"type": "array", "items": {"type": "string"}})
+    value = Money(required=True, metadata={"example": "58000.00"})
+    starts_on = fields.Date(required=True)
+    service_paid_until = fields.Date(required=True, allow_none=True)
+    sla_policy = fields.Function(lambda c: c.sla_policy.code, required=True, metadata={"type": "string"})
+    sold_by_partner_id = fields.Function(lambda c: None if c.sold_by.is_hq else c.sold_by_party_id,
+                                         required=True, allow_none=True, metadata={"type": "integer"})
+
+
+class ContractIn(ma.Schema):
+    product_lines = fields.List(text(32), required=True, validate=validate.Length(min=1, max=50))
+    value = Money(required=True, metadata={"example": "58000.00"})
+    starts_on = Day(required=True)
+    service_paid_until = Day(allow_none=True)
+    sla_policy = text(32, metadata={"description": "SLA policy code (default business-hours)."})
+    number = text(32, 1, metadata={"description": "Contract number (default: one is generated)."})
+    sold_by_partner_id = Id(allow_none=True, metadata={"description": "Default: who sold the customer."})
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+class IntakeIn(ma.Schema):
+    customer_id = Id(required=True, metadata={"example": 17})
+    product_line = text(32, 1, required=True, metadata={"example": "workflow"})
+    complexity = one_of(COMPLEXITIES, required=True)
+    tier = one_of(TIERS, allow_none=True, metadata={"description": "Default: the highest the contract includes."})
+    region_code = Text(allow_none=True, metadata={"description": "Default: the customer's region.", "example": "330106"},
+                       validate=validate.Regexp(r"^[0-9]{6}$"))
+    channel = one_of(CHANNELS, load_default="api")
+    subject = text(200, 1, required=True)
+    description = text(20000, load_default="")
+
+
+class IdempotencyHeader(ma.Schema):
+    idempotency_key = Text(data_key="Idempotency-Key", validate=validate.Length(min=1, max=255), metadata={
+        "description": "The same key and body within 24 hours returns the first ticket, never a second one."})
+
+
+class TicketListArgs(ListArgs):
+    status = one_of(TICKET_STATUSES + ("open",))
+    partner_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": "Held or offered to this partner."})
+    region = Text(validate=validate.Regexp(r"^[0-9]{6}$"),
+                  metadata={"description": "At or under this region.", "example": "330100"})
+    product_line = text(32)
+    breached = fields.Boolean(metadata={"description": "Open and past a due time it has not met."})
+
+
+class TicketDetailArgs(ma.Schema):
+    include = one_of(("events",), metadata={"description": "`events` adds the ticket's history."})
+
+
+class Owner(ma.Schema):
+    type = one_of(("hq", "partner"), required=True)
+    id = fields.Integer()
+    name = fields.String()
+
+
+class Offer(ma.Schema):
+    partner_id = fields.Integer(required=True)
+    deadline = ChinaDateTime(required=True)
+
+
+class Due(ma.Schema):
+    response = ChinaDateTime(required=True, allow_none=True)
+    resolution = ChinaDateTime(required=True, allow_none=True)
+
+
+class Candidate(ma.Schema):
+    partner_id = fields.Integer(required=True)
+    name = fields.String()
+    kind = fields.String()
+    level = one_of(("county", "city", "province"), required=True)
+    outcome = one_of(("offered", "ranked", "skipped"), required=True)
+    rank = fields.Integer()
+    reason = one_of(SKIP_REASONS)
+    detail = fields.String(allow_none=True)
+
+
+class Route(ma.Schema):
+    cause = one_of(HQ_QUEUE_CAUSES, required=True, allow_none=True)
+    decided_at = ChinaDateTime(allow_none=True)
+    candidates = fields.List(fields.Nested(Candidate), required=True, metadata={
+        "description": "HQ sees every candidate; a partner's users see only their own partner's entry."})
+
+
+class TicketEvent(ma.Schema):
+    id = fields.Integer(required=True)
+    kind = one_of(EVENT_KINDS, required=True)
+    at = ChinaDateTime(required=True)
+    actor_user_id = fields.Integer(required=True, allow_none=True)
+    party_id = fields.Integer(required=True, allow_none=True)
+    from_status = fields.String(required=True, allow_none=True)
+    to_status = fields.String(required=True, allow_none=True)
+    reason_code = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True, allow_none=True)
+    data = fields.Dict(allow_none=True, metadata={"description": "Details of the change (HQ only)."})
+
+
+class Ticket(ma.Schema):
+    id = fields.Integer(required=True)
+    status = one_of(TICKET_STATUSES, required=True)
+    owner = fields.Nested(Owner, required=True)
+    offer = fields.Nested(Offer, required=True, allow_none=True)
+    tier = one_of(TIERS, required=True)
+    billable = fields.Boolean(required=True)
+    billable_reason = fields.String(required=True, allow_none=True)
+    due = fields.Nested(Due, required=True)
+    route = fields.Nested(Route, required=True, allow_none=True)
+    customer_id = fields.Integer(required=True)
+    region_code = fields.String(required=True)
+    product_line = fields.String(required=True)
+    complexity = one_of(COMPLEXITIES, required=True)
+    channel = one_of(CHANNELS, required=True)
+    subject = fields.String(required=True)
+    description = fields.String(required=True)
+    engineer_id = fields.Integer(required=True, allow_none=True)
+    hq_queue_cause = one_of(HQ_QUEUE_CAUSES, required=True, allow_none=True)
+    created_at = ChinaDateTime(required=True)
+    updated_at = ChinaDateTime(required=True)
+    responded_at = ChinaDateTime(required=True, allow_none=True)
+    resolved_at = ChinaDateTime(required=True, allow_none=True)
+    closed_at = ChinaDateTime(required=True, allow_none=True)
+    events = fields.List(fields.Nested(TicketEvent), metadata={"description": "With ?include=events."})
+
+
+class AcceptIn(ma.Schema):
+    engineer_id = Id(required=True, metadata={"description": "One of your engineers certified for the product line."})
+
+
+class DeclineIn(ma.Schema):
+    reason_code = one_of(DECLINE_REASONS, required=True)
+    note = text(2000, required=True)
+
+
+class ReturnIn(ma.Schema):
+    reason_code = one_of(RETURN_REASONS, required=True)
+    note = text(2000, required=True)
+
+
+class TicketStatusIn(ma.Schema):
+    status = one_of(("in_progress", "waiting_on_customer", "resolved", "closed"), required=True)
+    note = text(2000, load_default="", metadata={"description": "Required when resolving."})
+
+
+class TakeIn(ma.Schema):
+    engineer_id = Id(allow_none=True, metadata={"description": "An HQ engineer certified for the line (optional)."})
+
+
+class OfferIn(ma.Schema):
+    partner_id = Id(required=True)
+    override_reason = text(2000, load_default="", metadata={
+        "description": "Required when the partner has no engineer certified for the product line."})
+
+
+class ReassignIn(ma.Schema):
+    engineer_id = Id(required=True)
+
+
+# --- audits ------------------------------------------------------------------------------------
+
+SHARE = dict(validate=validate.Range(min=0, max=1), allow_none=True)
+
+
+class AuditRunIn(ma.Schema):
+    period_start = Day(required=True, metadata={"description": "First day, in China."})
+    period_end = Day(required=True, metadata={"description": "Last day, included; yesterday at the latest."})
+    threshold = fields.Float(metadata={"description": "Push-back lower bound above which a partner is "
+                                                      "flagged (default: the setting, 0.20)."}, **SHARE)
+    min_offers = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=1000000),
+                                metadata={"description": "Fewest offers to flag on (default: the setting)."})
+    sold_not_served_threshold = fields.Float(metadata={"description": "Share of sold tickets served by HQ "
+                                                                      "above which a partner is flagged."}, **SHARE)
+
+
+class AuditRun(ma.Schema):
+    id = fields.Integer(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    threshold = fields.Float(required=True)
+    min_offers = fields.Integer(required=True)
+    sold_not_served_threshold = fields.Float(required=True)
+    triggered_by = fields.String(required=True)
+    created_at = ChinaDateTime(required=True)
+    partners = fields.Integer(required=True, metadata={"description": "Partners measured."})
+    flagged = fields.Integer(required=True, metadata={"description": "Partners flagged."})
+
+
+class AuditDecision(ma.Schema):
+    decision = one_of(("dismiss", "warning", "probation", "suspension"), required=True)
+    note = fields.String(required=True)
+    decided_by_id = fields.Integer(required=True)
+    decided_at = ChinaDateTime(required=True)
+
+
+class AuditFinding(ma.Schema):
+    id = fields.Integer(required=True)
+    run_id = fields.Integer(required=True)
+    partner_id = fields.Integer(required=True, attribute="party_id")
+    partner_name = fields.Function(lambda f: f.party.name, required=True, metadata={"type": "string"})
+    offered = fields.Integer(required=True)
+    accepted = fields.Integer(required=True)
+    declined = fields.Integer(required=True)
+    expired = fields.Integer(required=True)
+    returned = fields.Integer(required=True)
+    push_back = fields.Integer(required=True)
+    push_back_rate = fields.Float(required=True, allow_none=True)
+    push_back_lower_bound = fields.Float(required=True, allow_none=True)
+    sold_tickets = fields.Integer(required=True)
+    sold_not_served = fields.Integer(required=True)
+    sold_not_served_share = fields.Float(required=True, allow_none=True)
+    sla_kept = fields.Integer(required=True)
+    sla_met = fields.Integer(required=True)
+    sla_attainment = fields.Float(required=True, allow_none=True)
+    flagged = fields.Boolean(required=True)
+    flag_reasons = fields.List(fields.String(), required=True, allow_none=True)
+    decision = fields.Nested(AuditDecision, required=True, allow_none=True)
+
+
+class FindingDecisionIn(ma.Schema):
+    decision = one_of(("dismiss", "warning", "probation", "suspension"), required=True)
+    note = text(5000, required=True)

@@ -1,0 +1,86 @@
+"""The flask-smorest Api: the OpenAPI document at /api/v1/openapi.json, generated from the
+schemas that validate, with our error shape and bearer-token security declared once."""
+import marshmallow as ma
+from flask_smorest import Api
+from werkzeug.routing import BaseConverter
+
+from partnernet.api import schemas
+from partnernet.api.fields import MAX_ID, ChinaDateTime, Money, Text
+
+PREFIX = "/api/v1"
+DESCRIPTION = """The contract of partnernet's JSON API (see API.md).
+
+Authenticate with `Authorization: Bearer <token>`: create a token on your profile page or with
+`flask --app wsgi tokens create EMAIL`. A token acts with its user's role and scope. Times are
+ISO 8601 in China's time (+08:00); money is a decimal string in CNY. Lists take `limit` and
+`cursor` and answer `{"items": [...], "next_cursor": ...}`. Errors answer
+`{"error": {"code", "message", "fields"}}`.
+"""
+
+
+TAGS = [
+    ("reference", "Regions of China (GB/T 2260) and product lines."),
+    ("partners", "Partners, their lifecycle status and their coverage."),
+    ("engineers and certifications", "Engineers and their certifications (持证上岗)."),
+    ("customers", "Customers and their contracts."),
+    ("tickets", "Intake, the scoped ticket list, one ticket and what can be done with it."),
+    ("audits", "The push-back audit: runs, findings and decisions."),
+]
+
+
+class IdConverter(BaseConverter):
+    """A row id in a path. Digits beyond the ids a column can hold name nothing: they become 0,
+    which no row has, so the endpoint answers 404 (rather than the database an overflow, or the
+    router a 405 for a path another method's rule would have matched)."""
+
+    regex = r"[0-9]{1,12}"
+    weight = 50
+
+    def to_python(self, value):
+        number = int(value)
+        return number if 1 <= number <= MAX_ID else 0
+
+    def to_url(self, value):
+        return str(int(value))
+
+
+class RegionCodeConverter(BaseConverter):
+    """A GB/T 2260 code in a path: six digits."""
+
+    regex = r"[0-9]{6}"
+
+
+class PartnernetApi(Api):
+    ERROR_SCHEMA = schemas.Error
+    # Every operation lists its own error statuses; no catch-all "default" response.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def register_blueprint(self, blp, **options):
+        super().register_blueprint(blp, **options)
+        # Operations carry their own tags (TAGS below); flask-smorest adds one per blueprint.
+        self.spec._tags[:] = [tag for tag in self.spec._tags if tag["name"] != blp.name]
+
+    def _register_error_handlers(self):
+        """flask-smorest would answer every HTTP error of the whole app (UI pages included) in its
+        own shape; partnernet.errors and the API blueprint's handlers answer instead."""
+
+
+def create_api(app) -> PartnernetApi:
+    app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["region_code"] = RegionCodeConverter
+    api = PartnernetApi(app, spec_kwargs={
+        "title": "partnernet API", "version": "v1", "openapi_version": "3.0.3",
+        "info": {"description": DESCRIPTION},
+        "security": [{"bearerAuth": []}],
+    })
+    for name, description in TAGS:
+        api.spec.tag({"name": name, "description": description})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+    api.register_converter(RegionCodeConverter, lambda _c: {"type": "string", "pattern": "^[0-9]{6}$"})
+    api.register_field(Money, "string", "decimal")
+    api.register_field(ChinaDateTime, ma.fields.DateTime)
+    api.register_field(Text, ma.fields.String)
+    return api

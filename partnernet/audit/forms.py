@@ -1,0 +1,28 @@
+"""Forms of the audit pages: starting a run, deciding on a finding, the partner's answer."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from partnernet.audit.models import DECISIONS
+from partnernet.audit.service import RESPONSE_MAX_LENGTH
+
+
+class RunForm(FlaskForm):
+    period_start = DateField(_l("From"), validators=[DataRequired()])
+    period_end = DateField(_l("To (inclusive)"), validators=[DataRequired()])
+    threshold = DecimalField(_l("Push-back threshold (share of offers, e.g. 0.20)"), places=None,
+                             validators=[InputRequired(), NumberRange(min=0, max=1)])
+    min_offers = IntegerField(_l("Minimum volume (offers, or sold tickets)"),
+                              validators=[InputRequired(), NumberRange(min=0)])
+    sold_not_served_threshold = DecimalField(_l("Sold-not-served threshold (share, e.g. 0.30)"), places=None,
+                                             validators=[InputRequired(), NumberRange(min=0, max=1)])
+
+
+class DecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), choices=list(DECISIONS))  # shown through the `label` filter
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ResponseForm(FlaskForm):
+    text = TextAreaField(_l("Your answer"), validators=[DataRequired(), Length(max=RESPONSE_MAX_LENGTH)])

@@ -1,0 +1,221 @@
+"""What the audit pages show beside the stored findings: a run's table sorted by any measure, the
+weekly push-back rate of one partner against the network median, the tickets behind a number as
+each reader may see them, and a run's table as a CSV or XLSX file."""
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from statistics import median
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from partnernet.audit.measures import OFFER_EVENT_KINDS, PUSH_BACK, period_bounds
+from partnernet.audit.models import AuditFinding, AuditRun
+from partnernet.audit.service import tickets_behind
+from partnernet.audit.wilson import share
+from partnernet.auth.models import User
+from partnernet.auth.scope import scoped
+from partnernet.customers.models import Contract, Customer
+from partnernet.extensions import db
+from partnernet.tickets.models import Ticket, TicketEvent
+
+# The columns a run's table can be sorted by: the partner's name and each measure.
+SORTS = (
+    "partner", "offered", "accepted", "declined", "expired", "returned", "push_back", "push_back_rate",
+    "push_back_lower_bound", "sold_tickets", "sold_not_served", "sold_not_served_share", "sla_attainment",
+    "flagged",
+)
+WEEKS = 12
+# What each number of a finding is called on the pages and in the exports.
+MEASURE_LABELS = {
+    "offered": _l("Offers"), "accepted": _l("Accepted"), "declined": _l("Declined"),
+    "expired": _l("Expired unanswered"), "returned": _l("Returned to HQ"), "push_back": _l("Push-back"),
+    "push_back_rate": _l("Push-back rate"), "push_back_lower_bound": _l("Lower bound (%(level)s)", level="95%"),
+    "sold_tickets": _l("Tickets from customers it sold"), "sold_not_served": _l("Of those, served by HQ"),
+    "sold_not_served_share": _l("Sold-not-served share"), "sla_kept": _l("Kept tickets with a settled target"),
+    "sla_met": _l("Resolution target met"), "sla_missed": _l("Resolution target missed"),
+    "sla_attainment": _l("SLA attainment"),
+}
+
+
+# --- a run's table --------------------------------------------------------------------------------
+
+def sorted_findings(findings: list[AuditFinding], sort: str, descending: bool) -> list[AuditFinding]:
+    """The findings by one column; a finding without a value for it (no offers: no rate) comes
+    last whichever the order, then the partner's name breaks ties."""
+    if sort not in SORTS:
+        sort = "partner"
+    by_name = sorted(findings, key=lambda f: (f.party.name, f.party_id))
+    if sort == "partner":
+        return list(reversed(by_name)) if descending else by_name
+    known = [f for f in by_name if getattr(f, sort) is not None]
+    unknown = [f for f in by_name if getattr(f, sort) is None]
+    return sorted(known, key=lambda f: getattr(f, sort), reverse=descending) + unknown
+
+
+# --- the weekly push-back rate ----------------------------------------------------------------------
+
+@dataclass
+class Week:
+    monday: date
+    offered: int            # the partner's offers that week
+    push_back: int          # and how many it declined, let expire or returned
+    rate: float | None      # push_back / offered; None without offers
+    network_median: float | None  # the median rate over the partners with offers that week
+
+    @property
+    def label(self) -> str:
+        year, week, _ = self.monday.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+def week_mondays(last_day: date, weeks: int = WEEKS) -> list[date]:
+    """The Mondays of the `weeks` ISO weeks ending with the one holding `last_day`, oldest first."""
+    last_monday = last_day - timedelta(days=last_day.weekday())
+    return [last_monday - timedelta(weeks=weeks - 1 - n) for n in range(weeks)]
+
+
+def weekly_push_back(party_id: int, last_day: date, weeks: int = WEEKS) -> list[Week]:
+    """One partner's push-back rate per ISO week (days in China), with the network median, over
+    the `weeks` weeks ending with the one holding `last_day`, from the ticket events.
+
+    One query: the offer events of the whole window, grouped by partner and week in SQL. The
+    medians are taken over the grouped rows in Python: at most partners × weeks of them.
+    """
+    mondays = week_mondays(last_day, weeks)
+    ends = [period_bounds(monday, monday + timedelta(days=6))[1] for monday in mondays]
+    start = period_bounds(mondays[0], mondays[0])[0]
+    pushed = [OFFER_EVENT_KINDS[name] for name in PUSH_BACK]
+    week = sa.case(*[(TicketEvent.at < end, index) for index, end in enumerate(ends)])
+    # Grouped through a subquery: PostgreSQL does not see two copies of the CASE (in the select
+    # and in the GROUP BY, each with its own parameters) as the same expression.
+    events = (sa.select(TicketEvent.party_id, TicketEvent.kind, week.label("week"))
+              .where(TicketEvent.kind.in_([OFFER_EVENT_KINDS["offered"], *pushed]),
+                     TicketEvent.party_id.is_not(None), TicketEvent.at >= start, TicketEvent.at < ends[-1])
+              .subquery("offer_events"))
+    statement = (sa.select(events.c.party_id, events.c.week,
+                           sa.func.sum(sa.case((events.c.kind == OFFER_EVENT_KINDS["offered"], 1), else_=0)),
+                           sa.func.sum(sa.case((events.c.kind.in_(pushed), 1), else_=0)))
+                 .group_by(events.c.party_id, events.c.week))
+    ours = {n: (0, 0) for n in range(weeks)}
+    network: dict[int, list[float]] = {n: [] for n in range(weeks)}
+    for row_party, index, offered, push_back in db.session.execute(statement):
+        offered, push_back = int(offered or 0), int(push_back or 0)
+        if row_party == party_id:
+            ours[index] = (offered, push_back)
+        if offered:
+            network[index].append(share(push_back, offered))
+    return [Week(monday, ours[n][0], ours[n][1], share(ours[n][1], ours[n][0]),
+                 median(network[n]) if network[n] else None)
+            for n, monday in enumerate(mondays)]
+
+
+# --- the tickets behind a number ------------------------------------------------------------------
+
+@dataclass
+class EvidenceTicket:
+    id: int
+    subject: str
+    created_at: datetime
+    status: str | None = None         # HQ only
+    customer_name: str | None = None  # HQ only
+    can_open: bool = False            # the reader may open the ticket's own page
+
+
+def evidence(finding: AuditFinding, measure: str, user: User) -> list[EvidenceTicket]:
+    """The tickets behind one of the finding's numbers, as `user` may see them.
+
+    The caller has checked that the user may see the finding (get_finding). HQ gets the tickets
+    whole. The finding's partner gets each ticket's number, subject and date only, whether or not
+    the ticket is still in its scope (a declined offer has moved on to someone else), and only
+    for tickets that are its own evidence: an offer event of its own, or a customer it sold. Never
+    a customer's name or another partner's.
+    """
+    ids = tickets_behind(finding, measure)
+    if not ids:
+        return []
+    openable = set(db.session.execute(scoped(sa.select(Ticket.id).where(Ticket.id.in_(ids)), Ticket, user)).scalars())
+    if user.is_hq:
+        rows = db.session.execute(
+            sa.select(Ticket.id, Ticket.subject, Ticket.created_at, Ticket.status, Customer.name)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(Ticket.id.in_(ids)).order_by(Ticket.created_at, Ticket.id))
+        return [EvidenceTicket(id, subject, created_at, status, customer, id in openable)
+                for id, subject, created_at, status, customer in rows]
+    party_id = finding.party_id
+    own_event = sa.exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.party_id == party_id)
+    own_customer = sa.exists().where(Customer.id == Ticket.customer_id, Customer.sold_by_party_id == party_id)
+    own_contract = sa.exists().where(Contract.id == Ticket.contract_id, Contract.sold_by_party_id == party_id)
+    rows = db.session.execute(
+        sa.select(Ticket.id, Ticket.subject, Ticket.created_at)
+        .where(Ticket.id.in_(ids), sa.or_(own_event, own_customer, own_contract))
+        .order_by(Ticket.created_at, Ticket.id))
+    return [EvidenceTicket(id, subject, created_at, can_open=id in openable) for id, subject, created_at in rows]
+
+
+# --- export -----------------------------------------------------------------------------------------
+
+# The columns of a run's export: (heading, the value of a finding). Shares stay shares (0.25).
+EXPORT_MEASURES = (
+    "offered", "accepted", "declined", "expired", "returned", "push_back", "push_back_rate",
+    "push_back_lower_bound", "sold_tickets", "sold_not_served", "sold_not_served_share", "sla_kept",
+    "sla_met", "sla_attainment",
+)
+SHARES = ("push_back_rate", "push_back_lower_bound", "sold_not_served_share", "sla_attainment")
+
+
+def export_headings() -> list[str]:
+    return ([str(_l("Partner")), str(_l("Kind"))] + [str(MEASURE_LABELS[name]) for name in EXPORT_MEASURES]
+            + [str(_l("Flagged")), str(_l("Why flagged")), str(_l("Decision"))])
+
+
+def export_rows(findings: list[AuditFinding], label) -> list[list]:
+    """One row per finding: partner, kind, the measures, flagged (1 or 0), why, the decision,
+    codes through `label` into the reader's language."""
+    rows = []
+    for f in findings:
+        shares = {name: (round(getattr(f, name), 4) if getattr(f, name) is not None else None) for name in SHARES}
+        measures = [shares[name] if name in SHARES else getattr(f, name) for name in EXPORT_MEASURES]
+        rows.append([f.party.name, label(f.party.kind), *measures, 1 if f.flagged else 0,
+                     ", ".join(label(reason) for reason in f.flag_reasons or []),
+                     label(f.decision.decision) if f.decision else ""])
+    return rows
+
+
+def write_csv(headings: list[str], rows: list[list]) -> bytes:
+    """UTF-8 with a byte-order mark (so that Excel shows Chinese); text that a spreadsheet would
+    take for a formula is quoted with "'"."""
+    from partnernet.network.transfer import csv_cell
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headings)
+    for row in rows:
+        writer.writerow(["" if value is None else csv_cell(value) for value in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def write_xlsx(title: str, headings: list[str], rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(headings)
+    share_columns = {2 + EXPORT_MEASURES.index(name) for name in SHARES}
+    for row in rows:
+        cells = []
+        for index, value in enumerate(row):
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text stays text, even when it starts with "="
+            elif index in share_columns and value is not None:
+                cell.number_format = "0.0%"
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def export_name(run: AuditRun) -> str:
+    return f"partnernet-audit-{run.id}-{run.period_start:%Y%m%d}-{run.period_end:%Y%m%d}"

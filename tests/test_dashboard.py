@@ -1,0 +1,45 @@
+"""The HQ dashboard: each figure right, and linked to the list behind it."""
+from datetime import timedelta
+
+from partnernet.home import dashboard
+from partnernet.tickets import service
+from tests import factories
+from tests.test_tickets import NOW, certified_partner, open_ticket
+
+
+def test_sla_attainment_counts_this_week_against_last_week(app):
+    partner, engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    met = open_ticket()
+    service.accept(met, admin, engineer.id, NOW + timedelta(minutes=1))
+    weeks = dashboard.sla_weeks(dashboard.today_in_china(NOW))
+    assert weeks[-1].response_met == 1 and weeks[-1].response == 1.0
+    assert weeks[-2].response is None  # no targets settled last week
+
+
+def test_resolved_per_day_splits_partners_and_hq(app):
+    partner, engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    agent = factories.user("hq_agent")
+    now = NOW + timedelta(minutes=1)
+    by_partner = open_ticket()
+    service.accept(by_partner, admin, engineer.id, now)
+    service.change_status(by_partner, admin, "resolved", "修复", now)
+    factories.certification(factories.engineer(factories.hq()), "mobile")
+    by_hq = open_ticket(line="mobile")
+    service.take_at_hq(by_hq, agent, now)
+    service.change_status(by_hq, agent, "resolved", "总部处理", now)
+    today = dashboard.resolved_per_day(dashboard.today_in_china(now))[-1]
+    assert (today.by_partner, today.by_hq) == (1, 1)
+
+
+def test_dashboard_figures_link_to_their_lists(client, login_as, app):
+    open_ticket()  # nobody covers it: HQ queue
+    login_as(factories.user("hq_manager"))
+    page = client.get("/hq").get_data(as_text=True)
+    assert 'data-testid="hq-queue">1<' in page
+    for link in ('href="/tickets/queue"', 'href="/tickets/?status=open"', 'href="/certifications/review"',
+                 'href="/certifications/?expiring=30"', 'href="/tickets/queue?cause=no_coverage"'):
+        assert link in page, link
+    assert 'data-chart="line"' in page and "echarts" in page
+    assert client.get("/certifications/?expiring=30").status_code == 200
