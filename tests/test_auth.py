@@ -184,3 +184,28 @@ def test_successful_sign_ins_do_not_count(client, app):
     for _ in range(12):
         assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
         client.post("/logout")
+
+
+def test_changing_the_password_signs_out_every_other_session(app):
+    user = factories.user("hq_agent")
+    laptop, phone = app.test_client(), app.test_client()
+    for browser in (laptop, phone):
+        assert browser.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    response = laptop.post("/password", data={"current_password": PASSWORD, "new_password": "a brand new secret",
+                                               "confirmation": "a brand new secret"})
+    assert response.status_code == 302
+    assert laptop.get("/hq").status_code == 200        # this browser stays signed in
+    assert phone.get("/hq").status_code == 302         # the other one is signed out
+    assert phone.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 200
+    assert phone.post("/login", data={"email": user.email, "password": "a brand new secret"}).status_code == 302
+
+
+def test_a_weak_or_mistyped_new_password_is_refused(client, login_as, app):
+    user = factories.user("hq_agent")
+    login_as(user)
+    for data in ({"current_password": "wrong", "new_password": "a brand new secret", "confirmation": "a brand new secret"},
+                 {"current_password": PASSWORD, "new_password": "short", "confirmation": "short"},
+                 {"current_password": PASSWORD, "new_password": user.email + "x", "confirmation": user.email + "x"},
+                 {"current_password": PASSWORD, "new_password": "a brand new secret", "confirmation": "another one!!"}):
+        assert client.post("/password", data=data).status_code == 422
+    assert db.session.get(type(user), user.id).check_password(PASSWORD)

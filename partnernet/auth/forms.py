@@ -18,3 +18,9 @@ class LoginForm(FlaskForm):
 class LanguageForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=LANGUAGES)
     next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirmation = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])

@@ -1,13 +1,14 @@
 """Sign in, sign out, and the language switch."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from partnernet.auth.forms import LanguageForm, LoginForm
+from partnernet.auth.forms import LanguageForm, LoginForm, PasswordForm
 from partnernet.auth.models import User
-from partnernet.auth.service import authenticate
+from partnernet.auth.service import authenticate, change_password
+from partnernet.errors import ValidationFailed
 from partnernet.extensions import db, limiter, login_manager
 
 bp = Blueprint("auth", __name__)
@@ -25,6 +26,13 @@ def load_user(session_id: str):
     if user is None or str(user.session_version) != version:
         return None
     return user
+
+
+@bp.before_app_request
+def forget_cached_user():
+    """Load the user from this request's session: an app context shared by several requests (tests,
+    CLI) must not carry one request's user into the next."""
+    g.pop("_login_user", None)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -95,3 +103,23 @@ def too_many_attempts(error):
         return render_template("auth/login.html", form=form), 429
     from partnernet.errors import error_response
     return error_response(429, "too_many_requests", _("Too many requests. Wait a little and try again."))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.new_password.data,
+                            form.confirmation.data)
+        except ValidationFailed as error:
+            for name, message in error.fields.items():
+                form[name].errors = [message]
+        else:
+            user = current_user._get_current_object()
+            session.clear()  # a new session for this browser; every other one is signed out
+            login_user(user)
+            flash(_("Password changed. You were signed out everywhere else."), "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200
