@@ -6,6 +6,7 @@ from partnernet.audit.service import history_for_party
 from partnernet.auth.scope import require_role
 from partnernet.auth.models import HQ_ROLES
 from partnernet.home import dashboard, service
+from partnernet.tickets.models import HELD_STATUSES, Ticket
 from partnernet.settings.calendar import years_without_data
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
@@ -42,6 +43,8 @@ def partner():
         "home/partner.html",
         offers=service.offers_waiting(current_user),
         tickets=service.open_tickets(current_user),
+        tickets_by_status=service.count_by(Ticket, Ticket.status, current_user,
+                                           Ticket.status.in_(HELD_STATUSES)),
         expiring=service.certifications_expiring(current_user, today_in_china(), days),
         reminder_days=days,
         latest_finding=next(iter(history_for_party(current_user.party_id)), None),
