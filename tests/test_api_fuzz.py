@@ -45,9 +45,9 @@ def documented_operations() -> list[tuple[str, str]]:
 
 
 def seed_network() -> dict[str, str]:
-    """A small network whose ids are small numbers (what the fuzzer tries first): two partners in
-    Hangzhou with certified engineers, customers with contracts, tickets offered, accepted and
-    queued. Returns a token per role."""
+    """A small network, its ids in 1..12: two partners in Hangzhou with certified engineers and a
+    pending certification each, customers with contracts, tickets offered, accepted and queued.
+    Returns a token per role."""
     today = date.today()
     partners = []
     for region in ("330106", "330100"):

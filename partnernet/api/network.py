@@ -1,5 +1,8 @@
 """/api/v1 partners, coverage, engineers and certifications: thin endpoints over network.service
-and network.certifications, with the scope of partnernet.auth.scope and the UI's role rules."""
+and network.certifications, with the scope of partnernet.auth.scope.
+
+Who may see an engineer and submit for one are the UI's own rules (network.views), called here
+as they are: during an API request Flask-Login's current_user is the token's user."""
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
