@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 CATALOGUES := $(wildcard partnernet/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test bench translations extract-messages clean
+.PHONY: run test test-browser bench translations extract-messages clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,11 @@ run: $(STAMP) translations
 
 test: $(STAMP) translations
 	$(BIN)/python -m pytest -q
+
+# The browser tests in Debian's headless Chromium (apt-get install chromium fonts-noto-cjk); left
+# out of `make test` by pytest.ini. Screenshots of every page visited: test-artifacts/screenshots/.
+test-browser: $(STAMP) translations
+	$(BIN)/python -m pytest -q tests/browser
 
 # The routing benchmark (benchmarks/README.md). It reports figures and never fails the build;
 # performance is measured here only, never by timed assertions in `make test`.
