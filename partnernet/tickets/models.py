@@ -104,6 +104,8 @@ class TicketEvent(db.Model):
         one_of("kind", EVENT_KINDS),
         sa.Index("ix_ticket_event_kind_at", "kind", "at"),
         sa.Index("ix_ticket_event_party_kind_at", "party_id", "kind", "at"),
+        # A ticket's events of one kind: the audit's and the dashboard's correlated look-ups.
+        sa.Index("ix_ticket_event_ticket_kind_at", "ticket_id", "kind", "at"),
         # A met or breached SLA target is recorded once per ticket, even if two jobs race.
         sa.Index("uq_ticket_event_sla_once", "ticket_id", "kind", unique=True,
                  sqlite_where=sa.text(SLA_EVENT_CONDITION), postgresql_where=sa.text(SLA_EVENT_CONDITION)),
