@@ -56,3 +56,17 @@ LABELS = {
 
 def label(value) -> str:
     return str(LABELS.get(value, value))
+
+
+def choices(values) -> list:
+    """Select options whose text is the code's label, translated when the form is rendered."""
+    from wtforms.fields.choices import SelectChoice
+    return [SelectChoice(value, LABELS.get(value, value)) for value in values]
+
+
+def product_line_choices(lines, value=lambda line: line.code) -> list:
+    """Product-line options in the reader's language."""
+    from flask_babel import get_locale
+    from wtforms.fields.choices import SelectChoice
+    chinese = get_locale() is not None and get_locale().language == "zh"
+    return [SelectChoice(str(value(line)), line.name_zh if chinese else line.name_en) for line in lines]

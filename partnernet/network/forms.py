@@ -7,6 +7,7 @@ from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerFi
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from partnernet.labels import choices
 from partnernet.network.models import CERTIFICATION_LEVELS, PARTNER_KINDS, TIERS
 
 
@@ -26,7 +27,7 @@ def ends_after(start_field: str, message, strictly=False):
 class PartnerForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
     name_en = StringField(_l("English name"), validators=[Optional(), Length(max=128)])
-    kind = SelectField(_l("Kind"), choices=list(PARTNER_KINDS))
+    kind = SelectField(_l("Kind"), choices=choices(PARTNER_KINDS))
     province_code = SelectField(_l("Province"), validators=[DataRequired()])
     capacity = IntegerField(_l("Capacity (maximum open tickets)"), validators=[DataRequired(), NumberRange(min=1, max=10000)])
     tiers = MultiCheckboxField(_l("Tiers offered"), choices=list(TIERS), validators=[DataRequired()])
@@ -76,7 +77,7 @@ class EngineerLoginForm(FlaskForm):
 
 class CertificationForm(FlaskForm):
     product_line = SelectField(_l("Product line"))
-    level = SelectField(_l("Level"), choices=list(CERTIFICATION_LEVELS))
+    level = SelectField(_l("Level"), choices=choices(CERTIFICATION_LEVELS))
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=64)])
     issued_on = DateField(_l("Issued on"), validators=[DataRequired()])
     expires_on = DateField(_l("Expires on"), validators=[

@@ -11,12 +11,12 @@ from flask_login import current_user, login_required
 
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
-from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
-from partnernet.auth.models import User
+from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.scope import get_or_404, require_role
 from partnernet.auth.service import create_user
 from partnernet.errors import DomainError
 from partnernet.extensions import db
+from partnernet.labels import label, product_line_choices
 from partnernet.network import certifications, coverage_map, service
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
                                       PartnerForm, ReviewForm, StatusForm)
@@ -24,7 +24,6 @@ from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certificat
                                        Party, PartyEvent, ProductLine)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
-from partnernet.templating import label
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
 
@@ -120,7 +119,7 @@ def partner(party_id):
     status_form = StatusForm()
     status_form.status.choices = list(service.allowed_transitions(party.status))
     coverage_form = CoverageForm(effective_from=today)
-    coverage_form.product_lines.choices = [(str(l.id), l.code) for l in product_lines()]
+    coverage_form.product_lines.choices = product_line_choices(product_lines(), lambda line: line.id)
     coverage_form.tiers.data = party.tiers
     coverages = [(c, regions.count_counties(c.region), service.overlapping_coverage(c, today) if c.is_effective(today) else [])
                  for c in party.coverages]
@@ -168,7 +167,7 @@ def add_coverage(party_id):
     require_role(current_user, *MANAGER_ROLES)
     party = get_or_404(Party, party_id, current_user)
     form = CoverageForm()
-    form.product_lines.choices = [(str(l.id), l.code) for l in product_lines()]
+    form.product_lines.choices = product_line_choices(product_lines(), lambda line: line.id)
     if not form.validate_on_submit():
         for field in form:
             for message in field.errors:
@@ -286,7 +285,7 @@ def can_submit_for(engineer: Engineer) -> bool:
 
 def certification_form() -> CertificationForm:
     form = CertificationForm()
-    form.product_line.choices = [(l.code, l.code) for l in product_lines()]
+    form.product_line.choices = product_line_choices(product_lines())
     return form
 
 

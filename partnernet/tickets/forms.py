@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from partnernet.labels import choices
 from partnernet.network.models import TIERS
 from partnernet.tickets.models import CHANNELS, COMPLEXITIES
 from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
@@ -12,9 +13,9 @@ from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
 class IntakeForm(FlaskForm):
     customer_id = IntegerField(_l("Customer"), validators=[DataRequired(message=_l("Choose a customer."))])
     product_line = SelectField(_l("Product line"))
-    complexity = SelectField(_l("Complexity"), choices=list(COMPLEXITIES))
+    complexity = SelectField(_l("Complexity"), choices=choices(COMPLEXITIES))
     tier = SelectField(_l("Service tier"), choices=list(TIERS), default="L1")
-    channel = SelectField(_l("Channel"), choices=list(CHANNELS))
+    channel = SelectField(_l("Channel"), choices=choices(CHANNELS))
     region_code = HiddenField(_l("Region"))
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
@@ -25,12 +26,12 @@ class AcceptForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
-    reason_code = SelectField(_l("Reason"), choices=list(DECLINE_REASONS))
+    reason_code = SelectField(_l("Reason"), choices=list(DECLINE_REASONS))  # rendered with labels in the template
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 
 class ReturnForm(FlaskForm):
-    reason_code = SelectField(_l("Reason"), choices=list(RETURN_REASONS))
+    reason_code = SelectField(_l("Reason"), choices=list(RETURN_REASONS))  # rendered with labels in the template
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 

@@ -8,6 +8,7 @@ from partnernet.auth.models import HQ_ROLES
 from partnernet.auth.scope import get_or_404, require_role
 from partnernet.errors import DomainError
 from partnernet.extensions import db
+from partnernet.labels import product_line_choices
 from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
 from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
@@ -54,7 +55,7 @@ def queue():
 def new():
     require_role(current_user, *HQ_ROLES)
     form = IntakeForm()
-    form.product_line.choices = [l.code for l in product_lines()]
+    form.product_line.choices = product_line_choices(product_lines())
     if form.validate_on_submit():
         try:
             ticket = service.intake(service.IntakeRequest(
