@@ -130,6 +130,8 @@ HANGZHOU_JOINT_VENTURE = "杭州恒信软件有限公司"
 XIHU_AGENT = "杭州西溪信息技术有限公司"
 QIANJIANG_AGENT = "杭州钱江网络科技有限公司"
 HANGZHOU = "330100"
+# The push-back partner of the audit walk-through (see PUSH_BACK_PARTNERS): Lishui's on-site franchisee.
+LISHUI_FRANCHISEE = "丽水同创科技有限公司"
 
 # email, role, party (plan name), display name; the engineer user is the Xihu agent's first engineer.
 DEMO_USERS = [
@@ -140,6 +142,7 @@ DEMO_USERS = [
     ("admin@zhejiang-branch.demo", "partner_admin", ZHEJIANG_BRANCH, "浙江分公司管理员"),
     ("admin@hangzhou-jv.demo", "partner_admin", HANGZHOU_JOINT_VENTURE, "恒信管理员"),
     ("engineer@xihu-agent.demo", "engineer", XIHU_AGENT, None),
+    ("admin@lishui-franchisee.demo", "partner_admin", LISHUI_FRANCHISEE, "丽水同创管理员"),
 ]
 
 
@@ -842,7 +845,7 @@ FIRST_TICKET_HOUR, LAST_TICKET_HOUR = 9, 16  # tickets come in on working days, 
 # expire (it also returns some of what it accepts). All active, all in provinces whose branch takes
 # what they push back; the Lishui franchisee is the one to put on probation in the walk-through.
 PUSH_BACK_PARTNERS = {
-    "丽水同创科技有限公司": 0.5,      # franchisee, 丽水 (Zhejiang), the only one there on-site (L3)
+    LISHUI_FRANCHISEE: 0.5,          # franchisee, 丽水 (Zhejiang), the only one there on-site (L3)
     "清远捷科网络科技有限公司": 0.45,  # franchisee, 清远 (Guangdong)
     "临沂锐达科技有限公司": 0.5,      # agent, two counties of 临沂 (Shandong)
     "衡水星辰科技有限公司": 0.55,     # franchisee, 衡水 and 承德 (Hebei)
