@@ -38,6 +38,7 @@ test-browser: $(STAMP) translations
 # performance is measured here only, never by timed assertions in `make test`.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
+	$(BIN)/python benchmarks/bench_intake.py
 
 # Re-extract every translatable string and merge into both catalogues (then translate zh_CN).
 extract-messages: $(STAMP)
