@@ -1,0 +1,333 @@
+"""Ticket intake over HTTP under gunicorn, next to a bare insert endpoint in the same server.
+
+For each database (SQLite, then PostgreSQL when one is available): a fresh database is migrated
+and seeded with the demo network, an hq_agent API token is created, and gunicorn serves
+`benchmarks.bench_app:app` (the product app plus `POST /bench/bare`) on 127.0.0.1 with 4 sync
+workers. A bounded threaded client (THREADS threads, http.client) then alternates the two
+endpoints in ROUNDS rounds of SECONDS s each:
+
+  intake  POST /api/v1/tickets: a valid ticket for a random demo customer, routed and committed
+  bare    POST /bench/bare: a Flask view that inserts one row and commits
+
+and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps.
+Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
+
+  .venv/bin/python benchmarks/bench_intake.py [--seconds 5] [--rounds 3] [--threads 16] [--only sqlite|postgresql]
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+TARGET = 0.40
+WORKERS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(database_url: str) -> dict:
+    env = dict(os.environ, PARTNERNET_ENV="production", SECRET_KEY="bench", DATABASE_URL=database_url,
+               SESSION_COOKIE_SECURE="0")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def flask(env: dict, *args: str) -> str:
+    result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def prepare(database_url: str) -> tuple[str, list[int], list[str]]:
+    """Migrate, seed, issue a token for agent@hq.demo; the customer ids and product line codes."""
+    env = app_env(database_url)
+    flask(env, "db", "upgrade")
+    flask(env, "seed-demo")
+    out = flask(env, "tokens", "create", "agent@hq.demo", "--name", "bench")
+    token = out.strip().splitlines()[-1].strip()
+    import sqlalchemy as sa
+    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", database_url)
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        customers = [r[0] for r in connection.execute(sa.text("SELECT id FROM customer"))]
+        lines = [r[0] for r in connection.execute(sa.text("SELECT code FROM product_line WHERE active"))]
+    engine.dispose()
+    if not customers or not lines:
+        raise RuntimeError("the demo seed gave no customers or no product lines")
+    return token, customers, lines
+
+
+# --- the server ------------------------------------------------------------------------------
+
+class Gunicorn:
+    def __init__(self, database_url: str, log_path: Path):
+        self.port = free_port()
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "benchmarks.bench_app:app", "-w", str(WORKERS),
+             "-b", f"127.0.0.1:{self.port}", "--backlog", "256", "--timeout", "60"],
+            cwd=ROOT, env=app_env(database_url), stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}); see {log_path}")
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                c.request("POST", "/bench/bare")
+                if c.getresponse().status == 204:
+                    c.close()
+                    return
+                c.close()
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"gunicorn did not answer within 60 s; see {log_path}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+# --- the load generator ----------------------------------------------------------------------
+
+def run_load(port: int, make_request, seconds: float, threads: int):
+    """THREADS threads, each on its own keep-alive connection (reopened whenever the server closes
+    it: gunicorn's sync workers close after every response), sending until the deadline."""
+    latencies, errors, samples = [], [0], []
+    lock = threading.Lock()
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    def worker(seed):
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, bad = [], 0
+        while time.perf_counter() < deadline:
+            method, path, body, headers = make_request(rng)
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                ok = 200 <= response.status < 300
+            except (OSError, http.client.HTTPException) as error:
+                ok, data = False, repr(error).encode()
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - t0)
+            if not ok:
+                bad += 1
+                if len(samples) < 3:
+                    samples.append(data[:300])
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return latencies, errors[0], elapsed, samples
+
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(round(q * (len(sorted_values) - 1))))]
+
+
+def bench_database(label: str, database_url: str, args, workdir: Path) -> list[dict]:
+    print(f"\n[{label}] preparing a fresh database (db upgrade, seed-demo, token)…", flush=True)
+    token, customers, lines = prepare(database_url)
+    print(f"[{label}] {len(customers)} customers, product lines {', '.join(lines)}", flush=True)
+
+    def intake(rng):
+        body = json.dumps({"customer_id": rng.choice(customers), "product_line": rng.choice(lines),
+                           "complexity": rng.choice(["simple", "complex"]), "tier": rng.choice(["L1", "L2", "L3"]),
+                           "channel": "api", "subject": f"bench ticket {rng.randrange(10**9)}",
+                           "description": "opened by benchmarks/bench_intake.py"})
+        return "POST", "/api/v1/tickets", body, {"Authorization": f"Bearer {token}",
+                                                 "Content-Type": "application/json"}
+
+    def bare(_rng):
+        return "POST", "/bench/bare", b"", {"Content-Length": "0"}
+
+    endpoints = {"intake": intake, "bare": bare}
+    server = Gunicorn(database_url, workdir / f"gunicorn-{label}.log")
+    try:
+        print(f"[{label}] gunicorn on 127.0.0.1:{server.port}, {WORKERS} workers; warm-up 1 s each", flush=True)
+        for name in ("bare", "intake"):
+            run_load(server.port, endpoints[name], 1.0, args.threads)
+        totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": []} for name in endpoints}
+        for r in range(args.rounds):
+            order = ("bare", "intake") if r % 2 == 0 else ("intake", "bare")
+            for name in order:
+                lat, err, elapsed, samples = run_load(server.port, endpoints[name], args.seconds, args.threads)
+                t = totals[name]
+                t["lat"] += lat
+                t["errors"] += err
+                t["elapsed"] += elapsed
+                t["samples"] += samples
+                print(f"[{label}] round {r + 1} {name:6} {len(lat) / elapsed:8.1f} rps  errors {err}", flush=True)
+    finally:
+        server.stop()
+    rows = []
+    for name in ("intake", "bare"):
+        t = totals[name]
+        lat = sorted(t["lat"])
+        rows.append({"db": label, "endpoint": name, "requests": len(lat), "rps": len(lat) / t["elapsed"],
+                     "p50": percentile(lat, 0.50) * 1000, "p99": percentile(lat, 0.99) * 1000,
+                     "errors": t["errors"], "samples": t["samples"]})
+    return rows
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+class PrivatePostgres:
+    """A throwaway server like .ci/run's: initdb as postgres, trust auth, 127.0.0.1, fsync off."""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="partnernet-bench-pg."))
+        self.data = self.root / "data"
+        sockets = self.root / "sockets"
+        sockets.mkdir()
+        if os.geteuid() == 0:  # initdb refuses to run as root: the server runs as postgres
+            shutil.chown(self.root, "postgres", "postgres")
+            shutil.chown(sockets, "postgres", "postgres")
+        os.chmod(self.root, 0o700)
+        self.port = free_port()
+        self.started = False
+        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+                 "--auth-local=trust", "--auth-host=trust")
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
+                 "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+        self.started = True
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg(self, program, *args):
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, str(PG_BIN / program), *args], check=True, capture_output=True, cwd="/")
+
+    def stop(self):
+        if self.started:
+            try:
+                self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            except subprocess.CalledProcessError:
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def postgres_database(server_url: str) -> tuple[str, callable]:
+    """A fresh database on the server at server_url; its URL and a function that drops it."""
+    import psycopg
+    plain = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", server_url)
+    name = f"partnernet_bench_{os.getpid()}"
+    with psycopg.connect(plain, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        c.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = plain.rpartition("/")
+
+    def drop():
+        with psycopg.connect(plain, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return f"{base}/{name}", drop
+
+
+def print_table(rows):
+    print("\n| db | endpoint | requests | rps | p50 ms | p99 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['db']} | {r['endpoint']} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.1f} | "
+              f"{r['p99']:.1f} | {r['errors']} |")
+    print()
+    for db in dict.fromkeys(r["db"] for r in rows):
+        intake = next(r for r in rows if r["db"] == db and r["endpoint"] == "intake")
+        bare = next(r for r in rows if r["db"] == db and r["endpoint"] == "bare")
+        ratio = intake["rps"] / bare["rps"] if bare["rps"] else 0.0
+        errors = intake["errors"] + bare["errors"]
+        verdict = "ok" if ratio >= TARGET and errors == 0 else "TARGET MISSED"
+        print(f"{db}: intake rps / bare rps = {ratio:.2f} (target >= {TARGET:.2f}, zero errors; "
+              f"errors {errors})  {verdict}")
+        for r in (intake, bare):
+            for s in r["samples"]:
+                print(f"    {r['endpoint']} error sample: {s!r}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per endpoint per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    print(f"bench_intake: {WORKERS} gunicorn sync workers, {args.threads} client threads, "
+          f"{args.rounds} rounds x {args.seconds:g} s per endpoint; nproc {os.cpu_count()}")
+
+    workdir = Path(tempfile.mkdtemp(prefix="partnernet-bench-intake."))
+    rows = []
+    try:
+        if args.only in (None, "sqlite"):
+            rows += bench_database("sqlite", f"sqlite:///{workdir / 'bench.sqlite'}", args, workdir)
+        if args.only in (None, "postgresql"):
+            pg, drop = None, None
+            try:
+                server_url = os.environ.get("TEST_POSTGRES_URL")
+                if not server_url:
+                    if (PG_BIN / "initdb").exists():
+                        try:
+                            pg = PrivatePostgres()
+                            server_url = pg.url
+                        except (OSError, subprocess.CalledProcessError, LookupError) as error:
+                            print(f"\n[postgresql] SKIPPED: could not start a private server ({error})")
+                    else:
+                        print(f"\n[postgresql] SKIPPED: no TEST_POSTGRES_URL and no PostgreSQL in {PG_BIN}")
+                if server_url:
+                    url, drop = postgres_database(server_url)
+                    rows += bench_database("postgresql", url, args, workdir)
+            finally:
+                if drop:
+                    try:
+                        drop()
+                    except Exception as error:  # noqa: BLE001  (clean-up only)
+                        print(f"[postgresql] could not drop the bench database: {error}")
+                if pg:
+                    pg.stop()
+    finally:
+        if rows:
+            print_table(rows)
+        for leftover in workdir.glob("bench.sqlite*"):
+            leftover.unlink()
+        print(f"(gunicorn logs in {workdir})")
+
+
+if __name__ == "__main__":
+    main()
