@@ -124,7 +124,7 @@ def test_a_partner_admin_sees_its_own_finding_and_answers_it_and_hq_reads_the_an
     assert db.session.execute(sa.select(sa.func.count(AuditResponse.id))).scalar() == 1
 
 
-def test_a_partner_admin_gets_404_for_another_partners_finding_and_for_the_runs(client, login_as, app):
+def test_a_partner_admin_gets_404_for_another_partners_finding_and_403_for_hq_pages(client, login_as, app):
     ours, theirs = factories.partner(), factories.partner()
     offer_history(ours, offered=12, declined=6)
     offer_history(theirs, offered=12, declined=6)
@@ -135,7 +135,7 @@ def test_a_partner_admin_gets_404_for_another_partners_finding_and_for_the_runs(
     assert client.get(f"/findings/{their_finding.id}?tickets=declined").status_code == 404
     assert client.post(f"/findings/{their_finding.id}/responses", data={"text": "看看"}).status_code == 404
     for url in ("/audits", f"/audits/{run.id}", f"/audits/{run.id}.csv", f"/audits/{run.id}.xlsx"):
-        assert client.get(url).status_code == 404, url
+        assert client.get(url).status_code == 403, url  # HQ's pages: a role mismatch, not a scope one
     assert client.get(f"/findings/{finding_of(run, ours).id}").status_code == 200
 
 

@@ -12,9 +12,9 @@ from flask_login import current_user, login_required
 from partnernet.audit import scorecard, service
 from partnernet.audit.forms import DecisionForm, ResponseForm, RunForm
 from partnernet.audit.measures import MEASURES_WITH_TICKETS
-from partnernet.auth.models import MANAGER_ROLES, User
+from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.scope import require_role
-from partnernet.errors import DomainError, NotFound
+from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import label
 from partnernet.settings.service import load_settings
@@ -60,16 +60,13 @@ def render_runs(form: RunForm, status=200):
 @bp.get("/audits")
 @login_required
 def runs():
-    if not current_user.is_hq:
-        raise NotFound()
+    require_role(current_user, *HQ_ROLES)
     return render_runs(run_form())
 
 
 @bp.post("/audits")
 @login_required
 def start_run():
-    if not current_user.is_hq:
-        raise NotFound()
     require_role(current_user, *MANAGER_ROLES)
     form = run_form()
     if not form.validate_on_submit():
@@ -105,6 +102,7 @@ def run_findings(run):
 @bp.get("/audits/<int:run_id>")
 @login_required
 def run(run_id):
+    require_role(current_user, *HQ_ROLES)
     audit_run = service.get_run(run_id, current_user)
     findings, flagged_only = run_findings(audit_run)
     return render_template("audit/run.html", run=audit_run, findings=findings, flagged_only=flagged_only,
@@ -115,6 +113,7 @@ def run(run_id):
 @login_required
 def export(run_id, format):
     """The run's table as the page shows it (same filter and order), as a file."""
+    require_role(current_user, *HQ_ROLES)
     audit_run = service.get_run(run_id, current_user)
     findings, _flagged_only = run_findings(audit_run)
     headings, rows = scorecard.export_headings(), scorecard.export_rows(findings, label)

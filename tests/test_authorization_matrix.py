@@ -1,0 +1,466 @@
+"""Authorization matrix: every URL rule the app registers, for every role, on the caller's own
+party's objects and on another party's, against the expected table below.
+
+Outcome classes (see `classify`):
+  ok     any 2xx/3xx except a redirect to the sign-in page; for a write (POST/PATCH/DELETE) also
+         400/409/422: the request reached the rule and was refused on its content, which proves
+         authorization passed
+  login  anonymous UI request: 302 to /login
+  401    anonymous (or badly authenticated) API request
+  403    the role may not do this at all
+  404    the object is outside the caller's scope (DESIGN.md: never reveal it exists)
+
+A rule without an entry in EXPECTED fails the test, naming the rule. Only `static` is skipped.
+The OpenAPI JSON and the API reference page are public by design and are in the table as "ok"
+for everyone.
+
+Each role gets its own test, hence its own fresh database and world: an HQ user's successful
+write cannot change what the next role sees. Within one role the reads run first, then the
+writes; every write on a ticket gets freshly made tickets so an earlier accept/decline/return
+cannot hide the next one's ticket; the caller's own sign-out runs last.
+"""
+import os
+import secrets
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from partnernet.api.tokens import issue_token
+from partnernet.audit.models import AuditFinding, AuditRun
+from partnernet.extensions import db
+from tests import factories as f
+
+ROLES = ("anonymous", "hq_admin", "hq_manager", "hq_agent", "partner_admin", "engineer")
+HQ = ("hq_admin", "hq_manager", "hq_agent")
+
+OK, LOGIN, E401, E403, E404 = "ok", "login", "401", "403", "404"
+
+# --------------------------------------------------------------------------------------------
+# Expected table helpers. Each role's cell is either one class for both scopes or (own, other).
+
+
+def _cells(anon, hq_admin, hq_manager, hq_agent, partner_admin, engineer):
+    def pair(value):
+        return value if isinstance(value, tuple) else (value, value)
+    return {"anonymous": pair(anon), "hq_admin": pair(hq_admin), "hq_manager": pair(hq_manager),
+            "hq_agent": pair(hq_agent), "partner_admin": pair(partner_admin), "engineer": pair(engineer)}
+
+
+def ui(hq_admin, hq_manager, hq_agent, partner_admin, engineer):
+    """A signed-in page: anonymous is sent to the sign-in page."""
+    return _cells(LOGIN, hq_admin, hq_manager, hq_agent, partner_admin, engineer)
+
+
+def api(hq_admin, hq_manager, hq_agent, partner_admin, engineer):
+    """A bearer-token endpoint: anonymous gets 401."""
+    return _cells(E401, hq_admin, hq_manager, hq_agent, partner_admin, engineer)
+
+
+def public():
+    return _cells(OK, OK, OK, OK, OK, OK)
+
+
+def ui_any():            # any signed-in user, nothing scoped
+    return ui(OK, OK, OK, OK, OK)
+
+
+def ui_hq():             # HQ pages (all three HQ roles)
+    return ui(OK, OK, OK, E403, E403)
+
+
+def ui_manager():        # hq_admin and hq_manager only
+    return ui(OK, OK, E403, E403, E403)
+
+
+def ui_admin():          # hq_admin only (settings, users)
+    return ui(OK, E403, E403, E403, E403)
+
+
+def api_any():
+    return api(OK, OK, OK, OK, OK)
+
+
+def api_hq():
+    return api(OK, OK, OK, E403, E403)
+
+
+def api_manager():
+    return api(OK, OK, E403, E403, E403)
+
+
+OWN_ONLY = (OK, E404)     # a partner user on its own object vs another party's
+
+# --------------------------------------------------------------------------------------------
+# The expected table: (endpoint, method) -> {role: (own, other)}. Every endpoint by name.
+
+EXPECTED = {
+    # --- JSON API (bearer token; anonymous is 401). Public by design: the OpenAPI document and
+    # the reference page that renders it.
+    ("api-docs.openapi_json", "GET"): public(),
+    ("api_docs.reference", "GET"): public(),
+    ("api_v1.accept", "POST"): api(E403, E403, E403, OWN_ONLY, E403),
+    ("api_v1.add_coverage", "POST"): api_manager(),
+    ("api_v1.add_engineer", "POST"): api(OK, OK, E403, OWN_ONLY, (E403, E404)),
+    ("api_v1.change_partner_status", "POST"): api_manager(),
+    ("api_v1.change_status", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.create_contract", "POST"): api_hq(),
+    ("api_v1.create_customer", "POST"): api_hq(),
+    ("api_v1.create_partner", "POST"): api_manager(),
+    ("api_v1.decide", "POST"): api_manager(),
+    ("api_v1.decline", "POST"): api(E403, E403, E403, OWN_ONLY, E403),
+    ("api_v1.end_coverage", "DELETE"): api_manager(),
+    ("api_v1.get_customer", "GET"): api_hq(),
+    ("api_v1.get_engineer", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.get_partner", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.get_region", "GET"): api_any(),
+    ("api_v1.get_ticket", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.intake", "POST"): api_hq(),
+    ("api_v1.list_certifications", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.list_coverage", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.list_customers", "GET"): api_hq(),
+    ("api_v1.list_engineers", "GET"): api(OK, OK, OK, OWN_ONLY, E403),
+    # One audit run holds both parties' findings, so "own" and "other" are the same run here; an
+    # engineer sees no audit data at all (scope.py: AuditFinding is outside an engineer's scope).
+    ("api_v1.list_findings", "GET"): api(OK, OK, OK, OK, E404),
+    ("api_v1.list_partners", "GET"): api_any(),
+    ("api_v1.list_product_lines", "GET"): api_any(),
+    ("api_v1.list_regions", "GET"): api_any(),
+    ("api_v1.list_tickets", "GET"): api_any(),
+    ("api_v1.offer_by_hand", "POST"): api_hq(),
+    ("api_v1.reassign", "POST"): api(OK, OK, OK, OWN_ONLY, (E403, E404)),
+    ("api_v1.reroute", "POST"): api_hq(),
+    ("api_v1.return_to_hq", "POST"): api(E403, E403, E403, OWN_ONLY, E403),
+    ("api_v1.review_certification", "POST"): api_manager(),
+    ("api_v1.start_run", "POST"): api_manager(),
+    ("api_v1.submit_certification", "POST"): api(OK, OK, E403, OWN_ONLY, OWN_ONLY),
+    ("api_v1.take", "POST"): api_hq(),
+    ("api_v1.update_partner", "PATCH"): api_manager(),
+
+    # --- UI pages ---
+    ("audit.decide", "POST"): ui_manager(),
+    ("audit.export", "GET"): ui_hq(),
+    ("audit.finding", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("audit.our_findings", "GET"): ui(E403, E403, E403, OK, E403),
+    ("audit.respond", "POST"): ui(E403, E403, E403, OWN_ONLY, E404),
+    ("audit.runs", "GET"): ui_hq(),
+    ("audit.run", "GET"): ui_hq(),
+    ("audit.start_run", "POST"): ui_manager(),
+    ("auth.login", "GET"): public(),
+    ("auth.login", "POST"): public(),
+    # Signing out ends on the sign-in page for everybody, so "login" is the success here too.
+    ("auth.logout", "POST"): ui(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.password", "GET"): ui_any(),
+    ("auth.password", "POST"): ui_any(),
+    ("auth.set_language", "POST"): public(),
+    ("customers.search_json", "GET"): ui_hq(),
+    ("home.engineer", "GET"): ui(E403, E403, E403, E403, OK),
+    ("home.hq", "GET"): ui_hq(),
+    ("home.index", "GET"): ui_any(),
+    ("home.partner", "GET"): ui(E403, E403, E403, OK, E403),
+    ("network.add_coverage", "POST"): ui_manager(),
+    ("network.certification_scan", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("network.certifications_list", "GET"): ui_hq(),
+    ("network.change_status", "POST"): ui_manager(),
+    ("network.coverage_by_region", "GET"): ui_hq(),
+    ("network.create_engineer_login", "POST"): ui(OK, OK, E403, OWN_ONLY, (E403, E404)),
+    ("network.edit_engineer", "GET"): ui(OK, OK, E403, OWN_ONLY, (E403, E404)),
+    ("network.edit_engineer", "POST"): ui(OK, OK, E403, OWN_ONLY, (E403, E404)),
+    ("network.edit_partner", "GET"): ui_manager(),
+    ("network.edit_partner", "POST"): ui_manager(),
+    ("network.end_coverage", "POST"): ui_manager(),
+    ("network.engineer", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("network.new_engineer", "GET"): ui(OK, OK, E403, OWN_ONLY, (E403, E404)),
+    ("network.new_engineer", "POST"): ui(OK, OK, E403, OWN_ONLY, (E403, E404)),
+    ("network.new_partner", "GET"): ui_manager(),
+    ("network.new_partner", "POST"): ui_manager(),
+    ("network.partners", "GET"): ui_hq(),
+    ("network.partner", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("network.review_certification", "POST"): ui_manager(),
+    ("network.review_queue", "GET"): ui_manager(),
+    ("network.submit_certification", "POST"): ui(OK, OK, E403, OWN_ONLY, OWN_ONLY),
+    ("notifications.index", "GET"): ui_any(),
+    ("notifications.mark_read", "POST"): ui_any(),
+    ("profile.create_token", "POST"): ui_any(),
+    ("profile.index", "GET"): ui_any(),
+    ("profile.revoke_token", "POST"): ui(OWN_ONLY, OWN_ONLY, OWN_ONLY, OWN_ONLY, OWN_ONLY),
+    ("regions.detail", "GET"): ui_any(),
+    ("regions.index", "GET"): ui_any(),
+    ("regions.search_json", "GET"): ui_any(),
+    ("settings.calendar_page", "GET"): ui_admin(),
+    ("settings.import_calendar", "POST"): ui_admin(),
+    ("settings.set_calendar_day", "POST"): ui_admin(),
+    ("settings.sla_policies", "GET"): ui_admin(),
+    ("settings.sla_policies", "POST"): ui_admin(),
+    ("tickets.accept", "POST"): ui(E403, E403, E403, OWN_ONLY, E403),
+    ("tickets.change_status", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("tickets.decline", "POST"): ui(E403, E403, E403, OWN_ONLY, E403),
+    ("tickets.detail", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("tickets.index", "GET"): ui_any(),
+    ("tickets.new", "GET"): ui_hq(),
+    ("tickets.new", "POST"): ui_hq(),
+    ("tickets.offer_by_hand", "POST"): ui_hq(),
+    ("tickets.queue", "GET"): ui_hq(),
+    ("tickets.reassign", "POST"): ui(OK, OK, OK, OWN_ONLY, (E403, E404)),
+    ("tickets.reroute", "POST"): ui_hq(),
+    ("tickets.return_to_hq", "POST"): ui(E403, E403, E403, OWN_ONLY, E403),
+    ("tickets.take", "POST"): ui_hq(),
+    ("transfer.confirm", "POST"): ui_manager(),
+    ("transfer.export", "GET"): ui_manager(),
+    ("transfer.import_page", "GET"): ui_manager(),
+    ("transfer.preview", "GET"): ui_manager(),
+    ("transfer.template", "GET"): ui_manager(),
+    ("transfer.upload", "POST"): ui_manager(),
+}
+
+# --------------------------------------------------------------------------------------------
+# Product bugs this matrix found: (endpoint, method, role, scope) -> what actually happens.
+# The table above holds the CORRECT expectation; these cells are tolerated so that the suite
+# stays green while the gap stays visible. Remove an entry once the bug is fixed (an entry that
+# no longer mismatches fails the test, so the list cannot go stale).
+KNOWN_BUGS = {}  # none at the moment; an entry pins a wrong answer while it is being fixed
+
+
+# --------------------------------------------------------------------------------------------
+# The world.
+
+NOW = datetime.now(timezone.utc)
+
+
+class World:
+    pass
+
+
+def build_world(app):
+    w = World()
+    w.hq = f.hq()
+    w.a = f.partner(name="甲伙伴")
+    w.b = f.partner(name="乙伙伴")
+    w.cov_a = f.coverage(w.a, region_code="330106", tiers=["L1", "L2", "L3"])
+    w.cov_b = f.coverage(w.b, region_code="330203", tiers=["L1", "L2", "L3"])
+    w.eng_a = f.engineer(w.a)
+    w.eng_b = f.engineer(w.b)
+    from partnernet.network import certifications
+    os.makedirs(certifications.scan_directory(), exist_ok=True)
+    w.scan_files = []
+    for name in ("cert_a", "cert_b"):
+        scan = f"matrix-{secrets.token_hex(8)}.pdf"
+        with open(os.path.join(certifications.scan_directory(), scan), "wb") as handle:
+            handle.write(b"%PDF-1.4 matrix")
+        w.scan_files.append(os.path.join(certifications.scan_directory(), scan))
+        setattr(w, name, f.certification(w.eng_a if name == "cert_a" else w.eng_b, scan_path=scan,
+                                         scan_filename="scan.pdf", scan_content_type="application/pdf"))
+    w.cust_a = f.customer(sold_by=w.a, region_code="330106")
+    w.cust_b = f.customer(sold_by=w.b, region_code="330203")
+    f.contract(w.cust_a)
+    f.contract(w.cust_b)
+    w.users = {
+        "hq_admin": f.user("hq_admin"),
+        "hq_manager": f.user("hq_manager"),
+        "hq_agent": f.user("hq_agent"),
+        "partner_admin": f.user("partner_admin", party=w.a),
+        "engineer": f.user("engineer", engineer_=w.eng_a),
+    }
+    w.admin_b = f.user("partner_admin", party=w.b)
+    w.eng_b_user = f.user("engineer", engineer_=w.eng_b)
+    w.tokens, w.spare_token_ids = {}, {}
+    for role, user in w.users.items():
+        w.tokens[role] = issue_token(user, "matrix", NOW)[1]
+        w.spare_token_ids[role] = issue_token(user, "spare", NOW)[0].id  # "own" token to revoke
+    w.other_token_id = issue_token(w.admin_b, "theirs", NOW)[0].id
+    w.run = f.save(AuditRun(period_start=date.today() - timedelta(days=30), period_end=date.today(),
+                            threshold=Decimal("0.5"), min_offers=1, sold_not_served_threshold=Decimal("0.5"),
+                            triggered_by="ui", created_by_id=w.users["hq_admin"].id))
+    w.finding_a = f.save(AuditFinding(run_id=w.run.id, party_id=w.a.id, offered=4, accepted=1, declined=3,
+                                      flagged=True, flag_reasons=["push_back"]))
+    w.finding_b = f.save(AuditFinding(run_id=w.run.id, party_id=w.b.id, offered=4, accepted=1, declined=3,
+                                      flagged=True, flag_reasons=["push_back"]))
+    from partnernet.network.transfer_views import store_upload
+    w.upload_token = store_upload("name,kind\n".encode("utf-8"), "csv")
+    w.ticket_a, w.ticket_b = fresh_tickets(w)
+    return w
+
+
+def fresh_tickets(w):
+    """A's ticket: offered to and accepted by A, with A's engineer; B's likewise for B."""
+    def one(party, customer, engineer):
+        return f.ticket(customer, status="accepted", owner_party_id=party.id, offered_party_id=party.id,
+                        engineer_id=engineer.id, tier="L1").id
+    return one(w.a, w.cust_a, w.eng_a), one(w.b, w.cust_b, w.eng_b)
+
+
+def url_values(w, rule, role, scope):
+    """The URL variables of `rule` for the caller's own objects or another party's."""
+    own = scope == "own"
+    values = {}
+    for name in rule.arguments:
+        if name == "party_id" or name == "partner_id":
+            values[name] = (w.a if own else w.b).id
+        elif name == "ticket_id":
+            values[name] = w.ticket_a if own else w.ticket_b
+        elif name == "engineer_id":
+            values[name] = (w.eng_a if own else w.eng_b).id
+        elif name == "certification_id":
+            values[name] = (w.cert_a if own else w.cert_b).id
+        elif name == "coverage_id":
+            values[name] = (w.cov_a if own else w.cov_b).id
+        elif name == "customer_id":
+            values[name] = (w.cust_a if own else w.cust_b).id
+        elif name == "run_id":
+            values[name] = w.run.id
+        elif name == "finding_id":
+            values[name] = (w.finding_a if own else w.finding_b).id
+        elif name == "code":
+            values[name] = "330106" if own else "330203"
+        elif name == "token_id":
+            values[name] = w.spare_token_ids.get(role, w.other_token_id) if own else w.other_token_id
+        elif name == "token":
+            values[name] = w.upload_token
+        elif name in ("kind", "table"):
+            values[name] = "partners"
+        elif name == "format":
+            values[name] = "csv"
+        elif name == "filename":
+            values[name] = "x"
+        else:
+            raise AssertionError(f"{rule.endpoint}: no world value for URL variable {name!r}; "
+                                 "teach url_values() about it")
+    return values
+
+
+def api_body(w, endpoint, scope):
+    """A minimal VALID body, so that the request gets past schema validation to the authorization
+    checks (with `{}` every write answers 422 before any role or scope check, which would prove
+    nothing)."""
+    own = scope == "own"
+    eng = (w.eng_a if own else w.eng_b).id
+    party = (w.a if own else w.b).id
+    today = date.today().isoformat()
+    later = (date.today() + timedelta(days=365)).isoformat()
+    bodies = {
+        "api_v1.start_run": {"period_start": (date.today() - timedelta(days=7)).isoformat(), "period_end": today},
+        "api_v1.decide": {"decision": "warning", "note": "matrix"},
+        "api_v1.create_customer": {"name": "矩阵客户", "region_code": "330106"},
+        "api_v1.create_contract": {"product_lines": ["workflow"], "value": "1000.00", "starts_on": today},
+        "api_v1.create_partner": {"name": "矩阵伙伴", "kind": "agent", "tiers": ["L1"], "province_code": "330000"},
+        "api_v1.update_partner": {"name": "甲伙伴" if own else "乙伙伴", "kind": "agent", "tiers": ["L1", "L2"],
+                                  "province_code": "330000"},
+        "api_v1.change_partner_status": {"status": "active", "reason": "matrix"},
+        "api_v1.add_coverage": {"region_code": "330102", "tiers": ["L1"]},
+        "api_v1.add_engineer": {"name": "矩阵工程师"},
+        "api_v1.submit_certification": {"product_line": "workflow", "level": "associate", "number": f"M-{scope}",
+                                        "issued_on": today, "expires_on": later},
+        "api_v1.review_certification": {"decision": "approve"},
+        "api_v1.intake": {"customer_id": (w.cust_a if own else w.cust_b).id, "product_line": "workflow",
+                          "complexity": "simple", "subject": "矩阵"},
+        "api_v1.accept": {"engineer_id": eng},
+        "api_v1.reassign": {"engineer_id": eng},
+        "api_v1.decline": {"reason_code": "no_capacity", "note": "matrix"},
+        "api_v1.return_to_hq": {"reason_code": "beyond_our_skills", "note": "matrix"},
+        "api_v1.change_status": {"status": "in_progress"},
+        "api_v1.offer_by_hand": {"partner_id": party},
+        "api_v1.take": {},
+        "api_v1.reroute": {},
+    }
+    return bodies.get(endpoint, {})
+
+
+def is_api(endpoint):
+    return endpoint.startswith(("api_v1.", "api_docs.", "api-docs."))
+
+
+def classify(response, method):
+    code = response.status_code
+    if code in (301, 302, 303, 307, 308):
+        location = response.headers.get("Location", "")
+        path = location.split("?", 1)[0]
+        return LOGIN if path.endswith("/login") else OK
+    if 200 <= code < 300:
+        return OK
+    if method != "GET" and code in (400, 409, 422):
+        return OK
+    return str(code)
+
+
+# Requests that change the caller's own session run after everything else, in this order.
+LAST = [("profile.revoke_token", "POST"), ("auth.logout", "POST")]
+
+
+def requests_for(app):
+    rows = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            rows.append((rule, method))
+
+    def order(row):
+        rule, method = row
+        key = (rule.endpoint, method)
+        return (2 + LAST.index(key) if key in LAST else (0 if method == "GET" else 1), rule.rule, method)
+    return sorted(rows, key=order)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorization_matrix(app, role, login_as):
+    w = build_world(app)
+    rows = requests_for(app)
+    missing = sorted({f"{r.endpoint} {m} ({r.rule})" for r, m in rows if (r.endpoint, m) not in EXPECTED})
+
+    ui_client = app.test_client()
+    if role != "anonymous":
+        ui_client = login_as(w.users[role])
+    api_client = app.test_client()  # no session cookie: the API must stand on the token alone
+    headers = {"Authorization": f"Bearer {w.tokens[role]}"} if role != "anonymous" else {}
+
+    actual, mismatches, checked = {}, [], 0
+    try:
+        for rule, method in rows:
+            for scope in ("own", "other"):
+                if method != "GET" and "ticket_id" in rule.arguments:
+                    w.ticket_a, w.ticket_b = fresh_tickets(w)
+                url = app.url_map.bind("localhost").build(rule.endpoint, url_values(w, rule, role, scope),
+                                                            method=method)
+                if is_api(rule.endpoint):
+                    kwargs = {"headers": headers}
+                    if method != "GET":
+                        kwargs["json"] = api_body(w, rule.endpoint, scope)
+                    response = api_client.open(url, method=method, **kwargs)
+                else:
+                    response = ui_client.open(url, method=method, data={} if method != "GET" else None)
+                db.session.rollback()
+                got = classify(response, method)
+                actual[(rule.endpoint, method, scope)] = (got, response.status_code) + (
+                    (response.get_data(as_text=True)[:300],) if response.status_code >= 500 else ())
+                checked += 1
+                expected = EXPECTED.get((rule.endpoint, method), {}).get(role)
+                if expected is None:
+                    continue
+                want = expected[0 if scope == "own" else 1]
+                bug = KNOWN_BUGS.get((rule.endpoint, method, role, scope))
+                if bug is not None:
+                    if got == want:
+                        mismatches.append(f"FIXED? {rule.endpoint} {method} {scope}: now {got}; "
+                                          "remove it from KNOWN_BUGS")
+                    elif got != bug:
+                        mismatches.append(f"{rule.endpoint} {method} {scope}: expected {want} (known bug: "
+                                          f"{bug}), got {got} [{response.status_code}] {url}")
+                elif got != want:
+                    mismatches.append(f"{rule.endpoint} {method} {scope}: expected {want}, got {got} "
+                                      f"[{response.status_code}] {url}")
+    finally:
+        for path in [os.path.join(app.instance_path, "imports", w.upload_token)] + w.scan_files:
+            if os.path.exists(path):
+                os.remove(path)
+        if os.environ.get("MATRIX_DUMP"):
+            import json
+            with open(os.environ["MATRIX_DUMP"] + f".{role}.json", "w") as out:
+                json.dump({f"{e}|{m}|{s}": v for (e, m, s), v in actual.items()}, out, indent=0)
+
+    problems = []
+    if missing:
+        problems.append("rules without an entry in EXPECTED:\n  " + "\n  ".join(missing))
+    if mismatches:
+        problems.append(f"{len(mismatches)} of {checked} checks for role {role} differ:\n  "
+                        + "\n  ".join(mismatches))
+    assert not problems, "\n".join(problems)
