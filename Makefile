@@ -34,10 +34,11 @@ test: $(STAMP) translations
 test-browser: $(STAMP) translations
 	$(BIN)/python -m pytest -q tests/browser
 
-# The routing benchmark (benchmarks/README.md). It reports figures and never fails the build;
-# performance is measured here only, never by timed assertions in `make test`.
+# The benchmarks (benchmarks/README.md): routing, the audit, intake. They report figures and never
+# fail the build; performance is measured here only, never by timed assertions in `make test`.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
+	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_intake.py
 
 # Re-extract every translatable string and merge into both catalogues (then translate zh_CN).

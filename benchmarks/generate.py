@@ -2,6 +2,7 @@
 
     python benchmarks/generate.py --scale full     # 2,000 partners, 200,000 historical tickets
     python benchmarks/generate.py --scale tenth    # one tenth of every count
+    python benchmarks/generate.py --scale audit-1m # the full network, a year of 1,000,000 tickets
 
 Deterministic: one random.Random(seed) draws everything, and dates count back from a fixed day
 (TODAY), so a scale and a seed always give the same rows. The file is cached under
@@ -43,9 +44,20 @@ SCALES = {
     # partners, engineers, certifications, customers, historical tickets
     "full": dict(partners=2000, engineers=20000, certifications=40000, customers=20000, tickets=200000),
     "tenth": dict(partners=200, engineers=2000, certifications=4000, customers=2000, tickets=20000),
+    # The audit benchmark's (bench_audit.py): the full network and one year of tickets, AUDIT_YEAR,
+    # with every event the audit reads (resolution met or breached, returns to HQ) and without the
+    # offer notifications, which the audit never reads.
+    "audit-100k": dict(partners=2000, engineers=20000, certifications=40000, customers=20000, tickets=100_000,
+                       audit=True),
+    "audit-1m": dict(partners=2000, engineers=20000, certifications=40000, customers=20000, tickets=1_000_000,
+                     audit=True),
 }
 # Share of the county units that the scale's network covers (see the module docstring).
-FOOTPRINT = {"full": 1.0, "tenth": 0.1}
+FOOTPRINT = {"full": 1.0, "tenth": 0.1, "audit-100k": 1.0, "audit-1m": 1.0}
+# The audit scales' tickets are opened in these twelve months (days in China) and audited over them.
+AUDIT_YEAR = (date(2025, 11, 1), date(2026, 10, 31))
+AUDIT_YEAR_END = datetime(2026, 10, 31, 16, 0, tzinfo=timezone.utc)  # 1 November 00:00 in China
+RETURNED = 0.02  # audit scales: of the tickets a partner accepted and finished, the share it returned to HQ
 
 KIND_SHARE = {"joint_venture": 0.12, "franchisee": 0.33, "agent": 0.55}  # of the non-branches
 KIND_ZH = {"branch": "分公司", "joint_venture": "联营公司", "franchisee": "加盟商", "agent": "代理商"}
@@ -185,7 +197,12 @@ def generate(path: Path, scale: str, seed: int = DEFAULT_SEED, log=print) -> Non
         with db.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA synchronous=OFF")
             connection.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB while indexing
+            # Millions of ticket events: their indexes are built once at the end, from sorted keys,
+            # not kept up row by row (the same indexes, made in a fraction of the time).
+            deferred = drop_indexes(connection, ("ticket", "ticket_event")) if sizes.get("audit") else []
             counts = fill(connection, sizes, FOOTPRINT[scale], random.Random(seed), log)
+            for statement in deferred:
+                connection.exec_driver_sql(statement)
             connection.commit()
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.session.remove()
@@ -197,6 +214,17 @@ def generate(path: Path, scale: str, seed: int = DEFAULT_SEED, log=print) -> Non
     log(f"[{scale}] generated {path.name} in {elapsed:.1f} s "
         f"(migrations {migrated - started:.1f} s, {os.path.getsize(path) / 2**20:.0f} MiB): "
         + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
+
+
+def drop_indexes(connection, tables) -> list[str]:
+    """Drop the tables' indexes (those the migrations made); return the statements that remake them."""
+    listed = ", ".join(f"'{table}'" for table in tables)
+    rows = connection.exec_driver_sql(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({listed})"
+    ).all()
+    for name, _sql in rows:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
 
 
 def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, log) -> dict:
@@ -389,6 +417,7 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
     ticket_table, event_table, notification_table = Ticket.__table__, TicketEvent.__table__, Notification.__table__
     tickets, events, notifications = [], [], []
     event_id = 0
+    audit = sizes.get("audit", False)
 
     def event(ticket_id, at, kind, party=None, from_status=None, to_status=None, reason=None):
         nonlocal event_id
@@ -396,7 +425,7 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
         events.append(dict(id=event_id, ticket_id=ticket_id, at=at, kind=kind, actor_user_id=None,
                            party_id=party, from_status=from_status, to_status=to_status,
                            reason_code=reason, note=None, data=None))
-        if kind == "offered":  # as service.notify_offer leaves them: in-app, mostly read
+        if kind == "offered" and not audit:  # as service.notify_offer leaves them: in-app, mostly read
             deadline = at + timedelta(minutes=15)
             for admin in admins_of[party]:
                 notifications.append(dict(
@@ -415,6 +444,8 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
 
     held_statuses = ("accepted", "in_progress", "waiting_on_customer")
     causes = ("no_coverage", "no_certified_engineer", "all_at_capacity", "all_declined", "all_expired")
+    # Tickets count back from NOW over two years; an audit scale's from the end of AUDIT_YEAR over it.
+    anchor, span_days = (AUDIT_YEAR_END, (AUDIT_YEAR[1] - AUDIT_YEAR[0]).days + 1) if audit else (NOW, 730)
     for ticket_id in range(1, sizes["tickets"] + 1):
         customer = rng.randrange(1, sizes["customers"] + 1)
         contract, held = rng.choice(contracts_of[customer])
@@ -435,7 +466,7 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
         else:
             status = "served_by_hq"
         recent = status in held_statuses + ("hq_queue", "offered")
-        created = NOW - timedelta(minutes=rng.randrange(60, 14 * 24 * 60 if recent else 730 * 24 * 60))
+        created = anchor - timedelta(minutes=rng.randrange(60, 14 * 24 * 60 if recent else span_days * 24 * 60))
         owner = offered = deadline = cause = engineer = None
         steps = [("created", None, None, "new")]
         if status in ("closed", "resolved") or status in held_statuses:
@@ -446,6 +477,11 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
             else:
                 steps += [("offered", owner, "new", "offered")]
             steps += [("accepted", owner, "offered", "accepted")]
+            if audit and status in ("closed", "resolved") and rng.random() < RETURNED:
+                # Returned after accepting: queued at HQ with that cause, taken and finished there.
+                steps += [("returned_to_hq", owner, "accepted", "hq_queue"), ("queued_to_hq", None, "accepted", "hq_queue"),
+                          ("taken_by_hq", hq_id, "hq_queue", "accepted")]
+                owner, cause = hq_id, "returned_by_partner"
             if status in ("closed", "resolved") and len(steps) < 4:
                 steps += [("status_changed", owner, "accepted", status)]
             engineer = rng.choice(staff[owner]) if staff[owner] else None
@@ -466,7 +502,8 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
             status, owner = "closed", hq_id
             steps += [("queued_to_hq", None, "new", "hq_queue"), ("taken_by_hq", hq_id, "hq_queue", "accepted")]
         line = rng.choice(held)
-        closed = created + timedelta(hours=rng.randint(1, 72))
+        # Audit scales: most finished within the eight-hour resolution target, as the SLA events say.
+        closed = created + (timedelta(minutes=rng.randint(30, 560)) if audit else timedelta(hours=rng.randint(1, 72)))
         tier = weighted(rng, TIER_WEIGHTS)
         tickets.append(dict(
             id=ticket_id, customer_id=customer, contract_id=contract, region_code=region,
@@ -486,6 +523,9 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
         for kind, party, before, after in steps:
             event(ticket_id, at, kind, party, before, after, cause if kind == "queued_to_hq" else None)
             at += timedelta(minutes=rng.randint(1, 20))
+        if audit and status in ("resolved", "closed"):  # the resolution target, met or breached, once
+            event(ticket_id, max(at, closed), "resolution_met" if closed <= created + timedelta(hours=8)
+                  else "resolution_breached")
         if len(tickets) >= CHUNK:
             flush_tickets()
     flush_tickets()

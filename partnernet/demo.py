@@ -1,7 +1,9 @@
-"""The demo network: ~150 partners over mainland China, their engineers, customers and contracts.
+"""The demo network: ~150 partners over mainland China, their engineers, customers and contracts,
+and a few months of ticket history in which some partners visibly push back.
 
 Everything is drawn from one fixed random seed, with dates counted back from today in China, and
 inserted only where its natural key is missing: seeding twice leaves the database as seeding once.
+Tickets have no natural key: the history is inserted whole, once, when none of it is there.
 """
 import random
 from dataclasses import dataclass, field
@@ -166,6 +168,9 @@ def seed_demo(today: date | None = None) -> dict:
     In Zhejiang the routing has something to show: the branch covers the province, a joint venture
     covers Hangzhou, an agent (the demo partner_admin's) covers 西湖区 and 滨江区, and an agent on
     probation overlaps it in 滨江区. Everything else is spread over all 31 mainland provinces.
+
+    The ticket history runs from the first day of the month three months back to yesterday: an
+    audit of last month flags the PUSH_BACK_PARTNERS and the SOLD_NOT_SERVED_PARTNER, nobody else.
     """
     today = today or today_in_china()
     atlas = load_atlas()
@@ -619,7 +624,8 @@ def plan_certification(rng, engineer_email, line, level, category, serial, today
     if category == "valid":
         # Issued before the ticket history begins, so that whoever serves today served all along:
         # the drawn days to expiry are scaled into the range that allows it.
-        days, latest = rng.randint(31, CERTIFICATE_DAYS - 10), CERTIFICATE_DAYS - 1 - (today - history_period(today)[0]).days
+        days = rng.randint(31, CERTIFICATE_DAYS - 10)
+        latest = CERTIFICATE_DAYS - 1 - (today - history_period(today)[0]).days
         expires_on = today + timedelta(days=31 + (days - 31) * (latest - 31) // (CERTIFICATE_DAYS - 10 - 31))
     elif category == "expiring":
         expires_on = today + timedelta(days=rng.randint(3, 28))
