@@ -24,14 +24,7 @@ def libpq_url(url: sa.URL) -> str:
 def backup(url: sa.URL, target: str) -> None:
     """A consistent copy of the live database in `target`, taken while the app keeps running."""
     if url.get_backend_name() == "sqlite":
-        source = sqlite3.connect(sqlite_path(url))
-        destination = sqlite3.connect(target)
-        try:
-            with destination:
-                source.backup(destination)
-        finally:
-            destination.close()
-            source.close()
+        copy_sqlite(sqlite_path(url), target)
     elif url.get_backend_name() == "postgresql":
         if shutil.which("pg_dump") is None:
             raise BackupError("pg_dump is not installed (Debian: apt-get install postgresql-client)")
@@ -43,15 +36,7 @@ def backup(url: sa.URL, target: str) -> None:
 def restore(url: sa.URL, source_file: str) -> None:
     """Replace the database's contents with a backup made by backup()."""
     if url.get_backend_name() == "sqlite":
-        source = sqlite3.connect(source_file)
-        destination = sqlite3.connect(sqlite_path(url))
-        try:
-            source.execute("PRAGMA quick_check")
-            with destination:
-                source.backup(destination)
-        finally:
-            destination.close()
-            source.close()
+        copy_sqlite(source_file, sqlite_path(url), check_source=True)
     elif url.get_backend_name() == "postgresql":
         if shutil.which("pg_restore") is None:
             raise BackupError("pg_restore is not installed (Debian: apt-get install postgresql-client)")
@@ -59,6 +44,20 @@ def restore(url: sa.URL, source_file: str) -> None:
              "--dbname", libpq_url(url), source_file])
     else:
         raise BackupError(f"no restore for {url.get_backend_name()}")
+
+
+def copy_sqlite(source_path: str, destination_path: str, check_source: bool = False) -> None:
+    """SQLite's online backup API, page by page, while others keep using the source."""
+    source = sqlite3.connect(source_path)
+    destination = sqlite3.connect(destination_path)
+    try:
+        if check_source:
+            source.execute("PRAGMA quick_check")  # refuses a file that is not a database
+        with destination:
+            source.backup(destination)
+    finally:
+        destination.close()
+        source.close()
 
 
 def run(command: list[str]) -> None:

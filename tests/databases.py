@@ -7,6 +7,7 @@ Without PostgreSQL the tests that need it skip, except in CI (CI=true), where th
 import os
 import shutil
 import sqlite3
+import time
 import uuid
 
 import pytest
@@ -88,11 +89,21 @@ class PostgresDatabases:
         return self.url_for(name)
 
     def drop(self, url: str):
-        name = sa.make_url(url).database
-        with self.engine.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._drop(sa.make_url(url).database)
 
     def close(self):
-        with self.engine.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
+        self._drop(self.template)
         self.engine.dispose()
+
+    def _drop(self, name: str, attempts: int = 5):
+        # FORCE terminates the database's sessions; a role without pg_signal_backend cannot
+        # terminate an autovacuum worker that happens to be there, so wait for it instead.
+        for attempt in range(attempts):
+            try:
+                with self.engine.connect() as connection:
+                    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except sa.exc.DBAPIError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))

@@ -19,7 +19,7 @@ from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network.models import TIERS, Engineer, Party, ProductLine
-from partnernet.network.service import is_certified
+from partnernet.network.service import certified_engineers, is_certified
 from partnernet.notifications.service import notify
 from partnernet.regions.models import Region
 from partnernet.settings.service import load_settings
@@ -209,7 +209,6 @@ def close_offer(ticket_id: int, party_id: int, now: datetime, values: dict, requ
 
 
 def certified_engineers_for(ticket: Ticket, party_id: int, day: date) -> list[Engineer]:
-    from partnernet.network.service import certified_engineers
     return certified_engineers(party_id, ticket.product_line_id, day)
 
 
