@@ -1,8 +1,15 @@
 """Our own exceptions, and the one place they become pages (UI) or JSON errors (API)."""
-from flask import jsonify, render_template, request
-from flask_babel import gettext as _
+from flask import jsonify, render_template, request, session
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
+
+from partnernet.config import LANGUAGES
+from partnernet.extensions import db
+
+# PostgreSQL's SQLSTATEs for a server going away or not back yet, besides class 08 (connection
+# exceptions): shut down by the administrator or a crash, still starting, too many connections.
+SERVER_UNAVAILABLE = ("57P01", "57P02", "57P03", "53300")
 
 
 class DomainError(Exception):
@@ -46,6 +53,31 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return render_template(template, status=status, message=message), status
 
 
+def database_unavailable(error: sa_exc.DBAPIError) -> bool:
+    """The database server went away or is (re)starting: the same request may succeed shortly.
+    (A client-side psycopg error carries no SQLSTATE: the connection failed or was lost.)"""
+    if error.connection_invalidated:
+        return True
+    if not type(error.orig).__module__.startswith("psycopg"):
+        return False  # SQLite is a file, not a server that restarts
+    state = getattr(error.orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in SERVER_UNAVAILABLE
+
+
+def unavailable_response():
+    """503 without touching the database again: the language from the cookie or the browser,
+    not from the signed-in user, and for pages a plain one without the layout (which reads the user)."""
+    language = session.get("locale") if session.get("locale") in LANGUAGES else \
+        request.accept_languages.best_match(LANGUAGES, default="zh_CN")
+    with force_locale(language):
+        message = _("The database is unavailable for a moment. Please try again shortly.")
+    if wants_json():
+        response = jsonify({"error": {"code": "database_unavailable", "message": message, "fields": {}}})
+    else:
+        response = render_template("errors/unavailable.html", message=message, language=language)
+    return response, 503, {"Retry-After": "2"}
+
+
 def register_error_handlers(app):
     @app.errorhandler(DomainError)
     def domain_error(error):
@@ -61,6 +93,9 @@ def register_error_handlers(app):
     @app.errorhandler(sa_exc.OperationalError)
     @app.errorhandler(sa_exc.ProgrammingError)
     def database_error(error):
+        if database_unavailable(error):
+            app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+            return unavailable_response()
         text = str(error.orig).lower()
         if "no such table" in text or "does not exist" in text:
             app.logger.error("the database is not migrated: %s", error.orig)
@@ -71,4 +106,7 @@ def register_error_handlers(app):
     @app.errorhandler(Exception)
     def unexpected_error(error):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # A failed flush leaves the session unusable; the error page itself reads the database
+        # (the navigation's unread count), so start it afresh or the page fails too.
+        db.session.rollback()
         return error_response(500, "internal_error", _("Something went wrong on our side."))

@@ -45,3 +45,14 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds, for a write whose caller answers with the
+    rows it has just written: they are what was committed, so reading them back again is waste."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

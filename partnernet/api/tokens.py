@@ -66,13 +66,11 @@ def user_for_token(secret: str, now: datetime) -> User | None:
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     row = db.session.execute(
-        sa.select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at)
+        sa.select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None))).first()
-    if row is None:
+    if row is None or not row.User.active:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
+    user = row.User
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         # Conditional, so that of many requests in the same minute only one writes.
         db.session.execute(

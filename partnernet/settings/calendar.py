@@ -80,16 +80,24 @@ def load_calendar(start: date, end: date) -> WorkingCalendar:
     return WorkingCalendar(first, last, {day: is_working for day, is_working in rows})
 
 
+def load_days(first: date, last: date) -> WorkingCalendar:
+    """The calendar for exactly `first` to `last` (for arithmetic; years need load_calendar)."""
+    rows = db.session.connection().execute(
+        sa.select(CalendarDay.day, CalendarDay.is_working).where(CalendarDay.day.between(first, last)))
+    return WorkingCalendar(first, last, {day: is_working for day, is_working in rows})
+
+
 def calendar_for_due(start: datetime, minutes: int, policy: sla.Policy) -> WorkingCalendar:
-    """A calendar long enough to find the due instant `minutes` business minutes after `start`."""
+    """A calendar long enough to find the due instant `minutes` business minutes after `start`:
+    the days from the day before `start` (local) on, in one small query."""
     local_day = start.astimezone(ZoneInfo(policy.timezone)).date()
     if policy.kind == "always":
-        return load_calendar(local_day, local_day)
+        return load_days(local_day - timedelta(days=1), local_day + timedelta(days=1))
     day_minutes = (datetime.combine(local_day, policy.day_end)
                    - datetime.combine(local_day, policy.day_start)) // sla.MINUTE
     # Twice the working days needed, plus a month: more than weekends and the longest holiday.
     span = (minutes // day_minutes + 2) * 2 + 31
-    return load_calendar(local_day, local_day + timedelta(days=span))
+    return load_days(local_day - timedelta(days=1), local_day + timedelta(days=span))
 
 
 def years_without_data(today: date) -> list[int]:

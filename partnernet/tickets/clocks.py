@@ -23,17 +23,14 @@ def policy_row(ticket: Ticket) -> SlaPolicy:
     return load_policy("business-hours")
 
 
-def due(start: datetime, minutes: int, row: SlaPolicy) -> datetime:
-    policy = policy_of(row)
-    calendar = calendar_for_due(start, minutes, policy)
-    return sla.add_business_minutes(start, minutes, policy, calendar.is_working)
-
-
 def set_due_times(ticket: Ticket, now: datetime) -> None:
+    """Both targets from `now`, on one calendar read long enough for the longer one."""
     row = policy_row(ticket)
     resolution = row.resolution_complex_minutes if ticket.complexity == "complex" else row.resolution_simple_minutes
-    ticket.response_due_at = due(now, row.response_minutes, row)
-    ticket.resolution_due_at = due(now, resolution, row)
+    policy = policy_of(row)
+    calendar = calendar_for_due(now, max(row.response_minutes, resolution), policy)
+    ticket.response_due_at = sla.add_business_minutes(now, row.response_minutes, policy, calendar.is_working)
+    ticket.resolution_due_at = sla.add_business_minutes(now, resolution, policy, calendar.is_working)
 
 
 def resume(ticket: Ticket, now: datetime) -> None:

@@ -14,10 +14,10 @@ from flask_babel import format_datetime, gettext as _
 
 from partnernet import routing
 from partnernet.auth.models import User
-from partnernet.customers.models import Contract, Customer
+from partnernet.customers.models import Contract, Customer, contract_product_line
 from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from partnernet.extensions import db
+from partnernet.extensions import commit_keeping_loaded, db
 from partnernet.network.models import TIERS, Engineer, Party, ProductLine
 from partnernet.network.service import certified_engineers, is_certified
 from partnernet.notifications.service import notify
@@ -53,7 +53,9 @@ class IntakeRequest:
 
 def add_event(ticket: Ticket, kind: str, now: datetime, actor: User | None = None, party_id=None,
               from_status=None, to_status=None, reason_code=None, note=None, data=None) -> TicketEvent:
-    event = TicketEvent(ticket_id=ticket.id, kind=kind, at=now, actor_user_id=actor.id if actor else None,
+    # A ticket not yet flushed has no id: the relationship fills it in when both are inserted.
+    link = {"ticket_id": ticket.id} if ticket.id is not None else {"ticket": ticket}
+    event = TicketEvent(**link, kind=kind, at=now, actor_user_id=actor.id if actor else None,
                         party_id=party_id, from_status=from_status, to_status=to_status,
                         reason_code=reason_code, note=note, data=data)
     db.session.add(event)
@@ -64,10 +66,13 @@ def add_event(ticket: Ticket, kind: str, now: datetime, actor: User | None = Non
 
 def contract_for(customer: Customer, product_line_id: int, today: date) -> Contract | None:
     """The customer's contract for the line (the latest started), else its latest contract."""
-    contracts = [c for c in customer.contracts if c.starts_on <= today] or list(customer.contracts)
-    for_line = [c for c in contracts if product_line_id in {l.id for l in c.product_lines}]
-    pool = for_line or contracts
-    return max(pool, key=lambda c: c.starts_on) if pool else None
+    covers = sa.exists().where(contract_product_line.c.contract_id == Contract.id,
+                               contract_product_line.c.product_line_id == product_line_id)
+    rows = db.session.execute(sa.select(Contract, covers.label("covers"))
+                              .where(Contract.customer_id == customer.id)).all()
+    started = [r for r in rows if r.Contract.starts_on <= today] or rows
+    pool = [r for r in started if r.covers] or started
+    return max(pool, key=lambda r: (r.Contract.starts_on, r.Contract.id)).Contract if pool else None
 
 
 def add_months(day: date, months: int) -> date:
@@ -133,18 +138,20 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime) -> Ticket:
     contract = contract_for(customer, line.id, today)
     tier = request.tier or default_tier(contract, settings)
     billable, reason = entitlement(contract, tier, today, settings)
-    ticket = Ticket(customer_id=customer.id, contract_id=contract.id if contract else None,
-                    region_code=(region or customer.region).code, product_line_id=line.id,
-                    complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
-                    billable_reason=reason, subject=subject, description=(request.description or "").strip(),
-                    status="new", created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
-    db.session.add(ticket)
-    db.session.flush()
-    clocks.set_due_times(ticket, now)
-    add_event(ticket, "created", now, actor, to_status="new",
-              data={"tier": tier, "billable": billable, "billable_reason": reason})
-    route(ticket, now, actor, settings)
-    db.session.commit()
+    # The ticket is complete (due times, route, events) before its first flush: one INSERT each.
+    with db.session.no_autoflush:
+        ticket = Ticket(customer_id=customer.id, contract=contract, contract_id=contract.id if contract else None,
+                        region_code=region.code if region else customer.region_code,
+                        product_line=line, product_line_id=line.id,
+                        complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
+                        billable_reason=reason, subject=subject, description=(request.description or "").strip(),
+                        status="new", created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
+        db.session.add(ticket)
+        clocks.set_due_times(ticket, now)
+        add_event(ticket, "created", now, actor, to_status="new",
+                  data={"tier": tier, "billable": billable, "billable_reason": reason})
+        route(ticket, now, actor, settings)
+    commit_keeping_loaded()
     return ticket
 
 
@@ -177,7 +184,8 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
 def notify_offer(ticket: Ticket, now: datetime) -> None:
     """Tell the offered partner's administrators, in their language, before the clock runs out."""
     admins = db.session.execute(sa.select(User).where(
-        User.party_id == ticket.offered_party_id, User.role == "partner_admin", User.active)).scalars()
+        User.party_id == ticket.offered_party_id, User.role == "partner_admin", User.active)).scalars().all()
+    db.session.flush()  # a new ticket gets its id, which the notification names
     for admin in admins:
         notify(admin, "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
                lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
