@@ -9,6 +9,7 @@ import sqlalchemy.orm
 from partnernet.db_types import china_date
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Engineer
+from partnernet.tickets import daily
 from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
 
 # Events that set a ticket's status; the newest one must name the status the ticket has.
@@ -79,10 +80,23 @@ def no_stale_offers(now: datetime) -> list[int]:
                                           Ticket.offer_deadline < now - SCHEDULER_INTERVAL).order_by(Ticket.id))
 
 
+def daily_counts_differ() -> list[int]:
+    """The dashboard's daily counts (kept by a trigger) against the events: the tickets with an
+    event on a day and of a kind whose count is off."""
+    wrong = daily.differences()
+    if not wrong:
+        return []
+    keys = {(day, kind) for day, kind, _party, _kept, _expected in wrong}
+    events = sa.select(TicketEvent.ticket_id, china_date(TicketEvent.at), daily.counted_kind())
+    return sorted({ticket_id for ticket_id, day, kind in db.session.execute(events)
+                   if (daily.as_date(day), kind) in keys}) or [0]
+
+
 def check(now: datetime) -> Report:
     return Report({
         "open ticket without exactly one holder": one_owner(),
         "engineer not certified when assigned": certified_when_assigned(),
         "ticket state differs from its events": events_match_state(),
         "offer live past its deadline": no_stale_offers(now),
+        "daily counts differ from the events": daily_counts_differ(),
     })

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from partnernet.home import dashboard
-from partnernet.tickets import service
+from partnernet.tickets import daily, service
 from tests import factories
 from tests.test_tickets import NOW, certified_partner, open_ticket
 
@@ -43,3 +43,26 @@ def test_dashboard_figures_link_to_their_lists(client, login_as, app):
         assert link in page, link
     assert 'data-chart="line"' in page and "echarts" in page
     assert client.get("/certifications/?expiring=30").status_code == 200
+
+
+def test_the_daily_counts_follow_every_event_as_it_is_written(app):
+    """The trigger counts offers and answers per partner, SLA targets and resolutions per day, in
+    the transaction that writes the event; the dashboard's push-back ranking reads them."""
+    partner, engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    now = NOW + timedelta(minutes=1)
+    declined = open_ticket()
+    service.decline(declined, admin, "no_capacity", "满负荷", now)
+    for _ in range(5):
+        kept = open_ticket()
+        service.accept(kept, admin, engineer.id, now)
+        service.change_status(kept, admin, "resolved", "修复", now)
+    assert daily.differences() == []
+    counts = daily.offers_by_party(dashboard.today_in_china(now), dashboard.today_in_china(now))[partner.id]
+    assert counts == {"offered": 6, "accepted": 5, "declined": 1}
+    [(measures, name)] = dashboard.top_push_back(dashboard.today_in_china(now))
+    assert (measures.party_id, measures.offered, measures.push_back) == (partner.id, 6, 1)
+    assert name == partner.name
+    today = dashboard.resolved_per_day(dashboard.today_in_china(now))[-1]
+    assert (today.by_partner, today.by_hq) == (5, 0)
+    assert dashboard.sla_weeks(dashboard.today_in_china(now))[-1].response_met == 5

@@ -40,3 +40,12 @@ def test_an_offer_left_past_its_deadline_is_reported(app):
     ticket = open_ticket()
     assert check(NOW + timedelta(minutes=16)).ok
     assert check(NOW + timedelta(minutes=18)).violations["offer live past its deadline"] == [ticket.id]
+
+
+def test_daily_counts_kept_apart_from_the_events_are_reported(app):
+    certified_partner()
+    ticket = open_ticket()  # offered: counted for the partner on today's row
+    assert check(NOW).violations["daily counts differ from the events"] == []
+    db.session.execute(sa.text("UPDATE event_count_day SET count = count + 1 WHERE kind = 'offered'"))
+    db.session.commit()
+    assert check(NOW).violations["daily counts differ from the events"] == [ticket.id]

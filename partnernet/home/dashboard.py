@@ -5,23 +5,16 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from partnernet.db_types import china_date
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Engineer, Party
-from partnernet.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
+from partnernet.tickets import daily
+from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import today_in_china
 
-SLA_KINDS = ("response_met", "response_breached", "resolution_met", "resolution_breached")
 
 
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
-
-
-def since(day: date) -> datetime:
-    """The UTC instant at which `day` starts in China."""
-    from partnernet.audit.measures import period_bounds
-    return period_bounds(day, day)[0]
 
 
 @dataclass
@@ -49,14 +42,8 @@ def sla_weeks(today: date, weeks: int = 12) -> list[SlaWeek]:
     """Targets met and breached per week (by the day the target was settled), oldest first."""
     first = monday(today) - timedelta(weeks=weeks - 1)
     result = {first + timedelta(weeks=i): SlaWeek(first + timedelta(weeks=i)) for i in range(weeks)}
-    day = china_date(TicketEvent.at)
-    rows = db.session.execute(
-        sa.select(day, TicketEvent.kind, sa.func.count())
-        .where(TicketEvent.kind.in_(SLA_KINDS), TicketEvent.at >= since(first))
-        .group_by(day, TicketEvent.kind)).all()
-    for settled, kind, count in rows:
-        settled = date.fromisoformat(settled) if isinstance(settled, str) else settled
-        week = result.get(monday(settled))
+    for settled, kind, _party, count in daily.per_day(daily.SLA_KINDS, first):
+        week = result.get(monday(daily.as_date(settled)))
         if week is not None:
             setattr(week, kind, getattr(week, kind) + count)
     return list(result.values())
@@ -73,21 +60,15 @@ def resolved_per_day(today: date, days: int = 30) -> list[Day]:
     """Tickets resolved per day, by a partner or by HQ, oldest first."""
     first = today - timedelta(days=days - 1)
     result = {first + timedelta(days=i): Day(first + timedelta(days=i)) for i in range(days)}
-    hq = sa.select(Party.id).where(Party.kind == "hq").scalar_subquery()
-    day = china_date(TicketEvent.at)
-    by_hq = TicketEvent.party_id == hq
-    rows = db.session.execute(
-        sa.select(day, by_hq, sa.func.count())
-        .where(TicketEvent.kind == "status_changed", TicketEvent.to_status == "resolved",
-               TicketEvent.at >= since(first))
-        .group_by(day, by_hq)).all()
-    for resolved, served_by_hq, count in rows:
-        resolved = date.fromisoformat(resolved) if isinstance(resolved, str) else resolved
-        if resolved in result:
-            if served_by_hq:
-                result[resolved].by_hq += count
-            else:
-                result[resolved].by_partner += count
+    hq = db.session.execute(sa.select(Party.id).where(Party.kind == "hq")).scalar()
+    for resolved, _kind, party_id, count in daily.per_day((daily.RESOLVED,), first):
+        day = result.get(daily.as_date(resolved))
+        if day is None:
+            continue
+        if party_id == hq:
+            day.by_hq += count
+        else:
+            day.by_partner += count
     return list(result.values())
 
 
@@ -101,10 +82,17 @@ def queue_by_cause() -> dict:
                                    .where(Ticket.status == "hq_queue").group_by(Ticket.hq_queue_cause)).all())
 
 
-def top_push_back(today: date, now: datetime, limit: int = 5, min_offers: int = 5):
-    """This month's partners with the highest push-back rate (at least `min_offers` offers)."""
-    from partnernet.audit.measures import measure_partners
-    measures = [m for m in measure_partners(today.replace(day=1), today, now) if m.offered >= min_offers]
+def top_push_back(today: date, limit: int = 5, min_offers: int = 5):
+    """This month's partners with the highest push-back rate (at least `min_offers` offers), counted
+    as the audit counts them (partnernet.audit.measures), from the daily counts."""
+    from partnernet.audit.measures import Measures
+    measures = []
+    for party_id, counts in daily.offers_by_party(today.replace(day=1), today).items():
+        m = Measures(party_id, offered=counts.get("offered", 0), accepted=counts.get("accepted", 0),
+                     declined=counts.get("declined", 0), expired=counts.get("offer_expired", 0),
+                     returned=counts.get("returned_to_hq", 0))
+        if m.offered >= min_offers:
+            measures.append(m)
     measures.sort(key=lambda m: (-(m.push_back_rate or 0), -m.offered, m.party_id))
     top = measures[:limit]
     names = dict(db.session.execute(sa.select(Party.id, Party.name).where(
@@ -130,7 +118,7 @@ def hq_dashboard(now: datetime, reminder_days: int) -> dict:
         "queue_by_cause": queue_by_cause(),
         "this_week": weeks[-1], "last_week": weeks[-2], "sla_weeks": weeks,
         "resolved_per_day": resolved_per_day(today),
-        "top_push_back": top_push_back(today, now),
+        "top_push_back": top_push_back(today),
         "certifications": certification_counts(today, reminder_days),
         "reminder_days": reminder_days,
         "month_start": today.replace(day=1), "today": today,

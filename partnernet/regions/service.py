@@ -100,7 +100,9 @@ def at_or_under(region: Region, column=Region.code):
     """SQL: `column` names `region` or a region below it."""
     if region.level == "county":
         return column == region.code
-    return column.startswith(prefix_of(region))
+    # Codes are six digits: a range, which an index answers (LIKE 'prefix%' it does not).
+    prefix = prefix_of(region)
+    return column.between(prefix.ljust(6, "0"), prefix.ljust(6, "9"))
 
 
 def county_units_clause():

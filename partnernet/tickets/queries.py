@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from partnernet.auth.scope import scoped
 from partnernet.extensions import db
@@ -71,3 +72,19 @@ def ticket_list_statement(user, filters: TicketFilters, now: datetime):
     column = SORTS[filters.sort]
     order = column.desc() if filters.descending else column.asc()
     return scoped(statement, Ticket, user).order_by(order, Ticket.id.desc() if filters.descending else Ticket.id)
+
+
+COUNT_CAP = 10_000  # beyond this the list says "10,000+": counting a million rows is not worth it
+
+
+def list_page(statement, page: int, per_page: int = 50):
+    """One page of the ticket list, with the names each row shows loaded alongside, and the total
+    counted up to COUNT_CAP (`page.more` says there are more; pages then stop at the cap)."""
+    ids = statement.with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    counted = db.session.execute(sa.select(sa.func.count()).select_from(ids)).scalar_one()
+    statement = statement.options(sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
+                                  sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))
+    result = db.paginate(statement, page=page, per_page=per_page, max_per_page=200, error_out=False, count=False)
+    result.total = min(counted, COUNT_CAP)
+    result.more = counted > COUNT_CAP
+    return result

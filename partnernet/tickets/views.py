@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
 from partnernet.auth.scope import get_or_404, require_role
 from partnernet.errors import DomainError
@@ -14,7 +15,7 @@ from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
                                       ReturnForm, StatusForm)
 from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket, TicketEvent
-from partnernet.tickets.queries import TicketFilters, ticket_list_statement
+from partnernet.tickets.queries import TicketFilters, list_page, ticket_list_statement
 from partnernet.timeclock import now_utc, today_in_china
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
@@ -28,8 +29,7 @@ def product_lines():
 @login_required
 def index():
     filters = TicketFilters.from_args(request.args)
-    page = db.paginate(ticket_list_statement(current_user, filters, now_utc()), per_page=50, max_per_page=200,
-                       error_out=False)
+    page = list_page(ticket_list_statement(current_user, filters, now_utc()), request.args.get("page", 1, type=int))
     return render_template("tickets/index.html", page=page, filters=filters, statuses=TICKET_STATUSES,
                            product_lines=product_lines(), now=now_utc())
 
@@ -119,9 +119,17 @@ def render_ticket(ticket: Ticket, status=200, **forms):
         now=now_utc(), today=today_in_china(), kinds=PARTNER_KINDS), status
 
 
+def posted_id(name: str) -> int | None:
+    """An id from the form; None when it is not one a row can have (the service then refuses it)."""
+    value = request.form.get(name, type=int)
+    return value if value is not None and 1 <= value <= MAX_ID else None
+
+
 def act(ticket_id, action, success_message, form_name=None, form=None):
     """Run one service action for the ticket page; errors come back on the same page."""
     ticket = get_or_404(Ticket, ticket_id, current_user)
+    if form is not None and not form.validate_on_submit():  # a note too long, a required note missing
+        return render_ticket(ticket, status=422, **{form_name: form})
     try:
         action(ticket)
     except DomainError as error:
@@ -141,7 +149,7 @@ def act(ticket_id, action, success_message, form_name=None, form=None):
 @login_required
 def accept(ticket_id):
     require_role(current_user, "partner_admin")
-    engineer_id = request.form.get("engineer_id", type=int)
+    engineer_id = posted_id("engineer_id")
     return act(ticket_id, lambda t: service.accept(t, current_user, engineer_id, now_utc()),
                _("Accepted. The ticket is yours."))
 
@@ -167,7 +175,7 @@ def change_status(ticket_id):
 @bp.post("/<int:ticket_id>/reassign")
 @login_required
 def reassign(ticket_id):
-    engineer_id = request.form.get("engineer_id", type=int)
+    engineer_id = posted_id("engineer_id")
     return act(ticket_id, lambda t: service.reassign(t, current_user, engineer_id, now_utc()),
                _("Engineer changed."))
 
@@ -200,6 +208,6 @@ def reroute(ticket_id):
 def offer_by_hand(ticket_id):
     require_role(current_user, *HQ_ROLES)
     form = OfferByHandForm()
-    party_id = request.form.get("party_id", type=int)
+    party_id = posted_id("party_id")
     return act(ticket_id, lambda t: service.offer_by_hand(t, current_user, party_id, form.override_reason.data, now_utc()),
                _("Offered."), "offer_form", form)
