@@ -12,6 +12,7 @@ import os
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from partnernet.api.idempotency import purge_expired_keys
 from partnernet.audit.service import weekly_run
 from partnernet.leader import LeaderLock
 from partnernet.network.service import expire_lapsed_certifications, remind_expiring_certifications
@@ -61,6 +62,13 @@ def weekly_audit_job(app):
                      run.period_end, len(run.findings), sum(1 for f in run.findings if f.flagged))
 
 
+def purge_idempotency_keys_job(app):
+    with app.app_context():
+        count = purge_expired_keys(now_utc())
+        if count:
+            log.info("purged %d idempotency keys older than 24 hours", count)
+
+
 def only_when_leader(job, lock):
     @functools.wraps(job)
     def run(app):
@@ -100,6 +108,10 @@ def add_jobs(scheduler, app):
     scheduler.add_job(weekly_audit, "cron", day_of_week="mon", hour=2, minute=0, timezone=CHINA, args=[app],
                       id="weekly_audit", replace_existing=True, coalesce=True)
     scheduler.add_job(weekly_audit, args=[app], id="weekly_audit_now")
+    # Idempotency keys are good for 24 hours; older ones are only clutter. Nightly, 03:30 in China.
+    purge_keys = only_when_leader(purge_idempotency_keys_job, lock)
+    scheduler.add_job(purge_keys, "cron", hour=3, minute=30, timezone=CHINA, args=[app],
+                      id="purge_idempotency_keys", replace_existing=True, coalesce=True)
 
 
 def start_in_process(app) -> BackgroundScheduler:

@@ -30,3 +30,14 @@ def test_the_offer_job_expires_due_offers(app, monkeypatch):
     scheduler.expire_offers_job(app)
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).status == "hq_queue"
+
+
+def test_the_nightly_job_purges_idempotency_keys_older_than_a_day(app, monkeypatch):
+    from partnernet.api.models import IdempotencyKey
+    user = factories.user("hq_agent")
+    for key, age in (("old", timedelta(hours=25)), ("fresh", timedelta(hours=23))):
+        db.session.add(IdempotencyKey(user_id=user.id, key=key, fingerprint="f" * 64, created_at=NOW - age))
+    db.session.commit()
+    monkeypatch.setattr(scheduler, "now_utc", lambda: NOW)
+    scheduler.purge_idempotency_keys_job(app)
+    assert [k.key for k in db.session.execute(db.select(IdempotencyKey)).scalars()] == ["fresh"]
