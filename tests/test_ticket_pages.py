@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from partnernet.extensions import db
 from partnernet.tickets.models import Ticket
 from tests import factories
-from tests.test_tickets import certified_partner
+from tests.test_tickets import NOW, certified_partner, open_ticket
 
 pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
 
@@ -83,3 +83,17 @@ def test_ticket_list_filters_by_status_and_region(client, login_as, app):
     page = client.get("/tickets/", query_string={"region": "330000", "status": "hq_queue"}).get_data(as_text=True)
     assert "西湖区" in page and "东城区" not in page
     assert client.get("/tickets/queue").status_code == 200
+
+
+def test_the_list_counts_up_to_its_cap_and_its_pages_hold_every_ticket_once(app, client, login_as, monkeypatch):
+    from partnernet.tickets import queries
+    manager = factories.user("hq_manager")
+    opened = [open_ticket().id for _ in range(5)]
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    statement = queries.ticket_list_statement(manager, queries.TicketFilters(), NOW)
+    first = queries.list_page(statement, 1, per_page=2)
+    assert (first.total, first.more) == (3, True)
+    seen = [t.id for n in (1, 2, 3) for t in queries.list_page(statement, n, per_page=2).items]
+    assert seen == sorted(opened, reverse=True)  # newest first, each once
+    login_as(manager)
+    assert '<span class="text-muted fs-6">3+</span>' in client.get("/tickets/").get_data(as_text=True)

@@ -58,7 +58,9 @@ class Ticket(db.Model):
         sa.Index("ix_ticket_created_id", "created_at", "id"),
         sa.Index("ix_ticket_due_id", "resolution_due_at", "id"),
         sa.Index("ix_ticket_updated_id", "updated_at", "id"),
-        sa.Index("ix_ticket_line_status_created", "product_line_id", "status", "created_at"),
+        # (id and complexity ride along: a deep page of one line, status and complexity is read
+        # from the index alone)
+        sa.Index("ix_ticket_line_status_created", "product_line_id", "status", "created_at", "id", "complexity"),
         sa.Index("ix_ticket_status_region", "status", "region_code"),
     )
 

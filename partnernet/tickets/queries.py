@@ -4,6 +4,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+from flask_sqlalchemy.pagination import Pagination
 
 from partnernet.auth.scope import scoped
 from partnernet.extensions import db
@@ -77,14 +78,27 @@ def ticket_list_statement(user, filters: TicketFilters, now: datetime):
 COUNT_CAP = 10_000  # beyond this the list says "10,000+": counting a million rows is not worth it
 
 
-def list_page(statement, page: int, per_page: int = 50):
-    """One page of the ticket list, with the names each row shows loaded alongside, and the total
-    counted up to COUNT_CAP (`page.more` says there are more; pages then stop at the cap)."""
-    ids = statement.with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    counted = db.session.execute(sa.select(sa.func.count()).select_from(ids)).scalar_one()
-    statement = statement.options(sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
-                                  sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))
-    result = db.paginate(statement, page=page, per_page=per_page, max_per_page=200, error_out=False, count=False)
-    result.total = min(counted, COUNT_CAP)
-    result.more = counted > COUNT_CAP
-    return result
+class TicketPage(Pagination):
+    """One page of the ticket list. The page's ids come first, from the filters and the order
+    alone (an index answers that, however deep the page); then the 50 tickets with the names each
+    row shows. The total is counted up to COUNT_CAP; `more` says there are more than that."""
+
+    def _query_items(self) -> list[Ticket]:
+        statement = self._query_args["select"]
+        ids = list(db.session.execute(statement.with_only_columns(Ticket.id)
+                                      .limit(self.per_page).offset(self._query_offset)).scalars())
+        tickets = {t.id: t for t in db.session.execute(
+            sa.select(Ticket).where(Ticket.id.in_(ids)).options(
+                sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
+                sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))).unique().scalars()}
+        return [tickets[i] for i in ids]
+
+    def _query_count(self) -> int:
+        ids = self._query_args["select"].with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP + 1)
+        counted = db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
+        self.more = counted > COUNT_CAP
+        return min(counted, COUNT_CAP)
+
+
+def list_page(statement, page: int, per_page: int = 50) -> TicketPage:
+    return TicketPage(page=page, per_page=per_page, max_per_page=200, error_out=False, count=True, select=statement)
