@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 CATALOGUES := $(wildcard partnernet/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test test-browser bench translations extract-messages clean
+.PHONY: run test test-browser load bench translations extract-messages clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,11 +34,18 @@ test: $(STAMP) translations
 test-browser: $(STAMP) translations
 	$(BIN)/python -m pytest -q tests/browser
 
-# The benchmarks (benchmarks/README.md): routing, the audit, intake. They report figures and never
+# The load test at full length (README "Reliability"): 20 API clients for LOAD_SECONDS (at most 120)
+# against gunicorn with 4 workers on PostgreSQL: TEST_POSTGRES_URL's server, else a private one.
+LOAD_SECONDS ?= 120
+load: $(STAMP) translations
+	LOAD_SECONDS=$(LOAD_SECONDS) $(BIN)/python -m pytest -q tests/test_load.py
+
+# The benchmarks (benchmarks/README.md): routing, the audit, the HQ pages at 1M tickets, intake. They report figures and never
 # fail the build; performance is measured here only, never by timed assertions in `make test`.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
 	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_intake.py
 
 # Re-extract every translatable string and merge into both catalogues (then translate zh_CN).

@@ -28,6 +28,7 @@ TICKET_INDEXES = {
     "ix_ticket_updated_id": ["updated_at", "id"],
     "ix_ticket_line_status_created": ["product_line_id", "status", "created_at", "id", "complexity"],
     "ix_ticket_status_region": ["status", "region_code"],
+    "ix_ticket_status_cause": ["status", "hq_queue_cause"],
 }
 
 

@@ -86,15 +86,11 @@ def top_push_back(today: date, limit: int = 5, min_offers: int = 5):
     """This month's partners with the highest push-back rate (at least `min_offers` offers), counted
     as the audit counts them (partnernet.audit.measures), from the daily counts."""
     from partnernet.audit.measures import Measures
-    measures = []
-    for party_id, counts in daily.offers_by_party(today.replace(day=1), today).items():
-        m = Measures(party_id, offered=counts.get("offered", 0), accepted=counts.get("accepted", 0),
-                     declined=counts.get("declined", 0), expired=counts.get("offer_expired", 0),
-                     returned=counts.get("returned_to_hq", 0))
-        if m.offered >= min_offers:
-            measures.append(m)
-    measures.sort(key=lambda m: (-(m.push_back_rate or 0), -m.offered, m.party_id))
-    top = measures[:limit]
+    ranked = daily.offers_by_party(today.replace(day=1), today, limit=limit, min_offers=min_offers)
+    top = [Measures(party_id, offered=counts.get("offered", 0), accepted=counts.get("accepted", 0),
+                    declined=counts.get("declined", 0), expired=counts.get("offer_expired", 0),
+                    returned=counts.get("returned_to_hq", 0))
+           for party_id, counts in ranked.items()]
     names = dict(db.session.execute(sa.select(Party.id, Party.name).where(
         Party.id.in_([m.party_id for m in top]))).all()) if top else {}
     return [(m, names.get(m.party_id, "")) for m in top]

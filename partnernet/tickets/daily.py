@@ -62,13 +62,20 @@ def per_day(kinds, first: date, last: date | None = None):
     return db.session.execute(statement)
 
 
-def offers_by_party(first: date, last: date) -> dict[int, dict[str, int]]:
-    """{party_id: {kind: count}} of the offer kinds between two days in China, inclusive."""
-    rows = db.session.execute(
-        sa.select(EventCountDay.party_id, EventCountDay.kind, sa.func.sum(EventCountDay.count))
-        .where(EventCountDay.kind.in_(OFFER_KINDS), EventCountDay.day.between(first, last))
-        .group_by(EventCountDay.party_id, EventCountDay.kind))
-    result: dict[int, dict[str, int]] = {}
-    for party_id, kind, count in rows:
-        result.setdefault(party_id, {})[kind] = int(count)
-    return result
+def offers_by_party(first: date, last: date, limit: int | None = None, min_offers: int = 0) -> dict[int, dict[str, int]]:
+    """{party_id: {kind: count}} of the offer kinds between two days in China, inclusive. With
+    `limit`: only that many partners, those with the highest push-back rate (declined, expired or
+    returned per offer) among those offered at least `min_offers`, ranked in SQL."""
+    sums = {kind: sa.func.sum(sa.case((EventCountDay.kind == kind, EventCountDay.count), else_=0)).label(kind)
+            for kind in OFFER_KINDS}
+    statement = (sa.select(EventCountDay.party_id, *sums.values())
+                 .where(EventCountDay.kind.in_(OFFER_KINDS), EventCountDay.day.between(first, last))
+                 .group_by(EventCountDay.party_id))
+    if limit is not None:
+        offered = sums["offered"]
+        pushed_back = sums["declined"] + sums["offer_expired"] + sums["returned_to_hq"]
+        statement = (statement.having(offered >= max(min_offers, 1))
+                     .order_by((sa.cast(pushed_back, sa.Float) / offered).desc(), offered.desc(),
+                               EventCountDay.party_id).limit(limit))
+    return {row.party_id: {kind: int(getattr(row, kind)) for kind in OFFER_KINDS if getattr(row, kind)}
+            for row in db.session.execute(statement)}

@@ -62,6 +62,7 @@ class Ticket(db.Model):
         # from the index alone)
         sa.Index("ix_ticket_line_status_created", "product_line_id", "status", "created_at", "id", "complexity"),
         sa.Index("ix_ticket_status_region", "status", "region_code"),
+        sa.Index("ix_ticket_status_cause", "status", "hq_queue_cause"),  # the HQ queue by cause
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
