@@ -78,7 +78,19 @@ def unavailable_response():
     return response, 503, {"Retry-After": "2"}
 
 
+def end_session(_error=None):
+    """End the request's transaction before the session is removed. When the server has dropped
+    the connection (a restart), rolling back raises; the answer is already made, so the dead
+    connection is discarded instead of turning that answer into a 500."""
+    try:
+        db.session.rollback()
+    except sa_exc.DBAPIError:
+        db.session.invalidate()
+
+
 def register_error_handlers(app):
+    app.teardown_appcontext(end_session)  # runs before Flask-SQLAlchemy's removal (registered earlier)
+
     @app.errorhandler(DomainError)
     def domain_error(error):
         return error_response(error.status, error.code, error.message, error.fields)
@@ -86,8 +98,10 @@ def register_error_handlers(app):
     @app.errorhandler(HTTPException)
     def http_error(error):
         code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "conflict", 422: "validation_failed"}.get(
+                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "validation_failed"}.get(
             error.code, "http_error")
+        if error.code == 413:  # MAX_CONTENT_LENGTH, or a form field over MAX_FORM_MEMORY_SIZE
+            return error_response(413, code, _("The request is too large."))
         return error_response(error.code, code, error.description or "")
 
     @app.errorhandler(sa_exc.OperationalError)

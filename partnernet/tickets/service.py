@@ -314,6 +314,17 @@ def require_owner(ticket: Ticket, user: User) -> None:
         raise NotFound()
 
 
+def unchanged_since_checked(ticket: Ticket, now: datetime) -> bool:
+    """Compare-and-set on the status and owner the caller's checks saw. False when another request
+    (a colleague's step, a return to HQ) changed either meanwhile: that one wins. True holds the
+    row until the caller commits, so nothing else changes it before then."""
+    result = db.session.execute(
+        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == ticket.status,
+                                Ticket.owner_party_id == ticket.owner_party_id)
+        .values(updated_at=now).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
 def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: datetime) -> Ticket:
     require_owner(ticket, user)
     note = (note or "").strip()
@@ -323,6 +334,9 @@ def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: da
                                 {"status": _("Not an allowed step.")})
     if to_status == "resolved" and not note:
         raise ValidationFailed(_("Describe the resolution."), {"note": _("A resolution note is required.")})
+    if not unchanged_since_checked(ticket, now):
+        db.session.rollback()  # check again against what the other request left
+        return change_status(ticket, user, to_status, note, now)
     before = ticket.status
     ticket.status, ticket.updated_at = to_status, now
     if to_status == "waiting_on_customer":
@@ -347,6 +361,9 @@ def reassign(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Tic
     if user.role == "engineer":
         raise Forbidden()
     engineer = check_engineer(ticket, ticket.owner_party_id, engineer_id, today_in_china(now))
+    if not unchanged_since_checked(ticket, now):
+        db.session.rollback()
+        return reassign(ticket, user, engineer_id, now)
     previous = ticket.engineer_id
     ticket.engineer_id, ticket.updated_at = engineer.id, now
     add_event(ticket, "assigned", now, user, party_id=ticket.owner_party_id,
@@ -369,6 +386,9 @@ def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: d
         fields["note"] = _("Say why, in a few words.")
     if fields:
         raise ValidationFailed(_("The ticket cannot be returned like this."), fields)
+    if not unchanged_since_checked(ticket, now):
+        db.session.rollback()
+        return return_to_hq(ticket, user, reason_code, note, now)
     add_event(ticket, "returned_to_hq", now, user, party_id=user.party_id, from_status=ticket.status,
                       to_status="hq_queue", reason_code=reason_code, note=note)
     if ticket.status == "waiting_on_customer":
