@@ -17,6 +17,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=os.path.join(root, "static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    # A row id in a page's path (<int:…>) as in the API's: digits no column holds answer 404, not
+    # a database overflow. Set before any blueprint adds its rules.
+    from partnernet.api.spec import IdConverter
+    app.url_map.converters["int"] = IdConverter
     app.config.update(config.from_environment(app.instance_path))
     app.config.update(overrides or {})
 
@@ -42,7 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet.regions.views import bp as regions_bp
     from partnernet.settings.views import bp as settings_bp
     from partnernet.errors import register_error_handlers
-    from partnernet.security import register_security_headers
+    from partnernet.security import register_input_checks, register_security_headers
     from partnernet.templating import register_template_helpers
     from partnernet.cli import register_commands
     from partnernet.api import init_api
@@ -60,6 +64,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_api(app)
     register_error_handlers(app)
     register_security_headers(app)
+    register_input_checks(app)
     register_template_helpers(app)
     register_commands(app)
     return app

@@ -47,6 +47,10 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": LANGUAGES,
         "WTF_CSRF_TIME_LIMIT": None,
+        # The largest request: an import file of 10 MB (network/transfer.py) and its form around it.
+        # Larger is refused with 413 before it is read; form fields other than files stay under
+        # Flask's MAX_FORM_MEMORY_SIZE (500 kB).
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
         # E-mail for notifications; without SMTP_HOST they stay in the app only.

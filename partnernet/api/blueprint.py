@@ -1,5 +1,6 @@
 """The /api/v1 blueprint: every request authenticated by a bearer token, every error in the shape
 of API.md, and a failed request rolled back."""
+import json
 from http import HTTPStatus
 
 import marshmallow as ma
@@ -22,6 +23,14 @@ class StrictParser(FlaskParser):
     (`?stauts=open`) is a 422, not silently a list of everything."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
+
+    def _raw_load_json(self, req):
+        """JSON nested deeper than Python's parser recurses ([[[[…) is refused like malformed JSON
+        (400), not left to end the request as a RecursionError (500)."""
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
 class ApiBlueprint(Blueprint):
@@ -60,6 +69,8 @@ def default_message(status: int) -> str:
         return _("Your role may not do this.")
     if status == 404:
         return _("Not found.")
+    if status == 413:
+        return _("The request is too large.")
     try:
         return HTTPStatus(status).phrase
     except ValueError:

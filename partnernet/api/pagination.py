@@ -35,7 +35,7 @@ def decode_cursor(cursor: str | None, kind: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     found, _sep, value = text.partition(":")
-    if found != kind or not value:
+    if found != kind or not value or "\x00" in value:  # a forged cursor; PostgreSQL takes no NUL
         raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
     return value
 

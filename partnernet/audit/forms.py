@@ -2,19 +2,26 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from partnernet.api.fields import Day
 from partnernet.audit.models import DECISIONS
 from partnernet.audit.service import RESPONSE_MAX_LENGTH
 
 
+def within_days_the_api_takes(form, field):
+    """The API's range (1970–2099): the measures turn the period into instants, which year 1 is not."""
+    if field.data and not Day.FIRST <= field.data <= Day.LAST:
+        raise ValidationError(_l("Give a date between %(first)s and %(last)s.", first=Day.FIRST, last=Day.LAST))
+
+
 class RunForm(FlaskForm):
-    period_start = DateField(_l("From"), validators=[DataRequired()])
-    period_end = DateField(_l("To (inclusive)"), validators=[DataRequired()])
+    period_start = DateField(_l("From"), validators=[DataRequired(), within_days_the_api_takes])
+    period_end = DateField(_l("To (inclusive)"), validators=[DataRequired(), within_days_the_api_takes])
     threshold = DecimalField(_l("Push-back threshold (share of offers, e.g. 0.20)"), places=None,
                              validators=[InputRequired(), NumberRange(min=0, max=1)])
     min_offers = IntegerField(_l("Minimum volume (offers, or sold tickets)"),
-                              validators=[InputRequired(), NumberRange(min=0)])
+                              validators=[InputRequired(), NumberRange(min=0, max=1000000)])
     sold_not_served_threshold = DecimalField(_l("Sold-not-served threshold (share, e.g. 0.30)"), places=None,
                                              validators=[InputRequired(), NumberRange(min=0, max=1)])
 

@@ -197,7 +197,7 @@ def write_csv(headings: list[str], rows: list[list]) -> bytes:
 
 def write_xlsx(title: str, headings: list[str], rows: list[list]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    from partnernet.network.transfer import xlsx_cell
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     sheet.append(headings)
@@ -205,10 +205,8 @@ def write_xlsx(title: str, headings: list[str], rows: list[list]) -> bytes:
     for row in rows:
         cells = []
         for index, value in enumerate(row):
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text stays text, even when it starts with "="
-            elif index in share_columns and value is not None:
+            cell = xlsx_cell(sheet, value)  # text stays text, even when it starts with "="
+            if index in share_columns and value is not None and not isinstance(value, str):
                 cell.number_format = "0.0%"
             cells.append(cell)
         sheet.append(cells)

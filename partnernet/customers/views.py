@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
+from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
 from partnernet.auth.scope import require_role, scoped
 from partnernet.customers.models import Customer
@@ -18,7 +19,9 @@ def search_json():
     query = request.args.get("q", "").strip()[:50]
     if not query:
         return jsonify([])
-    condition = Customer.id == int(query) if query.isdigit() else Customer.name.contains(query)
+    # An id is ASCII digits a column can hold ("²" is a digit to str.isdigit, not to int()).
+    by_id = query.isascii() and query.isdigit() and int(query) <= MAX_ID
+    condition = Customer.id == int(query) if by_id else Customer.name.contains(query, autoescape=True)
     customers = db.session.execute(
         scoped(sa.select(Customer).where(condition), Customer, current_user).order_by(Customer.name).limit(15)
     ).scalars()

@@ -97,9 +97,15 @@ def read_csv(content: bytes):
             text = content.decode("gb18030")  # what Excel in Chinese saves as "CSV"
         except UnicodeDecodeError:
             raise ValidationFailed(_("The file is not a CSV file in UTF-8 or GB18030.")) from None
+    if "\x00" in text:  # UTF-16 read as GB18030, or binary: not text (nor storable in PostgreSQL)
+        raise ValidationFailed(_("The file is not a CSV file in UTF-8 or GB18030."))
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    try:
+        return iter(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)))
+    except csv.Error:  # a cell over the csv module's limit (128 kB); no column of ours is near it
+        raise ValidationFailed(_("A cell of the file is longer than %(count)d characters.",
+                                 count=csv.field_size_limit())) from None
 
 
 def read_xlsx(content: bytes):
@@ -669,20 +675,25 @@ def csv_cell(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def xlsx_cell(sheet, value):
+    """A cell whose text stays text, even when it starts with "="; the control characters XML
+    cannot hold (a pasted BEL, an escape sequence) are left out rather than failing the file."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    if isinstance(value, str):
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell.data_type = "s"
+        return cell
+    return WriteOnlyCell(sheet, value=value)
+
+
 def write_xlsx(kind: str, rows: list[list]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(kind)
     sheet.append(list(COLUMNS[kind]))
     for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text stays text, even when it starts with "="
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append([xlsx_cell(sheet, value) for value in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

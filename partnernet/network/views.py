@@ -17,7 +17,7 @@ from partnernet.auth.service import create_user
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import label, product_line_choices
-from partnernet.network import certifications, coverage_map, service
+from partnernet.network import certifications, coverage_map, service, transfer
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
                                       PartnerForm, ReviewForm, StatusForm)
 from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certification, Coverage, Engineer,
@@ -42,6 +42,14 @@ def show_errors(form, error: DomainError) -> None:
     flash(error.message, "danger")
 
 
+MAX_PAGE = 10**6  # a million pages of a list is more than any list here; beyond, the offset overflows
+
+
+def page_number() -> int:
+    """?page= of a list page: 1 unless a whole number, and at most MAX_PAGE."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
 def partner_filters() -> dict:
     args = request.args
     line = args.get("product_line", "")
@@ -60,7 +68,7 @@ def partners():
     require_role(current_user, *HQ_ROLES)
     filters = partner_filters()
     statement = service.partner_list_statement(today_in_china(), **filters)
-    page = db.paginate(statement, per_page=50, max_per_page=200, error_out=False)
+    page = db.paginate(statement, page=page_number(), per_page=50, max_per_page=200, error_out=False)
     return render_template("network/partners.html", page=page, filters=filters, kinds=PARTNER_KINDS,
                            statuses=PARTY_STATUSES, provinces=regions.children(None), product_lines=product_lines())
 
@@ -348,6 +356,8 @@ def review_certification(certification_id):
         except DomainError as error:
             db.session.rollback()
             flash(" ".join([error.message] + list(error.fields.values())), "danger")
+    else:  # a reason over 2000 characters, a decision not offered: say so rather than nothing
+        flash(" ".join(str(message) for messages in form.errors.values() for message in messages), "danger")
     return redirect(url_for("network.review_queue"))
 
 
@@ -383,10 +393,10 @@ def coverage_gaps_csv(result, line: ProductLine):
     output = io.StringIO()
     writer = csv.writer(output)
     writer.writerow([_("Province"), _("City"), _("County code"), _("County"), _("Gap reason"), _("Covered by")])
-    for county in result.gaps:
+    for county in result.gaps:  # partners' names are anyone's text: quoted when they look like a formula
         writer.writerow([provinces.get(county.province_code, ""), county.city_name or "", county.code, county.name,
                          label(county.gap_reason),
-                         "; ".join(f"{p.name} ({label(p.status)})" for p in county.partners)])
+                         transfer.csv_cell("; ".join(f"{p.name} ({label(p.status)})" for p in county.partners))])
     name = f"coverage-gaps-{line.code}-{result.region.code if result.region else 'china'}.csv"
     # A byte-order mark so that Excel opens the Chinese names as UTF-8.
     return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
@@ -408,5 +418,6 @@ def certifications_list():
                                     Certification.expires_on.between(today, today + timedelta(days=expiring)))
     elif status in ("pending", "valid", "rejected", "expired", "revoked"):
         statement = statement.where(Certification.status == status)
-    page = db.paginate(statement.order_by(Certification.expires_on, Certification.id), per_page=50, error_out=False)
+    page = db.paginate(statement.order_by(Certification.expires_on, Certification.id), page=page_number(), per_page=50,
+                       error_out=False)
     return render_template("network/certifications.html", page=page, status=status, expiring=expiring)

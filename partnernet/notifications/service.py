@@ -28,7 +28,7 @@ def notify(user: User, kind: str, dedup_key: str, render, link: str | None, now:
         return None
     with force_locale(user.locale or "zh_CN"):
         subject, body = render()
-    notification = Notification(user_id=user.id, kind=kind, dedup_key=dedup_key, subject=str(subject)[:200],
+    notification = Notification(user_id=user.id, kind=kind, dedup_key=dedup_key, subject=one_line(subject)[:200],
                                 body=str(body), link=link, created_at=now,
                                 status="pending" if smtp_configured() and user.email else "app_only")
     try:
@@ -37,6 +37,12 @@ def notify(user: User, kind: str, dedup_key: str, render, link: str | None, now:
     except IntegrityError:
         return None  # another process queued it a moment ago
     return notification
+
+
+def one_line(text) -> str:
+    """A subject on one line: line breaks (from a ticket subject, say) become spaces, so that no
+    text can add a header to an e-mail."""
+    return " ".join(str(text).splitlines())
 
 
 def unread_count(user: User) -> int:
@@ -83,7 +89,7 @@ def deliver_pending(now: datetime) -> int:
             message = EmailMessage()
             message["From"] = config.get("SMTP_FROM") or "partnernet@localhost"
             message["To"] = notification.user.email
-            message["Subject"] = notification.subject
+            message["Subject"] = one_line(notification.subject)  # a header: never a line break
             message.set_content(notification.body + (f"\n\n{notification.link}" if notification.link else ""))
             try:
                 smtp.send_message(message)

@@ -174,8 +174,19 @@ def import_year_csv(text: str | bytes) -> YearImport:
     """
     result = YearImport()
     if isinstance(text, bytes):
-        text = decode_csv(text)
-    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+        try:
+            text = decode_csv(text)
+        except UnicodeDecodeError:
+            text = None
+    if text is None or "\x00" in text:  # not text (a spreadsheet, an image, UTF-16): one clear error
+        result.errors.append(CalendarRowError(1, gettext("The file is not a CSV file in UTF-8 or GB18030.")))
+        return result
+    try:
+        lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    except csv.Error:  # a cell over the csv module's limit (128 kB)
+        result.errors.append(CalendarRowError(1, gettext("A cell of the file is longer than %(count)d characters.",
+                                                         count=csv.field_size_limit())))
+        return result
     header = [cell.strip().lower() for cell in lines[0]] if lines else []
     if "date" not in header or "is_working" not in header:
         result.errors.append(CalendarRowError(1, gettext("the first line must name the columns: date,is_working[,note]")))

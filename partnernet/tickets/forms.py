@@ -2,8 +2,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from partnernet.api.fields import MAX_ID
 from partnernet.labels import choices
 from partnernet.network.models import TIERS
 from partnernet.tickets.models import CHANNELS, COMPLEXITIES
@@ -11,7 +12,8 @@ from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
 
 
 class IntakeForm(FlaskForm):
-    customer_id = IntegerField(_l("Customer"), validators=[DataRequired(message=_l("Choose a customer."))])
+    customer_id = IntegerField(_l("Customer"), validators=[DataRequired(message=_l("Choose a customer.")),
+                                                           NumberRange(1, MAX_ID, message=_l("Choose a customer."))])
     product_line = SelectField(_l("Product line"))
     complexity = SelectField(_l("Complexity"), choices=choices(COMPLEXITIES))
     tier = SelectField(_l("Service tier"), choices=list(TIERS), default="L1")
@@ -25,18 +27,20 @@ class AcceptForm(FlaskForm):
     engineer_id = SelectField(_l("Engineer"), coerce=int)
 
 
+# The reason selects are rendered with labels in the template. Their codes are checked by the
+# service, which names the field; these forms check the notes (required, at most 2000 characters).
 class DeclineForm(FlaskForm):
-    reason_code = SelectField(_l("Reason"), choices=list(DECLINE_REASONS))  # rendered with labels in the template
+    reason_code = SelectField(_l("Reason"), choices=list(DECLINE_REASONS), validate_choice=False)
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 
 class ReturnForm(FlaskForm):
-    reason_code = SelectField(_l("Reason"), choices=list(RETURN_REASONS))  # rendered with labels in the template
+    reason_code = SelectField(_l("Reason"), choices=list(RETURN_REASONS), validate_choice=False)
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(_l("Next step"))
+    status = SelectField(_l("Next step"), validate_choice=False)  # the service checks the step
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
 
 
@@ -45,5 +49,5 @@ class ReassignForm(FlaskForm):
 
 
 class OfferByHandForm(FlaskForm):
-    party_id = IntegerField(_l("Partner id"), validators=[DataRequired()])
+    party_id = IntegerField(_l("Partner id"), validators=[DataRequired(), NumberRange(1, MAX_ID)])
     override_reason = TextAreaField(_l("Reason to offer without a certified engineer"), validators=[Optional(), Length(max=2000)])

@@ -32,6 +32,7 @@ class TicketFilters:
     @classmethod
     def from_args(cls, args) -> "TicketFilters":
         partner = args.get("partner_id", "")
+        partner = partner if partner.isascii() and partner.isdigit() and int(partner) < 2**31 else ""
         return cls(
             status=args.get("status", "") if args.get("status") in TICKET_STATUSES + ("open",) else "",
             region=args.get("region", "")[:6], partner_id=int(partner) if partner.isdigit() else None,

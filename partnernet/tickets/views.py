@@ -11,6 +11,7 @@ from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
+from partnernet.network.views import page_number
 from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
                                       ReturnForm, StatusForm)
@@ -29,7 +30,7 @@ def product_lines():
 @login_required
 def index():
     filters = TicketFilters.from_args(request.args)
-    page = list_page(ticket_list_statement(current_user, filters, now_utc()), request.args.get("page", 1, type=int))
+    page = list_page(ticket_list_statement(current_user, filters, now_utc()), page_number())
     return render_template("tickets/index.html", page=page, filters=filters, statuses=TICKET_STATUSES,
                            product_lines=product_lines(), now=now_utc())
 
@@ -42,7 +43,7 @@ def queue():
     statement = db.select(Ticket).where(Ticket.status == "hq_queue")
     if cause in HQ_QUEUE_CAUSES:
         statement = statement.where(Ticket.hq_queue_cause == cause)
-    page = db.paginate(statement.order_by(Ticket.created_at), per_page=50, error_out=False)
+    page = db.paginate(statement.order_by(Ticket.created_at), page=page_number(), per_page=50, error_out=False)
     counts = dict(db.session.execute(
         db.select(Ticket.hq_queue_cause, db.func.count()).where(Ticket.status == "hq_queue")
         .group_by(Ticket.hq_queue_cause)).all())
