@@ -81,15 +81,16 @@ def no_stale_offers(now: datetime) -> list[int]:
 
 
 def daily_counts_differ() -> list[int]:
-    """The dashboard's daily counts (kept by a trigger) against the events: the tickets with an
-    event on a day and of a kind whose count is off."""
+    """The dashboard's counts (kept by triggers) against the events: the tickets with an event in
+    a day or month, and of a kind, whose count is off."""
     wrong = daily.differences()
     if not wrong:
         return []
-    keys = {(day, kind) for day, kind, _party, _kept, _expected in wrong}
-    events = sa.select(TicketEvent.ticket_id, china_date(TicketEvent.at), daily.counted_kind())
-    return sorted({ticket_id for ticket_id, day, kind in db.session.execute(events)
-                   if (daily.as_date(day), kind) in keys}) or [0]
+    days = {(key[1], key[2]) for key, _kept, _expected in wrong if key[0] == "day"}
+    months = {(key[1], key[3]) for key, _kept, _expected in wrong if key[0] == "month"}
+    events = sa.select(TicketEvent.ticket_id, china_date(TicketEvent.at), TicketEvent.kind, daily.counted_kind())
+    return sorted({ticket_id for ticket_id, day, kind, counted in db.session.execute(events)
+                   if (daily.as_date(day), counted) in days or (daily.month_start(day), kind) in months}) or [0]
 
 
 def check(now: datetime) -> Report:

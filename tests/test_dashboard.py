@@ -58,7 +58,7 @@ def test_the_daily_counts_follow_every_event_as_it_is_written(app):
         service.accept(kept, admin, engineer.id, now)
         service.change_status(kept, admin, "resolved", "修复", now)
     assert daily.differences() == []
-    counts = daily.offers_by_party(dashboard.today_in_china(now), dashboard.today_in_china(now))[partner.id]
+    counts = daily.offers_by_party(dashboard.today_in_china(now))[partner.id]
     assert counts == {"offered": 6, "accepted": 5, "declined": 1}
     [(measures, name)] = dashboard.top_push_back(dashboard.today_in_china(now))
     assert (measures.party_id, measures.offered, measures.push_back) == (partner.id, 6, 1)

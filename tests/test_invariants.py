@@ -46,6 +46,6 @@ def test_daily_counts_kept_apart_from_the_events_are_reported(app):
     certified_partner()
     ticket = open_ticket()  # offered: counted for the partner on today's row
     assert check(NOW).violations["daily counts differ from the events"] == []
-    db.session.execute(sa.text("UPDATE event_count_day SET count = count + 1 WHERE kind = 'offered'"))
+    db.session.execute(sa.text("UPDATE offer_count_month SET count = count + 1 WHERE kind = 'offered'"))
     db.session.commit()
     assert check(NOW).violations["daily counts differ from the events"] == [ticket.id]

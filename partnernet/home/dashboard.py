@@ -86,7 +86,7 @@ def top_push_back(today: date, limit: int = 5, min_offers: int = 5):
     """This month's partners with the highest push-back rate (at least `min_offers` offers), counted
     as the audit counts them (partnernet.audit.measures), from the daily counts."""
     from partnernet.audit.measures import Measures
-    ranked = daily.offers_by_party(today.replace(day=1), today, limit=limit, min_offers=min_offers)
+    ranked = daily.offers_by_party(today, limit=limit, min_offers=min_offers)
     top = [Measures(party_id, offered=counts.get("offered", 0), accepted=counts.get("accepted", 0),
                     declined=counts.get("declined", 0), expired=counts.get("offer_expired", 0),
                     returned=counts.get("returned_to_hq", 0))

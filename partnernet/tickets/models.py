@@ -138,7 +138,8 @@ class TicketEvent(db.Model):
 
 
 class EventCountDay(db.Model):
-    """How many ticket events of a counted kind a day in China had, per party (0: none named).
+    """How many ticket events of a counted kind a day in China had, per party (0: none named): SLA
+    targets settled and tickets resolved.
     Kept by a trigger on ticket_event (partnernet.tickets.daily), never written by the app."""
 
     __tablename__ = "event_count_day"
@@ -147,4 +148,16 @@ class EventCountDay(db.Model):
     day: Mapped[date] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     party_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class OfferCountMonth(db.Model):
+    """How many offers a partner had in a month in China, by what became of them (the offer kinds
+    of partnernet.tickets.daily). Kept by a trigger on ticket_event, never written by the app."""
+
+    __tablename__ = "offer_count_month"
+
+    month: Mapped[date] = mapped_column(primary_key=True)  # the month's first day
+    party_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
