@@ -220,3 +220,24 @@ def test_coverage_map_renders_and_a_province_click_drills_down(browsers):
     assert "浙江省" in page.inner_text("main h1"), page.inner_text("main h1")
     assert "浙江省" in page.inner_text("main .breadcrumb")
     manager.shot("coverage-zhejiang")
+
+
+def test_the_dashboard_and_the_map_in_english(browsers):
+    """The channel manager's two pictures, after switching to English: labels, charts and map."""
+    manager = browsers.open()
+    page = manager.login("manager@hq.demo", next="/hq")
+    with page.expect_navigation():
+        page.click("footer button[value=en]")
+    assert page.get_attribute("html", "lang") == "en"
+    assert "Dashboard" in page.inner_text("nav")
+    page.locator("#sla-chart canvas, #sla-chart svg").first.wait_for()
+    manager.shot("dashboard-english")
+    page.goto("/coverage")
+    page.locator("#china-map canvas, #china-map svg").first.wait_for()
+    page.wait_for_function("() => { const el = document.getElementById('china-map');"
+                           " const chart = el && window.echarts && echarts.getInstanceByDom(el);"
+                           " return !!chart && chart.getOption().series.length > 0; }")
+    assert "Coverage" in page.inner_text("main h1"), page.inner_text("main h1")
+    manager.shot("coverage-china-english")
+    with page.expect_navigation():
+        page.click("footer button[value=zh_CN]")  # leave the demo manager in Chinese
