@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask_babel import gettext
 
 from partnernet.extensions import db
 from partnernet.notifications import service
@@ -67,6 +68,15 @@ def test_the_same_reason_never_notifies_twice(app):
     render = lambda: ("subject", "body")  # noqa: E731
     assert service.notify(user, "test", "k1", render, None, NOW) is not None
     assert service.notify(user, "test", "k1", render, None, NOW) is None
+
+
+def test_a_notification_to_several_users_reaches_each_once_in_their_language(app):
+    chinese, english = factories.user("hq_agent"), factories.user("hq_agent", locale="en")
+    render = lambda: (gettext("Your role may not do this."), "body")  # noqa: E731
+    assert service.notify_each([chinese, english], "test", "k1", render, None, NOW) == 2
+    assert service.notify_each([chinese, english], "test", "k1", render, None, NOW) == 0
+    subjects = {n.user_id: n.subject for n in db.session.execute(sa.select(Notification)).scalars()}
+    assert subjects[english.id] == "Your role may not do this." and subjects[chinese.id] != subjects[english.id]
 
 
 def test_with_smtp_configured_the_outbox_is_sent(app, smtp_server):

@@ -6,6 +6,7 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from partnernet.auth.models import User
@@ -37,6 +38,29 @@ def notify(user: User, kind: str, dedup_key: str, render, link: str | None, now:
     except IntegrityError:
         return None  # another process queued it a moment ago
     return notification
+
+
+def notify_each(users: list[User], kind: str, dedup_key: str, render, link: str | None, now: datetime) -> int:
+    """Queue one notification per user in one INSERT (the text rendered once per language); a user
+    who already has one with this dedup_key gets nothing. How many were queued."""
+    if not users:
+        return 0
+    texts, rows = {}, []
+    pending = "pending" if smtp_configured() else "app_only"
+    for user in users:
+        locale = user.locale or "zh_CN"
+        if locale not in texts:
+            with force_locale(locale):
+                subject, body = render()
+            texts[locale] = (one_line(subject)[:200], str(body))
+        subject, body = texts[locale]
+        rows.append({"user_id": user.id, "kind": kind, "dedup_key": dedup_key, "subject": subject, "body": body,
+                     "link": link, "created_at": now, "attempts": 0,
+                     "status": pending if user.email else "app_only"})
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Notification).values(rows).on_conflict_do_nothing(
+        index_elements=["user_id", "dedup_key"])
+    return db.session.execute(statement).rowcount
 
 
 def one_line(text) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from partnernet import sla
 from partnernet.auth.models import User
 from partnernet.extensions import db
-from partnernet.notifications.service import notify
+from partnernet.notifications.service import notify_each
 from partnernet.settings.calendar import calendar_for_due, load_calendar, load_policy, policy_of
 from partnernet.settings.models import SlaPolicy
 from partnernet.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
@@ -122,10 +122,9 @@ def breach_recipients(ticket: Ticket) -> list[User]:
 
 def notify_breach(ticket: Ticket, target: str, now: datetime) -> None:
     due_at = ticket.response_due_at if target == "response" else ticket.resolution_due_at
-    for user in breach_recipients(ticket):
-        notify(user, f"{target}_breached", f"{target}_breached:{ticket.id}",
-               lambda: ((_("Ticket #%(id)d is overdue for response", id=ticket.id) if target == "response"
-                         else _("Ticket #%(id)d is overdue for resolution", id=ticket.id)),
-                        _("%(subject)s — due %(due)s.", subject=ticket.subject,
-                          due=format_datetime(due_at, "yyyy-MM-dd HH:mm"))),
-               f"/tickets/{ticket.id}", now)
+    notify_each(breach_recipients(ticket), f"{target}_breached", f"{target}_breached:{ticket.id}",
+                lambda: ((_("Ticket #%(id)d is overdue for response", id=ticket.id) if target == "response"
+                          else _("Ticket #%(id)d is overdue for resolution", id=ticket.id)),
+                         _("%(subject)s — due %(due)s.", subject=ticket.subject,
+                           due=format_datetime(due_at, "yyyy-MM-dd HH:mm"))),
+                f"/tickets/{ticket.id}", now)

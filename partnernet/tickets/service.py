@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import has_request_context, url_for
 from flask_babel import format_datetime, gettext as _
 
@@ -20,7 +21,7 @@ from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, 
 from partnernet.extensions import commit_keeping_loaded, db
 from partnernet.network.models import TIERS, Engineer, Party, ProductLine
 from partnernet.network.service import certified_engineers, is_certified
-from partnernet.notifications.service import notify
+from partnernet.notifications.service import notify_each
 from partnernet.regions.models import Region
 from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
@@ -69,7 +70,8 @@ def contract_for(customer: Customer, product_line_id: int, today: date) -> Contr
     covers = sa.exists().where(contract_product_line.c.contract_id == Contract.id,
                                contract_product_line.c.product_line_id == product_line_id)
     rows = db.session.execute(sa.select(Contract, covers.label("covers"))
-                              .where(Contract.customer_id == customer.id)).all()
+                              .where(Contract.customer_id == customer.id)
+                              .options(joinedload(Contract.sla_policy))).all()
     started = [r for r in rows if r.Contract.starts_on <= today] or rows
     pool = [r for r in started if r.covers] or started
     return max(pool, key=lambda r: (r.Contract.starts_on, r.Contract.id)).Contract if pool else None
@@ -183,15 +185,21 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
 
 def notify_offer(ticket: Ticket, now: datetime) -> None:
     """Tell the offered partner's administrators, in their language, before the clock runs out."""
-    admins = db.session.execute(sa.select(User).where(
-        User.party_id == ticket.offered_party_id, User.role == "partner_admin", User.active)).scalars().all()
+    # The party with its administrators in one query; the ticket keeps the party, which its
+    # answer names, so that nothing reads it again.
+    rows = db.session.execute(
+        sa.select(Party, User).outerjoin(User, sa.and_(User.party_id == Party.id, User.role == "partner_admin",
+                                                       User.active))
+        .where(Party.id == ticket.offered_party_id)).all()
+    ticket.offered_to = rows[0].Party
+    admins = [row.User for row in rows if row.User is not None]
     db.session.flush()  # a new ticket gets its id, which the notification names
-    for admin in admins:
-        notify(admin, "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
-               lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
-                        _("Accept or decline before %(deadline)s.", deadline=format_datetime(ticket.offer_deadline, "HH:mm"))),
-               url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}",
-               now)
+    notify_each(admins, "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
+                lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
+                         _("Accept or decline before %(deadline)s.",
+                           deadline=format_datetime(ticket.offer_deadline, "HH:mm"))),
+                url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}",
+                now)
 
 
 def queue_at_hq(ticket: Ticket, cause: str, now: datetime, actor: User | None, note=None, data=None):
