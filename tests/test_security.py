@@ -1,4 +1,4 @@
-"""Security headers on every page: no inline scripts, no framing, no sniffing."""
+"""Security headers on every page (no inline scripts, no framing, no sniffing) and the cookies of a sign-in."""
 from tests import factories
 
 
@@ -18,3 +18,34 @@ def test_session_cookie_is_httponly_and_samesite(client, app):
     response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_in_production_the_session_and_remember_cookies_are_secure_httponly_and_samesite(
+        monkeypatch, database_url):
+    from partnernet import create_app
+    from partnernet.extensions import db, limiter
+    monkeypatch.setenv("PARTNERNET_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        limiter.reset()
+        user = factories.user("hq_agent")
+        response = app.test_client().post("/login", data={"email": user.email, "password": factories.PASSWORD,
+                                                          "remember": "y"}, base_url="https://partnernet.example")
+        cookies = {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+        db.session.remove()
+        db.engine.dispose()
+    assert {"session", "remember_token"} <= cookies.keys()
+    for cookie in (cookies["session"], cookies["remember_token"]):
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_session_planted_before_sign_in_carries_nothing_into_the_signed_in_session(client, app):
+    user = factories.user("hq_agent")
+    with client.session_transaction() as planted:
+        planted["planted_by_someone_else"] = "known value"
+    client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    with client.session_transaction() as session:
+        assert "planted_by_someone_else" not in session
+        assert session.get("_user_id", "").startswith(f"{user.id}:")  # signed in, as this user
