@@ -58,9 +58,9 @@ def notify_each(users: list[User], kind: str, dedup_key: str, render, link: str 
                      "link": link, "created_at": now, "attempts": 0,
                      "status": pending if user.email else "app_only"})
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Notification).values(rows).on_conflict_do_nothing(
-        index_elements=["user_id", "dedup_key"])
-    return db.session.execute(statement).rowcount
+    statement = (dialect.insert(Notification).values(rows)
+                 .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]).returning(Notification.id))
+    return len(db.session.execute(statement).all())  # the rows inserted (rowcount is not portable here)
 
 
 def one_line(text) -> str:
