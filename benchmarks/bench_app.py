@@ -8,9 +8,11 @@ from flask import Response
 
 from partnernet import create_app
 from partnernet.extensions import csrf, db
+from partnernet.process import tune_garbage_collector
 from partnernet.timeclock import now_utc
 
 app = create_app()
+tune_garbage_collector()  # as wsgi.py does in the product's web workers
 
 INSERT = sa.text("INSERT INTO bench_row (at) VALUES (:at)")
 

@@ -10,7 +10,7 @@ would hold on a live system (the data's year ends on 31 October).
 
 Target: p95 <= 150 ms for each page. It reports and never fails the build.
 
-  .venv/bin/python benchmarks/bench_pages.py [--rounds 20] [--scale audit-1m]
+  .venv/bin/python benchmarks/bench_pages.py [--rounds 20] [--scale audit-1m] [--only NAME] [--profile]
 """
 import argparse
 import shutil
@@ -93,6 +93,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--scale", default="audit-1m", choices=sorted(generate.SCALES))
     parser.add_argument("--only", help="measure only the pages whose name contains this")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each page measured")
     args = parser.parse_args(argv)
 
     source = generate.ensure_database(args.scale)
@@ -108,6 +109,8 @@ def main(argv=None) -> int:
             from flask_migrate import upgrade
             upgrade()  # the cached file is at the migrations' head already; a no-op then
         freeze_clock(NOW)
+        from partnernet.process import tune_garbage_collector
+        tune_garbage_collector()  # as wsgi.py does in the web workers
         user_id, version = hq_manager(app)
         client = app.test_client()
         with client.session_transaction() as session:
@@ -118,9 +121,19 @@ def main(argv=None) -> int:
         for name, url in PAGES:
             if args.only and args.only not in name:
                 continue
+            if args.profile:
+                import cProfile
+                import pstats
+                profiler = cProfile.Profile()
+                profiler.enable()
             times = measure(client, url, args.rounds)
+            if args.profile:
+                profiler.disable()
+                print(f"--- profile of {name} ({args.rounds + 1} requests)")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             rows.append((name, url, statistics.median(times), percentile(times, 0.95), max(times)))
-            print(f"  {name:48} p50 {rows[-1][2]:7.1f} ms  p95 {rows[-1][3]:7.1f} ms")
+            print(f"  {name:48} p50 {rows[-1][2]:7.1f} ms  p95 {rows[-1][3]:7.1f} ms  "
+                  f"(each: {' '.join(str(round(t)) for t in times)})")
 
     print(f"\n| page | url | p50 ms | p95 ms | max ms |\n|---|---|---:|---:|---:|")
     for name, url, p50, p95, worst in rows:

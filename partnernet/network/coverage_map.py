@@ -3,6 +3,7 @@ does — the list a channel manager recruits new partners from."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -21,7 +22,7 @@ LEVEL_RANK = {"county": 0, "city": 1, "province": 2}
 KIND_RANK = {kind: rank for rank, kind in enumerate(PARTNER_KINDS)}
 
 
-@dataclass
+@dataclass(slots=True)
 class CoveringPartner:
     party_id: int
     name: str
@@ -36,7 +37,7 @@ class CoveringPartner:
         return self.status in ELIGIBLE_STATUSES and self.certified
 
 
-@dataclass
+@dataclass(slots=True)
 class CountyCoverage:
     """One county unit: the partners covering it for the line and, when none is eligible, why."""
     code: str
@@ -106,21 +107,26 @@ def province_code_of(code: str) -> str:
     return code[:2] + "0000"
 
 
-def county_units(region: Region | None) -> list[CountyCoverage]:
-    """The county units at or under `region` (all of China when None), with their city, in code order."""
+@lru_cache(maxsize=1)
+def all_county_units() -> tuple[tuple, ...]:
+    """(code, name, city code, city name) of every county unit of China, in code order; the city is
+    None for a county directly under its province. Regions are reference data that only migrations
+    and `flask regions load` write, so they are read once per process (2,850 rows)."""
     parent = sa.orm.aliased(Region)
     statement = (sa.select(Region.code, Region.name, Region.parent_code, parent.name, parent.level)
                  .outerjoin(parent, parent.code == Region.parent_code)
                  .where(regions.county_units_clause())
                  .order_by(Region.code))
-    if region is not None:
-        statement = statement.where(regions.at_or_under(region))
-    units = []
-    for code, name, parent_code, parent_name, parent_level in db.session.execute(statement):
-        in_city = parent_level == "city"
-        units.append(CountyCoverage(code, name, parent_code if in_city else None,
-                                    parent_name if in_city else None, province_code_of(code)))
-    return units
+    return tuple((code, name, parent_code if parent_level == "city" else None,
+                  parent_name if parent_level == "city" else None)
+                 for code, name, parent_code, parent_name, parent_level in db.session.execute(statement))
+
+
+def county_units(region: Region | None) -> list[CountyCoverage]:
+    """The county units at or under `region` (all of China when None), with their city, in code order."""
+    prefix = regions.prefix_of(region) if region is not None else ""
+    return [CountyCoverage(code, name, city_code, city_name, province_code_of(code))
+            for code, name, city_code, city_name in all_county_units() if code.startswith(prefix)]
 
 
 def covering_partners(product_line_id: int, region: Region | None, today: date) -> dict[str, list[CoveringPartner]]:
@@ -140,9 +146,9 @@ def covering_partners(product_line_id: int, region: Region | None, today: date) 
         statement = statement.where(sa.or_(Coverage.region_code.in_(above),
                                            regions.at_or_under(region, Coverage.region_code)))
     by_region = defaultdict(list)
-    for row in db.session.execute(statement):
-        by_region[row.region_code].append(CoveringPartner(row.id, row.name, row.kind, row.status, row.level,
-                                                          row.region_code, bool(row.certified)))
+    for region_code, level, party_id, name, kind, status, is_certified in db.session.execute(statement):
+        by_region[region_code].append(CoveringPartner(party_id, name, kind, status, level, region_code,
+                                                      bool(is_certified)))
     return by_region
 
 
@@ -152,18 +158,28 @@ def county_coverage(product_line_id: int, region_code: str | None, today: date) 
     return resolve(product_line_id, region, today)
 
 
-def resolve(product_line_id: int, region: Region | None, today: date) -> list[CountyCoverage]:
+def partner_order(partner: CoveringPartner) -> tuple:
+    """Eligible first, then the most specific coverage, the preferred kind, the name."""
+    return (not partner.eligible, LEVEL_RANK.get(partner.level, 3), KIND_RANK.get(partner.kind, 9), partner.name)
+
+
+def resolve(product_line_id: int, region: Region | None, today: date, order_all: bool = True) -> list[CountyCoverage]:
+    """Every county unit with its covering partners and gap reason. The partners are put in order
+    where a page lists them: every county's with `order_all`, else only the gaps' (the country view
+    lists no county but its gaps, in the CSV)."""
     units = county_units(region)
     by_region = covering_partners(product_line_id, region, today)
     for unit in units:
         best = {}
         # A partner may cover a county at several levels; the most specific one is the one shown.
         for code in (unit.code, unit.city_code, unit.province_code):
-            for partner in by_region.get(code, []) if code else []:
+            for partner in by_region.get(code, ()) if code else ():
                 best.setdefault(partner.party_id, partner)
-        unit.partners = sorted(best.values(), key=lambda p: (not p.eligible, LEVEL_RANK.get(p.level, 3),
-                                                             KIND_RANK.get(p.kind, 9), p.name))
-        unit.gap_reason = gap_reason(unit.partners)
+        partners = list(best.values())
+        unit.gap_reason = gap_reason(partners)
+        if order_all or unit.gap_reason is not None:
+            partners.sort(key=partner_order)
+        unit.partners = partners
     return units
 
 
@@ -186,7 +202,7 @@ def coverage_map(product_line_id: int, region_code: str | None, today: date) -> 
     """The drill-down page's data: one row per region directly below `region_code` (provinces for
     the whole country), county units counted under each, and every county unit resolved."""
     region = db.session.get(Region, region_code) if region_code else None
-    counties = resolve(product_line_id, region, today)
+    counties = resolve(product_line_id, region, today, order_all=region is not None)
     rows = {r.code: RegionSummary(r.code, r.name, r.level) for r in regions.children(region.code if region else None)}
     for unit in counties:
         if region is None:
