@@ -128,3 +128,24 @@ def test_gaps_download_as_csv(client, login_as, app):
     response = client.get(f"/coverage?product_line=workflow&region={HANGZHOU}&format=csv")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     assert "330102" in response.text and XIHU not in response.text
+
+
+def test_a_countys_partners_are_listed_eligible_first_then_the_most_specific_coverage(app):
+    uncertified_county_agent = factories.partner(kind="agent")
+    factories.coverage(uncertified_county_agent, XIHU)
+    province_branch = certified_partner(kind="branch")
+    factories.coverage(province_branch, ZHEJIANG)
+    city_agent = certified_partner(kind="agent")
+    factories.coverage(city_agent, HANGZHOU)
+    names = [p.party_id for p in county(XIHU).partners]
+    assert names == [city_agent.id, province_branch.id, uncertified_county_agent.id]
+
+
+def test_the_country_view_lists_a_gaps_partners_in_the_same_order(app):
+    agent = certified_partner(status="suspended", kind="agent")
+    factories.coverage(agent, XIHU)  # covering first, listed last: a branch goes before an agent
+    branch = certified_partner(status="suspended", kind="branch")
+    factories.coverage(branch, XIHU)
+    china = coverage_map.coverage_map(workflow_id(), None, today_in_china())
+    xihu = next(c for c in china.gaps if c.code == XIHU)
+    assert [p.party_id for p in xihu.partners] == [branch.id, agent.id]
