@@ -3,10 +3,8 @@ does — the list a channel manager recruits new partners from."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 
 import sqlalchemy as sa
-import sqlalchemy.orm
 
 from partnernet.extensions import db
 from partnernet.network.models import PARTNER_KINDS, Coverage, Party
@@ -107,26 +105,11 @@ def province_code_of(code: str) -> str:
     return code[:2] + "0000"
 
 
-@lru_cache(maxsize=1)
-def all_county_units() -> tuple[tuple, ...]:
-    """(code, name, city code, city name) of every county unit of China, in code order; the city is
-    None for a county directly under its province. Regions are reference data that only migrations
-    and `flask regions load` write, so they are read once per process (2,850 rows)."""
-    parent = sa.orm.aliased(Region)
-    statement = (sa.select(Region.code, Region.name, Region.parent_code, parent.name, parent.level)
-                 .outerjoin(parent, parent.code == Region.parent_code)
-                 .where(regions.county_units_clause())
-                 .order_by(Region.code))
-    return tuple((code, name, parent_code if parent_level == "city" else None,
-                  parent_name if parent_level == "city" else None)
-                 for code, name, parent_code, parent_name, parent_level in db.session.execute(statement))
-
-
 def county_units(region: Region | None) -> list[CountyCoverage]:
     """The county units at or under `region` (all of China when None), with their city, in code order."""
     prefix = regions.prefix_of(region) if region is not None else ""
     return [CountyCoverage(code, name, city_code, city_name, province_code_of(code))
-            for code, name, city_code, city_name in all_county_units() if code.startswith(prefix)]
+            for code, name, city_code, city_name in regions.county_unit_rows() if code.startswith(prefix)]
 
 
 def covering_partners(product_line_id: int, region: Region | None, today: date) -> dict[str, list[CoveringPartner]]:

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from partnernet.auth.models import User
 from partnernet.extensions import db
@@ -23,28 +22,21 @@ def smtp_configured() -> bool:
 def notify(user: User, kind: str, dedup_key: str, render, link: str | None, now: datetime) -> Notification | None:
     """Queue one notification; `render()` returns (subject, body) and runs in the user's language.
     The same (user, dedup_key) twice creates nothing the second time."""
-    exists = db.session.execute(sa.select(Notification.id).where(
-        Notification.user_id == user.id, Notification.dedup_key == dedup_key)).first()
-    if exists:
-        return None
-    with force_locale(user.locale or "zh_CN"):
-        subject, body = render()
-    notification = Notification(user_id=user.id, kind=kind, dedup_key=dedup_key, subject=one_line(subject)[:200],
-                                body=str(body), link=link, created_at=now,
-                                status="pending" if smtp_configured() and user.email else "app_only")
-    try:
-        with db.session.begin_nested():
-            db.session.add(notification)
-    except IntegrityError:
-        return None  # another process queued it a moment ago
-    return notification
+    queued = queue([user], kind, dedup_key, render, link, now)
+    return db.session.get(Notification, queued[0]) if queued else None
 
 
 def notify_each(users: list[User], kind: str, dedup_key: str, render, link: str | None, now: datetime) -> int:
     """Queue one notification per user in one INSERT (the text rendered once per language); a user
     who already has one with this dedup_key gets nothing. How many were queued."""
+    return len(queue(users, kind, dedup_key, render, link, now))
+
+
+def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None, now: datetime) -> list[int]:
+    """The ids of the notifications inserted: one per user without one for this dedup_key yet. The
+    unique (user, dedup_key) settles a race with another process: its row wins, ours is skipped."""
     if not users:
-        return 0
+        return []
     texts, rows = {}, []
     pending = "pending" if smtp_configured() else "app_only"
     for user in users:
@@ -60,7 +52,7 @@ def notify_each(users: list[User], kind: str, dedup_key: str, render, link: str 
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (dialect.insert(Notification).values(rows)
                  .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]).returning(Notification.id))
-    return len(db.session.execute(statement).all())  # the rows inserted (rowcount is not portable here)
+    return list(db.session.execute(statement).scalars())  # RETURNING: rowcount is not portable here
 
 
 def one_line(text) -> str:

@@ -1,5 +1,6 @@
 """Loading the GB/T 2260 data file, and the lookups: a code's chain, children, search."""
 import csv
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -112,6 +113,21 @@ def county_units_clause():
     return sa.or_(Region.level == "county",
                   sa.and_(Region.level == "city",
                           ~sa.exists().where(child.parent_code == Region.code)))
+
+
+@lru_cache(maxsize=1)
+def county_unit_rows() -> tuple[tuple, ...]:
+    """(code, name, city code, city name) of every county unit of China, in code order; the city is
+    None for a county directly under its province. Regions are reference data that only migrations
+    and `flask regions load` write, so they are read once per process (2,850 rows)."""
+    parent = sa.orm.aliased(Region)
+    statement = (sa.select(Region.code, Region.name, Region.parent_code, parent.name, parent.level)
+                 .outerjoin(parent, parent.code == Region.parent_code)
+                 .where(county_units_clause())
+                 .order_by(Region.code))
+    return tuple((code, name, parent_code if parent_level == "city" else None,
+                  parent_name if parent_level == "city" else None)
+                 for code, name, parent_code, parent_name, parent_level in db.session.execute(statement))
 
 
 def count_counties(region: Region) -> int:
