@@ -1,6 +1,7 @@
 """The /api/v1 blueprint: every request authenticated by a bearer token, every error in the shape
 of API.md, and a failed request rolled back."""
 import json
+from functools import lru_cache
 from http import HTTPStatus
 
 import marshmallow as ma
@@ -24,6 +25,13 @@ class StrictParser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
 
+    def _get_schema(self, argmap, req):
+        """One instance per schema class, not one per request: our schemas hold no request state,
+        and marshmallow copies every declared field when it builds one."""
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return schema_instance(argmap)
+        return super()._get_schema(argmap, req)
+
     def _raw_load_json(self, req):
         """JSON nested deeper than Python's parser recurses ([[[[…) is refused like malformed JSON
         (400), not left to end the request as a RecursionError (500)."""
@@ -31,6 +39,11 @@ class StrictParser(FlaskParser):
             return super()._raw_load_json(req)
         except RecursionError:
             raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
+@lru_cache(maxsize=None)
+def schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
+    return schema_class()
 
 
 class ApiBlueprint(Blueprint):

@@ -7,11 +7,9 @@ after that the same key opens a new ticket.
 """
 import hashlib
 import json
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from partnernet.api.models import IdempotencyKey
@@ -47,8 +45,14 @@ def replay(record: IdempotencyKey | None, body_fingerprint: str) -> Ticket:
     return db.session.get(Ticket, record.ticket_id)
 
 
+INSERT_KEY = sa.insert(IdempotencyKey.__table__)
+# SET ticket_id = :ticket_id, from the parameters.
+LINK_KEY = sa.update(IdempotencyKey.__table__).where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
+
+
 def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: datetime) -> tuple[Ticket, bool]:
-    """(ticket, replayed): `open_ticket()` runs, and commits, only if no live record of the key exists."""
+    """(ticket, replayed): `open_ticket(on_opened)` runs, and commits, only if no live record of the
+    key exists; `on_opened(ticket_id)` points the key at the new ticket in the same transaction."""
     record = find(user.id, key)
     if record is not None and record.created_at > now - LIFETIME:
         return replay(record, body_fingerprint), True
@@ -63,36 +67,20 @@ def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: dat
             db.session.rollback()
             return replay(find(user.id, key), body_fingerprint), True
         db.session.expire(record)
+        key_id = record.id
     else:
-        record = IdempotencyKey(user_id=user.id, key=key, fingerprint=body_fingerprint, created_at=now)
-        db.session.add(record)
         try:
-            db.session.flush()
+            key_id = db.session.connection().execute(INSERT_KEY, {
+                "user_id": user.id, "key": key, "fingerprint": body_fingerprint, "created_at": now,
+                "ticket_id": None}).inserted_primary_key[0]
         except IntegrityError:
             db.session.rollback()  # another request with this key got in first and has committed
             return replay(find(user.id, key), body_fingerprint), True
-    with linked_to_new_ticket(record):
-        ticket = open_ticket()
-    return ticket, False
 
+    def link(ticket_id: int):
+        db.session.connection().execute(LINK_KEY, {"key_id": key_id, "ticket_id": ticket_id})
 
-@contextmanager
-def linked_to_new_ticket(record: IdempotencyKey):
-    """Point the key at the ticket the service creates, in the flush that inserts it, so that the
-    service's own commit stores both together (the service knows nothing of idempotency)."""
-    session = db.session()
-
-    def link(session, _flush_context, _instances):
-        if record.ticket_id is None and record.ticket is None:
-            ticket = next((obj for obj in session.new if isinstance(obj, Ticket)), None)
-            if ticket is not None:
-                record.ticket = ticket
-
-    event.listen(session, "before_flush", link)
-    try:
-        yield
-    finally:
-        event.remove(session, "before_flush", link)
+    return open_ticket(link), False
 
 
 def purge_expired_keys(now: datetime) -> int:

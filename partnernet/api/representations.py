@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from partnernet.auth.models import User
 from partnernet.extensions import db
+from partnernet.network.service import product_line_code
 from partnernet.tickets.models import Ticket, TicketEvent
 
 
@@ -66,7 +67,7 @@ def ticket_view(ticket: Ticket, user: User, include_events: bool = False) -> dic
         "channel", "subject", "description", "engineer_id", "hq_queue_cause", "created_at", "updated_at",
         "responded_at", "resolved_at", "closed_at")}
     view.update(
-        product_line=ticket.product_line.code,
+        product_line=product_line_code(ticket.product_line_id),
         owner=owner_of(ticket),
         offer={"partner_id": ticket.offered_party_id, "deadline": ticket.offer_deadline}
         if ticket.status == "offered" else None,

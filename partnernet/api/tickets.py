@@ -35,11 +35,11 @@ def intake(headers, data):
     require_role(user, *HQ_ROLES)
     now = now_utc()
 
-    def open_ticket():
+    def open_ticket(on_opened=None):
         return service.intake(service.IntakeRequest(
             customer_id=data["customer_id"], product_line=data["product_line"], complexity=data["complexity"],
             channel=data["channel"], subject=data["subject"], description=data["description"],
-            tier=data.get("tier"), region_code=data.get("region_code")), user, now)
+            tier=data.get("tier"), region_code=data.get("region_code")), user, now, on_opened)
 
     key = headers.get("idempotency_key")
     if key is None:
@@ -59,7 +59,7 @@ def list_tickets(args):
                             partner_id=args.get("partner_id"), product_line=args.get("product_line", ""),
                             overdue=bool(args.get("breached")), sort="id", descending=True)
     statement = ticket_list_statement(user, filters, now_utc()).options(
-        selectinload(Ticket.product_line), selectinload(Ticket.owner), selectinload(Ticket.offered_to))
+        selectinload(Ticket.owner), selectinload(Ticket.offered_to))
     page = keyset_page(statement, Ticket.id, args, descending=True)
     page["items"] = [ticket_view(ticket, user) for ticket in page["items"]]
     return page

@@ -61,13 +61,16 @@ def tokens_of(user: User) -> list[ApiToken]:
         .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())).scalars())
 
 
+# Built once: every API request runs it.
+LIVE_TOKEN = (sa.select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
+              .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None)))
+
+
 def user_for_token(secret: str, now: datetime) -> User | None:
     """The active user a live token belongs to, else None. Notes the use (once a minute at most)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    row = db.session.execute(
-        sa.select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None))).first()
+    row = db.session.execute(LIVE_TOKEN, {"token_hash": token_hash(secret)}).first()
     if row is None or not row.User.active:
         return None
     user = row.User

@@ -11,6 +11,7 @@ from partnernet.network.models import (
     PARTNER_KINDS, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine, coverage_product_line)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
+from partnernet.settings.cache import cached
 
 # onboarding → active ⇄ probation → suspended → terminated (DESIGN.md). An active partner may be
 # suspended at once (an audit decision), a suspended one may be reinstated on probation, and any
@@ -22,6 +23,22 @@ TRANSITIONS = {
     "suspended": ("probation", "terminated"),
     "terminated": (),
 }
+
+
+def product_lines() -> dict[str, tuple[int, bool]]:
+    """code -> (id, active) of every product line, kept per process for a few seconds
+    (partnernet.settings.cache): intake looks a line up by code, the API names it by id."""
+    return cached("product_lines", lambda: {code: (line_id, active) for line_id, code, active in db.session.connection()
+                                            .execute(sa.select(ProductLine.id, ProductLine.code, ProductLine.active))})
+
+
+def active_product_line_id(code: str) -> int | None:
+    line_id, active = product_lines().get(code, (None, False))
+    return line_id if active else None
+
+
+def product_line_code(product_line_id: int) -> str:
+    return next(code for code, (line_id, _active) in product_lines().items() if line_id == product_line_id)
 
 
 def allowed_transitions(status: str) -> tuple[str, ...]:

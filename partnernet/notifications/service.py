@@ -49,10 +49,12 @@ def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None
         rows.append({"user_id": user.id, "kind": kind, "dedup_key": dedup_key, "subject": subject, "body": body,
                      "link": link, "created_at": now, "attempts": 0,
                      "status": pending if user.email else "app_only"})
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (dialect.insert(Notification).values(rows)
-                 .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]).returning(Notification.id))
-    return list(db.session.execute(statement).scalars())  # RETURNING: rowcount is not portable here
+    connection = db.session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    table = Notification.__table__
+    statement = (dialect.insert(table).values(rows)
+                 .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]).returning(table.c.id))
+    return list(connection.execute(statement).scalars())  # RETURNING: rowcount is not portable here
 
 
 def one_line(text) -> str:

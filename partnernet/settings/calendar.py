@@ -20,6 +20,7 @@ from flask_babel import gettext
 from partnernet import sla
 from partnernet.errors import NotFound
 from partnernet.extensions import db
+from partnernet.settings.cache import cached
 from partnernet.settings.models import CalendarDay, SlaPolicy
 from partnernet.timeclock import now_utc
 
@@ -73,18 +74,21 @@ class WorkingCalendar:
 
 
 def load_calendar(start: date, end: date) -> WorkingCalendar:
-    """The calendar for the whole years from `start`'s to `end`'s, in one query."""
+    """The calendar for the whole years from `start`'s to `end`'s."""
     first, last = date(start.year, 1, 1), date(end.year, 12, 31)
-    rows = db.session.execute(
-        sa.select(CalendarDay.day, CalendarDay.is_working).where(CalendarDay.day.between(first, last)))
-    return WorkingCalendar(first, last, {day: is_working for day, is_working in rows})
+    return WorkingCalendar(first, last, {day: working for day, working in stored_days().items() if first <= day <= last})
 
 
 def load_days(first: date, last: date) -> WorkingCalendar:
     """The calendar for exactly `first` to `last` (for arithmetic; years need load_calendar)."""
-    rows = db.session.connection().execute(
-        sa.select(CalendarDay.day, CalendarDay.is_working).where(CalendarDay.day.between(first, last)))
-    return WorkingCalendar(first, last, {day: is_working for day, is_working in rows})
+    return WorkingCalendar(first, last, stored_days())
+
+
+def stored_days() -> dict[date, bool]:
+    """Every day the table holds (a few thousand), kept per process for a few seconds
+    (partnernet.settings.cache)."""
+    return cached("calendar_days", lambda: dict(db.session.connection().execute(
+        sa.select(CalendarDay.day, CalendarDay.is_working)).all()))
 
 
 def calendar_for_due(start: datetime, minutes: int, policy: sla.Policy) -> WorkingCalendar:

@@ -1,7 +1,10 @@
 """The settings DESIGN.md names, their defaults, and reading them with overrides from the table."""
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from partnernet.extensions import db
+from partnernet.settings.cache import cached
 from partnernet.settings.models import Setting
 
 DEFAULTS = {
@@ -19,10 +22,18 @@ DEFAULTS = {
 SERVICE_FEE_RATE_RANGE = (Decimal("0.15"), Decimal("0.20"))
 
 
+STORED = sa.select(Setting.key, Setting.value)
+
+
 def load_settings() -> dict:
-    """All settings: the stored value where HQ set one, the default otherwise."""
+    """All settings: the stored value where HQ set one, the default otherwise (kept per process
+    for a few seconds: partnernet.settings.cache)."""
+    return dict(cached("settings", read_settings))
+
+
+def read_settings() -> dict:
     values = dict(DEFAULTS)
-    for row in db.session.execute(db.select(Setting)).scalars():
-        if row.key in values:
-            values[row.key] = row.value
+    for key, value in db.session.connection().execute(STORED):
+        if key in values:
+            values[key] = value
     return values

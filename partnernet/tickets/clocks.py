@@ -23,14 +23,14 @@ def policy_row(ticket: Ticket) -> SlaPolicy:
     return load_policy("business-hours")
 
 
-def set_due_times(ticket: Ticket, now: datetime) -> None:
-    """Both targets from `now`, on one calendar read long enough for the longer one."""
-    row = policy_row(ticket)
-    resolution = row.resolution_complex_minutes if ticket.complexity == "complex" else row.resolution_simple_minutes
-    policy = policy_of(row)
-    calendar = calendar_for_due(now, max(row.response_minutes, resolution), policy)
-    ticket.response_due_at = sla.add_business_minutes(now, row.response_minutes, policy, calendar.is_working)
-    ticket.resolution_due_at = sla.add_business_minutes(now, resolution, policy, calendar.is_working)
+def due_times(policy, complexity: str, now: datetime) -> tuple[datetime, datetime]:
+    """(response due, resolution due) from `now` under an SLA policy (or a row with its columns),
+    on one calendar read long enough for the longer target."""
+    resolution = policy.resolution_complex_minutes if complexity == "complex" else policy.resolution_simple_minutes
+    clock = policy_of(policy)
+    calendar = calendar_for_due(now, max(policy.response_minutes, resolution), clock)
+    return (sla.add_business_minutes(now, policy.response_minutes, clock, calendar.is_working),
+            sla.add_business_minutes(now, resolution, clock, calendar.is_working))
 
 
 def resume(ticket: Ticket, now: datetime) -> None:

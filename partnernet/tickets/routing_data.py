@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from partnernet import routing
 from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.extensions import db
-from partnernet.network.models import Certification, Coverage, Engineer, Party, ProductLine, coverage_product_line
+from partnernet.network.models import Certification, Coverage, Engineer, Party, coverage_product_line
+from partnernet.network.service import product_line_code
 from partnernet.regions.models import Region
 from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
 
@@ -35,11 +36,6 @@ def region_chain(code: str) -> tuple[tuple[str, str], ...]:
         chain.append((current, level))
         current = parent
     return tuple(chain)
-
-
-@lru_cache(maxsize=64)
-def product_line_code(product_line_id: int) -> str:
-    return db.session.execute(sa.select(ProductLine.code).where(ProductLine.id == product_line_id)).scalar_one()
 
 
 def one_of(column, values):

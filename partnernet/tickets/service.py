@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import make_transient_to_detached
 from flask import has_request_context, url_for
 from flask_babel import format_datetime, gettext as _
 
@@ -19,10 +19,11 @@ from partnernet.customers.models import Contract, Customer, contract_product_lin
 from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import commit_keeping_loaded, db
-from partnernet.network.models import TIERS, Engineer, Party, ProductLine
-from partnernet.network.service import certified_engineers, is_certified
+from partnernet.network.models import TIERS, Engineer, Party
+from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
 from partnernet.notifications.service import notify_each
-from partnernet.regions.models import Region
+from partnernet.settings.calendar import load_policy
+from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
 from partnernet.tickets.models import CHANNELS, COMPLEXITIES, Ticket, TicketEvent
@@ -65,16 +66,38 @@ def add_event(ticket: Ticket, kind: str, now: datetime, actor: User | None = Non
 
 # --- intake ------------------------------------------------------------------------------------
 
-def contract_for(customer: Customer, product_line_id: int, today: date) -> Contract | None:
-    """The customer's contract for the line (the latest started), else its latest contract."""
+# What the due times need of an SLA policy (partnernet.tickets.clocks.due_times).
+POLICY_COLUMNS = ("kind", "timezone", "day_start", "day_end", "response_minutes", "resolution_simple_minutes",
+                  "resolution_complex_minutes")
+
+
+def customer_contracts_statement():
+    """The customer's region and each of its contracts with its SLA policy and whether it covers
+    the product line: one row per contract, one row of NULLs for a customer without contracts, no
+    row for an unknown customer. Built once, like the routing statement."""
     covers = sa.exists().where(contract_product_line.c.contract_id == Contract.id,
-                               contract_product_line.c.product_line_id == product_line_id)
-    rows = db.session.execute(sa.select(Contract, covers.label("covers"))
-                              .where(Contract.customer_id == customer.id)
-                              .options(joinedload(Contract.sla_policy))).all()
-    started = [r for r in rows if r.Contract.starts_on <= today] or rows
+                               contract_product_line.c.product_line_id == sa.bindparam("product_line_id"))
+    return (sa.select(Customer.region_code.label("customer_region_code"), Contract.id, Contract.starts_on,
+                      Contract.value, Contract.service_paid_until, covers.label("covers"),
+                      *(getattr(SlaPolicy, name) for name in POLICY_COLUMNS))
+            .select_from(Customer)
+            .outerjoin(Contract, Contract.customer_id == Customer.id)
+            .outerjoin(SlaPolicy, SlaPolicy.id == Contract.sla_policy_id)
+            .where(Customer.id == sa.bindparam("customer_id")))
+
+
+CUSTOMER_CONTRACTS = customer_contracts_statement()
+INSERT_TICKET = sa.insert(Ticket.__table__)
+INSERT_EVENTS = sa.insert(TicketEvent.__table__)
+
+
+def contract_for(rows, today: date):
+    """Of CUSTOMER_CONTRACTS' rows, the contract for the line (the latest started), else the
+    latest contract, else None."""
+    rows = [r for r in rows if r.id is not None]
+    started = [r for r in rows if r.starts_on <= today] or rows
     pool = [r for r in started if r.covers] or started
-    return max(pool, key=lambda r: (r.Contract.starts_on, r.Contract.id)).Contract if pool else None
+    return max(pool, key=lambda r: (r.starts_on, r.id)) if pool else None
 
 
 def add_months(day: date, months: int) -> date:
@@ -87,7 +110,7 @@ def add_months(day: date, months: int) -> date:
             continue
 
 
-def entitlement(contract: Contract | None, tier: str, today: date, settings: dict) -> tuple[bool, str | None]:
+def entitlement(contract, tier: str, today: date, settings: dict) -> tuple[bool, str | None]:
     """(billable, why): on-site below the threshold, or service past the free year and unpaid."""
     if contract is None:
         return True, "no_contract"
@@ -101,24 +124,37 @@ def entitlement(contract: Contract | None, tier: str, today: date, settings: dic
     return True, "service_unpaid"
 
 
-def default_tier(contract: Contract | None, settings: dict) -> str:
+def default_tier(contract, settings: dict) -> str:
     if contract is not None and contract.value >= Decimal(str(settings["onsite_threshold_cny"])):
         return "L3"
     return "L2"
 
 
-def intake(request: IntakeRequest, actor: User | None, now: datetime) -> Ticket:
-    """Open a ticket and route it. Nothing here refuses service: an unentitled one is billable."""
+def event_row(ticket_id: int, kind: str, now: datetime, actor: User | None, party_id=None, from_status=None,
+              to_status=None, reason_code=None, note=None, data=None) -> dict:
+    return {"ticket_id": ticket_id, "kind": kind, "at": now, "actor_user_id": actor.id if actor else None,
+            "party_id": party_id, "from_status": from_status, "to_status": to_status, "reason_code": reason_code,
+            "note": note, "data": data}
+
+
+def intake(request: IntakeRequest, actor: User | None, now: datetime, on_opened=None) -> Ticket:
+    """Open a ticket and route it. Nothing here refuses service: an unentitled one is billable.
+    `on_opened(ticket_id)`, if given, runs in the same transaction just before the commit.
+
+    The API's busiest write: every read comes first, then the ticket and its events are written
+    with plain INSERTs (no unit of work), and the Ticket returned is the values written."""
     settings = load_settings()
     today = today_in_china(now)
+    connection = db.session.connection()
     fields = {}
-    customer = db.session.get(Customer, request.customer_id) if request.customer_id else None
-    if customer is None:
-        fields["customer_id"] = _("Unknown customer.")
-    line = db.session.execute(sa.select(ProductLine).where(ProductLine.code == request.product_line,
-                                                           ProductLine.active)).scalar_one_or_none()
-    if line is None:
+    line_id = active_product_line_id(request.product_line)
+    if line_id is None:
         fields["product_line"] = _("Unknown product line.")
+    rows = connection.execute(CUSTOMER_CONTRACTS, {"customer_id": request.customer_id,
+                                                   "product_line_id": line_id}).all() \
+        if request.customer_id else []
+    if not rows:
+        fields["customer_id"] = _("Unknown customer.")
     if request.complexity not in COMPLEXITIES:
         fields["complexity"] = _("Choose simple or complex.")
     if request.channel not in CHANNELS:
@@ -130,29 +166,42 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime) -> Ticket:
         fields["subject"] = _("A subject is required.")
     elif len(subject) > 200:
         fields["subject"] = _("At most 200 characters.")
-    region = None
-    if request.region_code:
-        region = db.session.get(Region, request.region_code)
-        if region is None:
-            fields["region_code"] = _("Unknown region code.")
+    if request.region_code and request.region_code not in routing_data.region_tree():
+        fields["region_code"] = _("Unknown region code.")
     if fields:
         raise ValidationFailed(_("The ticket cannot be opened."), fields)
-    contract = contract_for(customer, line.id, today)
+    contract = contract_for(rows, today)
     tier = request.tier or default_tier(contract, settings)
     billable, reason = entitlement(contract, tier, today, settings)
-    # The ticket is complete (due times, route, events) before its first flush: one INSERT each.
-    with db.session.no_autoflush:
-        ticket = Ticket(customer_id=customer.id, contract=contract, contract_id=contract.id if contract else None,
-                        region_code=region.code if region else customer.region_code,
-                        product_line=line, product_line_id=line.id,
-                        complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
-                        billable_reason=reason, subject=subject, description=(request.description or "").strip(),
-                        status="new", created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
-        db.session.add(ticket)
-        clocks.set_due_times(ticket, now)
-        add_event(ticket, "created", now, actor, to_status="new",
-                  data={"tier": tier, "billable": billable, "billable_reason": reason})
-        route(ticket, now, actor, settings)
+    # The contract's row carries its policy's columns; without a contract, business hours.
+    response_due, resolution_due = clocks.due_times(contract or load_policy("business-hours"),
+                                                    request.complexity, now)
+    values = dict(customer_id=request.customer_id, contract_id=contract.id if contract else None,
+                  region_code=request.region_code or rows[0].customer_region_code, product_line_id=line_id,
+                  complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
+                  billable_reason=reason, subject=subject, description=(request.description or "").strip(),
+                  status="new", owner_party_id=None, offered_party_id=None, offer_deadline=None,
+                  hq_queue_cause=None, engineer_id=None, route=None, response_due_at=response_due,
+                  resolution_due_at=resolution_due, responded_at=None, resolved_at=None, closed_at=None,
+                  paused_at=None, created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
+    ticket = Ticket(**values)  # not in the session: nothing here is flushed
+    decision = decide_for(ticket, now, settings)
+    changes, routed_event = routed(decision, now, settings)
+    values.update(changes)
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    ticket.id = connection.execute(INSERT_TICKET, values).inserted_primary_key[0]
+    connection.execute(INSERT_EVENTS, [
+        event_row(ticket.id, "created", now, actor, to_status="new",
+                  data={"tier": tier, "billable": billable, "billable_reason": reason}),
+        event_row(ticket.id, actor=actor, now=now, from_status="new", **routed_event)])
+    if ticket.status == "offered":
+        notify_offer(ticket, now)
+    if on_opened is not None:
+        on_opened(ticket.id)
+    # The ticket joins the session as the row just written, loaded and unchanged.
+    make_transient_to_detached(ticket)
+    db.session.add(ticket)
     commit_keeping_loaded()
     return ticket
 
@@ -169,31 +218,43 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
     """Decide and apply: offer to the best candidate, or queue at HQ with the cause. No commit."""
     settings = settings or load_settings()
     decision = decide_for(ticket, now, settings)
-    ticket.route = decision.as_dict()
+    changes, event = routed(decision, now, settings)
     before = ticket.status
-    if decision.offered_party_id is not None:
-        ticket.status, ticket.offered_party_id, ticket.hq_queue_cause = "offered", decision.offered_party_id, None
-        ticket.offer_deadline = now + timedelta(minutes=int(settings["offer_deadline_minutes"]))
-        add_event(ticket, "offered", now, actor, party_id=decision.offered_party_id, from_status=before,
-                  to_status="offered", data={"deadline": ticket.offer_deadline.isoformat(), "route": ticket.route})
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    add_event(ticket, now=now, actor=actor, from_status=before, **event)
+    if ticket.status == "offered":
         notify_offer(ticket, now)
-    else:
-        queue_at_hq(ticket, decision.cause, now, actor, data={"route": ticket.route})
-    ticket.updated_at = now
     return decision
+
+
+def routed(decision: routing.Decision, now: datetime, settings: dict) -> tuple[dict, dict]:
+    """What a routing decision changes on the ticket, and the event that records it (without the
+    ticket, the time, the actor and the status before)."""
+    route = decision.as_dict()
+    if decision.offered_party_id is None:
+        return ({**hq_queue_values(decision.cause), "route": route, "updated_at": now},
+                {"kind": "queued_to_hq", "to_status": "hq_queue", "reason_code": decision.cause,
+                 "data": {"route": route}})
+    deadline = now + timedelta(minutes=int(settings["offer_deadline_minutes"]))
+    return ({"status": "offered", "offered_party_id": decision.offered_party_id, "hq_queue_cause": None,
+             "offer_deadline": deadline, "route": route, "updated_at": now},
+            {"kind": "offered", "party_id": decision.offered_party_id, "to_status": "offered",
+             "data": {"deadline": deadline.isoformat(), "route": route}})
+
+
+PARTY_WITH_ADMINS = (sa.select(Party, User)
+                     .outerjoin(User, sa.and_(User.party_id == Party.id, User.role == "partner_admin", User.active))
+                     .where(Party.id == sa.bindparam("party_id")))
 
 
 def notify_offer(ticket: Ticket, now: datetime) -> None:
     """Tell the offered partner's administrators, in their language, before the clock runs out."""
     # The party with its administrators in one query; the ticket keeps the party, which its
     # answer names, so that nothing reads it again.
-    rows = db.session.execute(
-        sa.select(Party, User).outerjoin(User, sa.and_(User.party_id == Party.id, User.role == "partner_admin",
-                                                       User.active))
-        .where(Party.id == ticket.offered_party_id)).all()
+    rows = db.session.execute(PARTY_WITH_ADMINS, {"party_id": ticket.offered_party_id}).all()
     ticket.offered_to = rows[0].Party
     admins = [row.User for row in rows if row.User is not None]
-    db.session.flush()  # a new ticket gets its id, which the notification names
     notify_each(admins, "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
                 lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
                          _("Accept or decline before %(deadline)s.",
@@ -202,11 +263,16 @@ def notify_offer(ticket: Ticket, now: datetime) -> None:
                 now)
 
 
+def hq_queue_values(cause: str) -> dict:
+    """A ticket in the HQ queue: the cause said, no offer, no owner, no engineer."""
+    return {"status": "hq_queue", "hq_queue_cause": cause, "offered_party_id": None, "offer_deadline": None,
+            "owner_party_id": None, "engineer_id": None}
+
+
 def queue_at_hq(ticket: Ticket, cause: str, now: datetime, actor: User | None, note=None, data=None):
     before = ticket.status
-    ticket.status, ticket.hq_queue_cause = "hq_queue", cause
-    ticket.offered_party_id = ticket.offer_deadline = None
-    ticket.owner_party_id = ticket.engineer_id = None
+    for name, value in hq_queue_values(cause).items():
+        setattr(ticket, name, value)
     add_event(ticket, "queued_to_hq", now, actor, from_status=before, to_status="hq_queue",
               reason_code=cause, note=note, data=data)
 
