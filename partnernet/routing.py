@@ -4,7 +4,7 @@ decide() takes the ticket's facts, the candidate partners found by their coverag
 and the time, and returns the whole decision: who is offered the ticket, who ranks behind, who
 was skipped and why, or the cause that sends the ticket to the HQ queue. No database, no Flask.
 """
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 LEVEL_ORDER = {"county": 0, "city": 1, "province": 2}
@@ -59,7 +59,8 @@ class Decision:
     candidates: list[Outcome] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Flat dataclasses of plain values: shallow copies are whole copies (asdict deep-copies).
+        return {**vars(self), "candidates": [dict(vars(c)) for c in self.candidates]}
 
     def ranked(self) -> list[Outcome]:
         return [c for c in self.candidates if c.outcome in ("offered", "ranked")]

@@ -318,6 +318,21 @@ def test_intake_answers_201_with_the_fields_of_api_md(app, as_user):
     assert "Idempotent-Replayed" not in response.headers
 
 
+def test_the_intake_answer_is_what_was_stored(app, as_user):
+    """Intake answers from the values it wrote, not from a read-back: the ticket read afterwards,
+    on another connection, says the same, for an offer and for the HQ queue."""
+    certified_partner("330106")
+    caller = as_user(factories.user("hq_agent"))
+    statuses = []
+    for body in (intake_body(customer_with_contract()), intake_body(customer_with_contract(), region_code="540102")):
+        opened = caller.post("/api/v1/tickets", json=body)
+        assert opened.status_code == 201
+        db.session.remove()  # nothing of the intake's session is left to answer from
+        assert caller.get(f"/api/v1/tickets/{opened.get_json()['id']}").get_json() == opened.get_json()
+        statuses.append(opened.get_json()["status"])
+    assert statuses == ["offered", "hq_queue"]
+
+
 def test_intake_nobody_can_take_goes_to_the_hq_queue_with_the_cause(app, as_user):
     ticket = as_user(factories.user("hq_agent")).post(
         "/api/v1/tickets", json=intake_body(customer_with_contract(), region_code=None, tier=None)).get_json()

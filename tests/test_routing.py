@@ -1,4 +1,5 @@
 """The routing rules, on plain data: no app, no database, the clock passed in."""
+import dataclasses
 from datetime import date, datetime, timezone
 
 from partnernet.routing import Candidate, TicketFacts, decide
@@ -106,3 +107,12 @@ def test_every_queued_decision_has_exactly_one_cause_and_every_offer_none():
     for candidates in ([], [candidate(1)], [candidate(1, certified=False)], [candidate(1, status="terminated")]):
         decision = decide(TICKET, candidates, PRIORITY, NOW)
         assert (decision.offered_party_id is None) == (decision.cause is not None)
+
+
+def test_the_stored_route_is_the_whole_decision_as_plain_data():
+    decision = decide(TICKET, [candidate(1), candidate(2, certified=False), candidate(3, "city", open_tickets=1)],
+                      PRIORITY, NOW)
+    route = decision.as_dict()
+    assert route == dataclasses.asdict(decision)
+    route["candidates"][0]["outcome"] = "changed"  # a copy: the decision is not touched
+    assert decision.candidates[0].outcome != "changed"

@@ -190,13 +190,15 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, on_opened=
     values.update(changes)
     for name, value in changes.items():
         setattr(ticket, name, value)
+    # The last read, so that SQLite's write lock is held only for the inserts and the commit.
+    admins = offered_party_admins(ticket) if ticket.status == "offered" else []
     ticket.id = connection.execute(INSERT_TICKET, values).inserted_primary_key[0]
     connection.execute(INSERT_EVENTS, [
         event_row(ticket.id, "created", now, actor, to_status="new",
                   data={"tier": tier, "billable": billable, "billable_reason": reason}),
         event_row(ticket.id, actor=actor, now=now, from_status="new", **routed_event)])
     if ticket.status == "offered":
-        notify_offer(ticket, now)
+        notify_offer(ticket, now, admins)
     if on_opened is not None:
         on_opened(ticket.id)
     # The ticket joins the session as the row just written, loaded and unchanged.
@@ -248,13 +250,18 @@ PARTY_WITH_ADMINS = (sa.select(Party, User)
                      .where(Party.id == sa.bindparam("party_id")))
 
 
-def notify_offer(ticket: Ticket, now: datetime) -> None:
-    """Tell the offered partner's administrators, in their language, before the clock runs out."""
-    # The party with its administrators in one query; the ticket keeps the party, which its
-    # answer names, so that nothing reads it again.
+def offered_party_admins(ticket: Ticket) -> list[User]:
+    """The offered party's active administrators, read with the party in one query; the ticket
+    keeps the party, which its answer names, so that nothing reads it again."""
     rows = db.session.execute(PARTY_WITH_ADMINS, {"party_id": ticket.offered_party_id}).all()
     ticket.offered_to = rows[0].Party
-    admins = [row.User for row in rows if row.User is not None]
+    return [row.User for row in rows if row.User is not None]
+
+
+def notify_offer(ticket: Ticket, now: datetime, admins: list[User] | None = None) -> None:
+    """Tell the offered partner's administrators, in their language, before the clock runs out."""
+    if admins is None:
+        admins = offered_party_admins(ticket)
     notify_each(admins, "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
                 lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
                          _("Accept or decline before %(deadline)s.",
