@@ -7,9 +7,11 @@ workers. A bounded threaded client (THREADS threads, http.client) then alternate
 endpoints in ROUNDS rounds of SECONDS s each:
 
   intake  POST /api/v1/tickets: a valid ticket for a random demo customer, routed and committed
+  intake+key  the same with a new Idempotency-Key on every request, as integrations send them
   bare    POST /bench/bare: a Flask view that inserts one row and commits
 
-and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps.
+and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps (intake+key's
+ratio is printed beside it, for information: the target is on intake).
 Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
 
   .venv/bin/python benchmarks/bench_intake.py [--seconds 5] [--rounds 3] [--threads 16] [--only sqlite|postgresql]
@@ -177,18 +179,22 @@ def bench_database(label: str, database_url: str, args, workdir: Path) -> list[d
         return "POST", "/api/v1/tickets", body, {"Authorization": f"Bearer {token}",
                                                  "Content-Type": "application/json"}
 
+    def intake_with_key(rng):
+        method, path, body, headers = intake(rng)
+        return method, path, body, {**headers, "Idempotency-Key": f"bench-{rng.randrange(10**12)}"}
+
     def bare(_rng):
         return "POST", "/bench/bare", b"", {"Content-Length": "0"}
 
-    endpoints = {"intake": intake, "bare": bare}
+    endpoints = {"intake": intake, "intake+key": intake_with_key, "bare": bare}
     server = Gunicorn(database_url, workdir / f"gunicorn-{label}.log")
     try:
         print(f"[{label}] gunicorn on 127.0.0.1:{server.port}, {WORKERS} workers; warm-up 1 s each", flush=True)
-        for name in ("bare", "intake"):
+        for name in endpoints:
             run_load(server.port, endpoints[name], 1.0, args.threads)
         totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": []} for name in endpoints}
         for r in range(args.rounds):
-            order = ("bare", "intake") if r % 2 == 0 else ("intake", "bare")
+            order = ("bare", "intake", "intake+key") if r % 2 == 0 else ("intake+key", "intake", "bare")
             for name in order:
                 lat, err, elapsed, samples = run_load(server.port, endpoints[name], args.seconds, args.threads)
                 t = totals[name]
@@ -196,11 +202,11 @@ def bench_database(label: str, database_url: str, args, workdir: Path) -> list[d
                 t["errors"] += err
                 t["elapsed"] += elapsed
                 t["samples"] += samples
-                print(f"[{label}] round {r + 1} {name:6} {len(lat) / elapsed:8.1f} rps  errors {err}", flush=True)
+                print(f"[{label}] round {r + 1} {name:10} {len(lat) / elapsed:8.1f} rps  errors {err}", flush=True)
     finally:
         server.stop()
     rows = []
-    for name in ("intake", "bare"):
+    for name in endpoints:
         t = totals[name]
         lat = sorted(t["lat"])
         rows.append({"db": label, "endpoint": name, "requests": len(lat), "rps": len(lat) / t["elapsed"],
@@ -270,14 +276,15 @@ def print_table(rows):
               f"{r['p99']:.1f} | {r['errors']} |")
     print()
     for db in dict.fromkeys(r["db"] for r in rows):
-        intake = next(r for r in rows if r["db"] == db and r["endpoint"] == "intake")
-        bare = next(r for r in rows if r["db"] == db and r["endpoint"] == "bare")
+        row = {r["endpoint"]: r for r in rows if r["db"] == db}
+        intake, bare = row["intake"], row["bare"]
         ratio = intake["rps"] / bare["rps"] if bare["rps"] else 0.0
-        errors = intake["errors"] + bare["errors"]
+        errors = sum(r["errors"] for r in row.values())
         verdict = "ok" if ratio >= TARGET and errors == 0 else "TARGET MISSED"
-        print(f"{db}: intake rps / bare rps = {ratio:.2f} (target >= {TARGET:.2f}, zero errors; "
-              f"errors {errors})  {verdict}")
-        for r in (intake, bare):
+        keyed = row["intake+key"]["rps"] / bare["rps"] if bare["rps"] else 0.0
+        print(f"{db}: intake rps / bare rps = {ratio:.2f} (target >= {TARGET:.2f}, zero errors; errors {errors})  "
+              f"{verdict}; with an Idempotency-Key {keyed:.2f}")
+        for r in row.values():
             for s in r["samples"]:
                 print(f"    {r['endpoint']} error sample: {s!r}")
 

@@ -85,7 +85,7 @@ def end_session(_error=None):
     try:
         db.session.rollback()
     except sa_exc.DBAPIError:
-        db.session.invalidate()
+        db.session().invalidate()  # (the scoped_session does not proxy invalidate)
 
 
 def register_error_handlers(app):

@@ -414,6 +414,20 @@ def test_a_failed_intake_does_not_use_up_its_key(app, as_user):
     assert good.status_code == 201
 
 
+def test_a_retry_answers_the_first_ticket_even_if_the_request_would_fail_now(app, as_user):
+    caller = as_user(factories.user("hq_agent"))
+    body = intake_body(customer_with_contract())
+    first = caller.post("/api/v1/tickets", json=body, headers={"Idempotency-Key": "k-3"})
+    factories.product_line(body["product_line"]).active = False  # retired since
+    db.session.commit()
+    again = caller.post("/api/v1/tickets", json=body, headers={"Idempotency-Key": "k-3"})
+    assert (again.status_code, again.get_json()["id"]) == (201, first.get_json()["id"])
+    assert again.headers["Idempotent-Replayed"] == "true"
+    fresh = caller.post("/api/v1/tickets", json=body, headers={"Idempotency-Key": "k-4"})
+    assert_error(fresh, 422, "validation_failed", {"product_line"})
+    assert count(Ticket) == 1 and count(IdempotencyKey) == 1
+
+
 def run_concurrent_intakes(app, secret: str, body: dict, key: str, threads: int = 8) -> list:
     """Eight retries of one request at the same moment, each in its own thread, app context and
     database connection."""

@@ -1,9 +1,10 @@
 """Idempotent ticket intake: a retry with the same Idempotency-Key and body gets the first ticket.
 
-The key row is inserted before the ticket, in the same transaction, and (user, key) is unique:
-of several requests racing with one key the database admits one; the others wait for it to
-commit, fail on the constraint, and answer with the winner's ticket. A key is good for 24 hours;
-after that the same key opens a new ticket.
+The key row is inserted after the ticket, with it, in the same transaction, and (user, key) is
+unique: of several requests racing with one key the database admits one; the others wait for it
+to commit, fail on the constraint, roll back their own ticket, and answer with the winner's. A
+retry is found by that constraint, not by a read before every intake: most keys are new. A key is
+good for 24 hours; after that the same key opens a new ticket.
 """
 import hashlib
 import json
@@ -46,41 +47,44 @@ def replay(record: IdempotencyKey | None, body_fingerprint: str) -> Ticket:
 
 
 INSERT_KEY = sa.insert(IdempotencyKey.__table__)
-# SET ticket_id = :ticket_id, from the parameters.
-LINK_KEY = sa.update(IdempotencyKey.__table__).where(IdempotencyKey.__table__.c.id == sa.bindparam("key_id"))
+
+
+class KeyTaken(Exception):
+    """Another request with this key committed its ticket first."""
 
 
 def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: datetime) -> tuple[Ticket, bool]:
-    """(ticket, replayed): `open_ticket(on_opened)` runs, and commits, only if no live record of the
-    key exists; `on_opened(ticket_id)` points the key at the new ticket in the same transaction."""
-    record = find(user.id, key)
-    if record is not None and record.created_at > now - LIFETIME:
-        return replay(record, body_fingerprint), True
-    if record is not None:
-        # Expired: take the row over, unless a concurrent request took it first.
-        claimed = db.session.execute(
-            sa.update(IdempotencyKey)
-            .where(IdempotencyKey.id == record.id, IdempotencyKey.created_at == record.created_at)
-            .values(fingerprint=body_fingerprint, created_at=now, ticket_id=None)
-            .execution_options(synchronize_session=False)).rowcount == 1
-        if not claimed:
-            db.session.rollback()
-            return replay(find(user.id, key), body_fingerprint), True
-        db.session.expire(record)
-        key_id = record.id
-    else:
+    """(ticket, replayed). `open_ticket(on_opened)` opens the ticket; `on_opened(ticket_id)`
+    stores the key with it, last, in the same transaction. If the key is taken, that transaction
+    is rolled back whole and the first ticket answered; an expired key is removed and the ticket
+    opened again."""
+
+    def store_key(ticket_id: int):
         try:
-            key_id = db.session.connection().execute(INSERT_KEY, {
+            db.session.connection().execute(INSERT_KEY, {
                 "user_id": user.id, "key": key, "fingerprint": body_fingerprint, "created_at": now,
-                "ticket_id": None}).inserted_primary_key[0]
+                "ticket_id": ticket_id})
         except IntegrityError:
-            db.session.rollback()  # another request with this key got in first and has committed
-            return replay(find(user.id, key), body_fingerprint), True
+            raise KeyTaken() from None  # (user, key) is unique: the other request has committed
 
-    def link(ticket_id: int):
-        db.session.connection().execute(LINK_KEY, {"key_id": key_id, "ticket_id": ticket_id})
-
-    return open_ticket(link), False
+    for _attempt in range(2):
+        try:
+            return open_ticket(store_key), False
+        except (KeyTaken, ValidationFailed) as error:
+            db.session.rollback()  # our ticket, its events and notifications go with it
+            record = find(user.id, key)
+            if record is not None and record.created_at > now - LIFETIME:
+                # A retry: the first ticket (or 422 for another body), even if this one would
+                # no longer pass (a product line retired since, say).
+                return replay(record, body_fingerprint), True
+            if isinstance(error, ValidationFailed):
+                raise
+        if record is not None:
+            # Expired: remove it (unless a concurrent request replaced it meanwhile) and try again.
+            db.session.execute(sa.delete(IdempotencyKey).where(
+                IdempotencyKey.id == record.id, IdempotencyKey.created_at == record.created_at))
+            db.session.commit()
+    raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.")
 
 
 def purge_expired_keys(now: datetime) -> int:

@@ -88,7 +88,10 @@ def customer_contracts_statement():
 
 CUSTOMER_CONTRACTS = customer_contracts_statement()
 INSERT_TICKET = sa.insert(Ticket.__table__)
-INSERT_EVENTS = sa.insert(TicketEvent.__table__)
+# With RETURNING, SQLAlchemy sends several rows as one multi-row INSERT built from the one
+# compiled statement ("insertmanyvalues"); without it, psycopg would pipeline one per row, and a
+# pipeline cut by a server restart leaves the connection unable even to roll back.
+INSERT_EVENTS = sa.insert(TicketEvent.__table__).returning(TicketEvent.__table__.c.id)
 
 
 def contract_for(rows, today: date):
