@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +182,9 @@ def bench_database(label: str, database_url: str, args, workdir: Path) -> list[d
 
     def intake_with_key(rng):
         method, path, body, headers = intake(rng)
-        return method, path, body, {**headers, "Idempotency-Key": f"bench-{rng.randrange(10**12)}"}
+        # uuid4, not rng: each round's threads replay the same random sequence, and a key seen
+        # before would measure a retry.
+        return method, path, body, {**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
 
     def bare(_rng):
         return "POST", "/bench/bare", b"", {"Content-Length": "0"}

@@ -1,10 +1,11 @@
 """Idempotent ticket intake: a retry with the same Idempotency-Key and body gets the first ticket.
 
-The key row is inserted after the ticket, with it, in the same transaction, and (user, key) is
-unique: of several requests racing with one key the database admits one; the others wait for it
-to commit, fail on the constraint, roll back their own ticket, and answer with the winner's. A
-retry is found by that constraint, not by a read before every intake: most keys are new. A key is
-good for 24 hours; after that the same key opens a new ticket.
+A retry is found by one indexed read before anything else. A new key is inserted after the
+ticket, with it, in the same transaction, and (user, key) is unique: of several requests racing
+with one key the database admits one; the others wait for it to commit, fail on the constraint,
+roll back their own ticket, and answer with the winner's. (On SQLite the write lock is taken only
+for the writes, not through intake's reads.) A key is good for 24 hours; after that the same key
+opens a new ticket.
 """
 import hashlib
 import json
@@ -54,10 +55,18 @@ class KeyTaken(Exception):
 
 
 def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: datetime) -> tuple[Ticket, bool]:
-    """(ticket, replayed). `open_ticket(on_opened)` opens the ticket; `on_opened(ticket_id)`
-    stores the key with it, last, in the same transaction. If the key is taken, that transaction
-    is rolled back whole and the first ticket answered; an expired key is removed and the ticket
-    opened again."""
+    """(ticket, replayed). A retry is answered from the key's record; otherwise `open_ticket(on_opened)`
+    opens the ticket, and `on_opened(ticket_id)` stores the key with it, last, in the same
+    transaction. If a concurrent request with the key commits first, ours is rolled back whole
+    and the first ticket answered."""
+    record = find(user.id, key)
+    if record is not None and record.created_at > now - LIFETIME:
+        return replay(record, body_fingerprint), True
+    if record is not None:
+        # Expired: the key is free again (unless a concurrent request renewed it meanwhile).
+        db.session.execute(sa.delete(IdempotencyKey).where(
+            IdempotencyKey.id == record.id, IdempotencyKey.created_at == record.created_at))
+        db.session.commit()
 
     def store_key(ticket_id: int):
         try:
@@ -67,24 +76,11 @@ def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: dat
         except IntegrityError:
             raise KeyTaken() from None  # (user, key) is unique: the other request has committed
 
-    for _attempt in range(2):
-        try:
-            return open_ticket(store_key), False
-        except (KeyTaken, ValidationFailed) as error:
-            db.session.rollback()  # our ticket, its events and notifications go with it
-            record = find(user.id, key)
-            if record is not None and record.created_at > now - LIFETIME:
-                # A retry: the first ticket (or 422 for another body), even if this one would
-                # no longer pass (a product line retired since, say).
-                return replay(record, body_fingerprint), True
-            if isinstance(error, ValidationFailed):
-                raise
-        if record is not None:
-            # Expired: remove it (unless a concurrent request replaced it meanwhile) and try again.
-            db.session.execute(sa.delete(IdempotencyKey).where(
-                IdempotencyKey.id == record.id, IdempotencyKey.created_at == record.created_at))
-            db.session.commit()
-    raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.")
+    try:
+        return open_ticket(store_key), False
+    except KeyTaken:
+        db.session.rollback()  # our ticket, its events and notifications go with it
+        return replay(find(user.id, key), body_fingerprint), True
 
 
 def purge_expired_keys(now: datetime) -> int:
