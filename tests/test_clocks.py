@@ -146,3 +146,15 @@ def test_expiring_certifications_remind_engineer_and_admin_once(app):
     assert remind_expiring_certifications(date(2026, 11, 26), 30, now) == 0
     recipients = set(db.session.execute(sa.select(Notification.user_id)).scalars())
     assert recipients == {engineer_user.id, admin.id} and other_admin.id not in recipients
+
+
+def test_an_engineer_is_reminded_only_of_their_own_certificate(app):
+    from partnernet.network.service import remind_expiring_certifications
+    partner = factories.partner()
+    expiring, colleague = factories.engineer(partner), factories.engineer(partner)
+    factories.certification(expiring, issued_on=date(2024, 1, 1), expires_on=date(2026, 12, 20))
+    factories.certification(colleague, issued_on=date(2024, 1, 1), expires_on=date(2028, 12, 20))
+    expiring_user = factories.user("engineer", engineer_=expiring)
+    factories.user("engineer", engineer_=colleague)
+    assert remind_expiring_certifications(date(2026, 11, 25), 30, china(2026, 11, 25, 0, 5)) == 1
+    assert set(db.session.execute(sa.select(Notification.user_id)).scalars()) == {expiring_user.id}

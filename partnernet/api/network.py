@@ -12,9 +12,8 @@ from partnernet.api.pagination import ListArgs, keyset_page, page_schema
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.errors import Forbidden, NotFound, ValidationFailed
-from partnernet.extensions import db
 from partnernet.network import certifications, service
-from partnernet.network.models import Certification, Coverage, Engineer, Party, ProductLine
+from partnernet.network.models import Certification, Coverage, Engineer, Party
 from partnernet.network.views import can_submit_for, get_engineer_in_scope, require_engineer_manager
 from partnernet.timeclock import now_utc, today_in_china
 
@@ -32,7 +31,7 @@ def partner_or_404(party_id: int) -> Party:
 def product_line_id(code: str | None, field: str = "product_line") -> int | None:
     if not code:
         return None
-    line_id = db.session.execute(sa.select(ProductLine.id).where(ProductLine.code == code)).scalar()
+    line_id = service.product_line_id(code)
     if line_id is None:
         raise ValidationFailed("Unknown product line.", {field: "Unknown product line."})
     return line_id
@@ -125,9 +124,8 @@ def add_coverage(data, partner_id):
     codes = data["product_lines"]
     line_ids = []
     if codes is not None:
-        found = dict(db.session.execute(sa.select(ProductLine.code, ProductLine.id)
-                                        .where(ProductLine.code.in_(codes), ProductLine.active)).all())
-        unknown = [code for code in codes if code not in found]
+        found = {code: service.active_product_line_id(code) for code in codes}
+        unknown = [code for code, line_id in found.items() if line_id is None]
         if unknown:
             raise ValidationFailed("Unknown product line.", {"product_lines": "Unknown: " + ", ".join(unknown)})
         line_ids = [found[code] for code in dict.fromkeys(codes)]

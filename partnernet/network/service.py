@@ -32,6 +32,11 @@ def product_lines() -> dict[str, tuple[int, bool]]:
                                             .execute(sa.select(ProductLine.id, ProductLine.code, ProductLine.active))})
 
 
+def product_line_id(code: str) -> int | None:
+    """The id of the line with this code, retired or not (filters name old lines too)."""
+    return product_lines().get(code, (None, False))[0]
+
+
 def active_product_line_id(code: str) -> int | None:
     line_id, active = product_lines().get(code, (None, False))
     return line_id if active else None
@@ -311,7 +316,7 @@ def remind_expiring_certifications(today: date, days: int, now: datetime) -> int
     from flask_babel import gettext as _
 
     from partnernet.auth.models import User
-    from partnernet.notifications.service import notify
+    from partnernet.notifications.service import notify_each
     expiring = db.session.execute(
         sa.select(Certification).join(Engineer, Engineer.id == Certification.engineer_id)
         .where(Certification.status == "valid", Engineer.active,
@@ -323,15 +328,13 @@ def remind_expiring_certifications(today: date, days: int, now: datetime) -> int
         User.role == "partner_admin", User.engineer_id.in_({c.engineer_id for c in expiring})))).scalars().all()
     sent = 0
     for cert in expiring:
-        for user in users:
-            if user.party_id != cert.engineer.party_id or (user.role == "engineer" and user.engineer_id != cert.engineer_id):
-                continue
-            created = notify(
-                user, "certification_expiring", f"certification_expiring:{cert.id}:{cert.expires_on.isoformat()}",
-                lambda: (_("Certification of %(name)s expires on %(day)s", name=cert.engineer.name, day=cert.expires_on),
-                         _("%(line)s certificate %(number)s: submit the renewal now so that HQ can approve it in time.",
-                           line=cert.product_line.code, number=cert.number)),
-                f"/engineers/{cert.engineer_id}", now)
-            sent += created is not None
+        recipients = [user for user in users if user.party_id == cert.engineer.party_id
+                      and (user.role != "engineer" or user.engineer_id == cert.engineer_id)]
+        sent += notify_each(
+            recipients, "certification_expiring", f"certification_expiring:{cert.id}:{cert.expires_on.isoformat()}",
+            lambda: (_("Certification of %(name)s expires on %(day)s", name=cert.engineer.name, day=cert.expires_on),
+                     _("%(line)s certificate %(number)s: submit the renewal now so that HQ can approve it in time.",
+                       line=cert.product_line.code, number=cert.number)),
+            f"/engineers/{cert.engineer_id}", now)
     db.session.commit()
     return sent

@@ -53,7 +53,7 @@ def page_number() -> int:
 def partner_filters() -> dict:
     args = request.args
     line = args.get("product_line", "")
-    line_id = db.session.execute(db.select(ProductLine.id).where(ProductLine.code == line)).scalar() if line else None
+    line_id = service.product_line_id(line) if line else None
     return dict(q=args.get("q", "")[:100], kind=args.get("kind", "") if args.get("kind") in PARTNER_KINDS else "",
                 status=args.get("status", "") if args.get("status") in PARTY_STATUSES else "",
                 province=args.get("province", "")[:6], product_line_id=line_id,

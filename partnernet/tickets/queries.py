@@ -8,7 +8,7 @@ from flask_sqlalchemy.pagination import Pagination
 
 from partnernet.auth.scope import scoped
 from partnernet.extensions import db
-from partnernet.network.models import ProductLine
+from partnernet.network.service import product_line_id
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.tickets.models import OPEN_STATUSES, TICKET_STATUSES, Ticket
@@ -64,7 +64,7 @@ def ticket_list_statement(user, filters: TicketFilters, now: datetime):
                                            Ticket.offered_party_id == filters.partner_id))
     if filters.product_line:
         # The id first: a plain equality lets the planner pick the (line, status, created) index.
-        line_id = db.session.execute(sa.select(ProductLine.id).where(ProductLine.code == filters.product_line)).scalar()
+        line_id = product_line_id(filters.product_line)
         statement = statement.where(Ticket.product_line_id == line_id if line_id is not None else sa.false())
     if filters.complexity:
         statement = statement.where(Ticket.complexity == filters.complexity)
