@@ -92,6 +92,20 @@ def test_an_unanswered_ticket_breaches_response_once_and_hq_is_told(app):
     assert "response_met" not in kinds(ticket)  # a breach stays the record
 
 
+def test_a_breach_on_a_partner_with_nobody_left_to_sign_in_is_told_to_hq(app):
+    agent = factories.user("hq_agent")
+    partner, engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    ticket = ticket_opened_at(china(2025, 9, 22, 9, 0), complexity="simple")
+    service.accept(ticket, admin, engineer.id, china(2025, 9, 22, 9, 5))
+    admin.active = False
+    db.session.commit()
+    assert clocks.mark_breaches(china(2025, 9, 22, 10, 1)) == 1
+    told = db.session.execute(sa.select(Notification.user_id).where(
+        Notification.kind == "resolution_breached")).scalars().all()
+    assert told == [agent.id]
+
+
 def test_an_unresolved_ticket_shows_overdue_and_its_owner_is_notified(app, client, login_as):
     partner, engineer = certified_partner()
     admin = factories.user("partner_admin", party=partner)

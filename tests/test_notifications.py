@@ -49,6 +49,8 @@ def test_an_offer_notifies_the_partner_admins_in_their_language(app):
     ticket = open_ticket()
     by_user = {n.user_id: n for n in db.session.execute(sa.select(Notification)).scalars()}
     assert by_user[english.id].subject.startswith(f"Ticket #{ticket.id} offered to you")
+    assert by_user[english.id].body == "Accept or decline before 10:15."  # China time: 10:00 and 15 minutes
+    assert "10:15" in by_user[chinese.id].body and by_user[chinese.id].link == f"/tickets/{ticket.id}"
     assert by_user[chinese.id].subject != by_user[english.id].subject
     assert by_user[english.id].status == "app_only"  # no SMTP configured
 
@@ -77,6 +79,24 @@ def test_a_notification_to_several_users_reaches_each_once_in_their_language(app
     assert service.notify_each([chinese, english], "test", "k1", render, None, NOW) == 0
     subjects = {n.user_id: n.subject for n in db.session.execute(sa.select(Notification)).scalars()}
     assert subjects[english.id] == "Your role may not do this." and subjects[chinese.id] != subjects[english.id]
+
+
+def test_a_party_notification_reaches_its_active_users_with_the_role_once_each(app, smtp_server):
+    partner, other = factories.partner(), factories.partner()
+    chinese, english = factories.user("partner_admin", party=partner), \
+        factories.user("partner_admin", party=partner, locale="en")
+    factories.user("partner_admin", party=partner, active=False)
+    factories.user("partner_admin", party=other)
+    factories.user("engineer", engineer_=factories.engineer(partner))
+    render = lambda: (gettext("Your role may not do this."), "line one\nline two")  # noqa: E731
+    service.notify_party(partner.id, "partner_admin", "test", "k1", render, "/tickets/1", NOW)
+    service.notify_party(partner.id, "partner_admin", "test", "k1", render, "/tickets/1", NOW)  # nothing twice
+    queued = {n.user_id: n for n in db.session.execute(sa.select(Notification)).scalars()}
+    assert set(queued) == {chinese.id, english.id}
+    assert queued[english.id].subject == "Your role may not do this."
+    assert queued[chinese.id].subject not in ("", queued[english.id].subject)
+    assert all(n.body == "line one\nline two" and n.link == "/tickets/1" and n.status == "pending"
+               and n.attempts == 0 and n.created_at == NOW for n in queued.values())  # SMTP is configured
 
 
 def test_with_smtp_configured_the_outbox_is_sent(app, smtp_server):

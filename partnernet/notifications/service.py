@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.dialects import postgresql, sqlite
 
-from partnernet.auth.models import User
+from partnernet.auth.models import LOCALES, User
 from partnernet.extensions import db
 from partnernet.notifications.models import Notification
 
@@ -55,6 +55,45 @@ def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None
     statement = (dialect.insert(table).values(rows)
                  .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]).returning(table.c.id))
     return list(connection.execute(statement).scalars())  # RETURNING: rowcount is not portable here
+
+
+def party_role_statements() -> dict:
+    """INSERT … SELECT of one notification per active user of a party with a role, the text in each
+    user's language; per dialect, for the ON CONFLICT that skips a user who already has one."""
+    table = Notification.__table__
+    locale = sa.func.coalesce(User.locale, LOCALES[0])
+    by_language = {field: sa.case(*((locale == code, sa.bindparam(f"{field}_{code}", type_=table.c[field].type))
+                                    for code in LOCALES[1:]),
+                                  else_=sa.bindparam(f"{field}_{LOCALES[0]}", type_=table.c[field].type))
+                   for field in ("subject", "body")}
+    plain = {name: sa.bindparam(name, type_=table.c[name].type) for name in ("kind", "dedup_key", "link", "created_at")}
+    status = sa.case((sa.func.coalesce(User.email, "") == "", "app_only"), else_=sa.bindparam("status"))
+    rows = (sa.select(User.id, plain["kind"], plain["dedup_key"], by_language["subject"], by_language["body"],
+                      plain["link"], plain["created_at"], sa.literal(0), status)
+            .where(User.party_id == sa.bindparam("party_id"), User.role == sa.bindparam("role"), User.active))
+    columns = ["user_id", "kind", "dedup_key", "subject", "body", "link", "created_at", "attempts", "status"]
+    return {name: dialect.insert(table).from_select(columns, rows)
+            .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
+            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
+PARTY_ROLE = party_role_statements()
+
+
+def notify_party(party_id: int, role: str, kind: str, dedup_key: str, render, link: str | None,
+                 now: datetime) -> None:
+    """Queue one notification per active user of the party with the role, in one statement that
+    reads nobody first: the text is rendered in every language and each user gets their own. A
+    user who already has one with this dedup_key gets nothing."""
+    texts = {}
+    for code in LOCALES:
+        with force_locale(code):
+            subject, body = render()
+        texts[f"subject_{code}"], texts[f"body_{code}"] = one_line(subject)[:200], str(body)
+    connection = db.session.connection()
+    connection.execute(PARTY_ROLE[connection.dialect.name], {
+        **texts, "party_id": party_id, "role": role, "kind": kind, "dedup_key": dedup_key, "link": link,
+        "created_at": now, "status": "pending" if smtp_configured() else "app_only"})
 
 
 def one_line(text) -> str:

@@ -108,13 +108,15 @@ def mark_breaches(now: datetime) -> int:
 
 
 def breach_recipients(ticket: Ticket) -> list[User]:
-    """The owner's administrators and assigned engineer; HQ's agents while nobody owns it."""
+    """The owner's administrators and assigned engineer; HQ's agents while nobody owns it, or when
+    nobody of the owner can still sign in (a breach is never told to no one)."""
     if ticket.owner_party_id is not None:
-        users = db.session.execute(sa.select(User).where(
+        users = list(db.session.execute(sa.select(User).where(
             User.active, User.party_id == ticket.owner_party_id,
             sa.or_(User.role.in_(("partner_admin", "hq_agent", "hq_manager")),
-                   sa.and_(User.role == "engineer", User.engineer_id == ticket.engineer_id)))).scalars()
-        return list(users)
+                   sa.and_(User.role == "engineer", User.engineer_id == ticket.engineer_id)))).scalars())
+        if users:
+            return users
     party_ids = [p for p in (ticket.offered_party_id,) if p]
     return list(db.session.execute(sa.select(User).where(User.active, sa.or_(
         User.role == "hq_agent", sa.and_(User.role == "partner_admin", User.party_id.in_(party_ids))))).scalars())

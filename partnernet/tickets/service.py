@@ -7,11 +7,12 @@ several people answer one offer at once exactly one of them wins.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 from flask import has_request_context, url_for
-from flask_babel import format_datetime, gettext as _
+from flask_babel import gettext as _
 
 from partnernet import routing
 from partnernet.auth.models import User
@@ -21,13 +22,13 @@ from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, 
 from partnernet.extensions import commit_keeping_loaded, db
 from partnernet.network.models import TIERS, Engineer, Party
 from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
-from partnernet.notifications.service import notify_each
+from partnernet.notifications.service import notify_party
 from partnernet.settings.calendar import load_policy
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
 from partnernet.tickets.models import CHANNELS, COMPLEXITIES, Ticket, TicketEvent
-from partnernet.timeclock import today_in_china
+from partnernet.timeclock import CHINA, today_in_china
 
 DECLINE_REASONS = ("no_capacity", "no_engineer_available", "outside_expertise", "customer_unreachable",
                    "not_our_region", "other")
@@ -89,9 +90,37 @@ def customer_contracts_statement():
 CUSTOMER_CONTRACTS = customer_contracts_statement()
 INSERT_TICKET = sa.insert(Ticket.__table__)
 # With RETURNING, SQLAlchemy sends several rows as one multi-row INSERT built from the one
-# compiled statement ("insertmanyvalues"); without it, psycopg would pipeline one per row, and a
-# pipeline cut by a server restart leaves the connection unable even to roll back.
+# compiled statement ("insertmanyvalues"), not one INSERT per row.
 INSERT_EVENTS = sa.insert(TicketEvent.__table__).returning(TicketEvent.__table__.c.id)
+EVENT_COLUMNS = ("kind", "at", "actor_user_id", "party_id", "from_status", "to_status", "reason_code", "note", "data")
+
+
+@lru_cache(maxsize=None)
+def ticket_with_events_statement(events: int):
+    """PostgreSQL: the ticket and its first events in one statement (a data-modifying WITH), so
+    that intake makes one round trip for its writes, not two. Parameters: the ticket's columns, and
+    each event's as `<column>_<n>`. Returns the ticket's id, once per event."""
+    tickets, ticket_events = Ticket.__table__, TicketEvent.__table__
+    new_ticket = (sa.insert(tickets)
+                  .values({c.name: sa.bindparam(c.name, type_=c.type) for c in tickets.c if c.name != "id"})
+                  .returning(tickets.c.id).cte("new_ticket"))
+    rows = sa.union_all(*(
+        sa.select(new_ticket.c.id, *(sa.bindparam(f"{name}_{n}", type_=ticket_events.c[name].type)
+                                     for name in EVENT_COLUMNS))
+        for n in range(events)))
+    return (sa.insert(ticket_events).from_select(["ticket_id", *EVENT_COLUMNS], rows)
+            .returning(ticket_events.c.ticket_id))
+
+
+def insert_ticket(values: dict, events: list[dict]) -> int:
+    """Write a new ticket and its first events, without the unit of work; the ticket's id."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        numbered = {f"{name}_{n}": event[name] for n, event in enumerate(events) for name in EVENT_COLUMNS}
+        return connection.execute(ticket_with_events_statement(len(events)), {**values, **numbered}).scalars().first()
+    ticket_id = connection.execute(INSERT_TICKET, values).inserted_primary_key[0]
+    connection.execute(INSERT_EVENTS, [{"ticket_id": ticket_id, **event} for event in events])
+    return ticket_id
 
 
 def contract_for(rows, today: date):
@@ -133,9 +162,9 @@ def default_tier(contract, settings: dict) -> str:
     return "L2"
 
 
-def event_row(ticket_id: int, kind: str, now: datetime, actor: User | None, party_id=None, from_status=None,
+def event_row(kind: str, now: datetime, actor: User | None, party_id=None, from_status=None,
               to_status=None, reason_code=None, note=None, data=None) -> dict:
-    return {"ticket_id": ticket_id, "kind": kind, "at": now, "actor_user_id": actor.id if actor else None,
+    return {"kind": kind, "at": now, "actor_user_id": actor.id if actor else None,
             "party_id": party_id, "from_status": from_status, "to_status": to_status, "reason_code": reason_code,
             "note": note, "data": data}
 
@@ -193,15 +222,14 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, on_opened=
     values.update(changes)
     for name, value in changes.items():
         setattr(ticket, name, value)
-    # The last read, so that SQLite's write lock is held only for the inserts and the commit.
-    admins = offered_party_admins(ticket) if ticket.status == "offered" else []
-    ticket.id = connection.execute(INSERT_TICKET, values).inserted_primary_key[0]
-    connection.execute(INSERT_EVENTS, [
-        event_row(ticket.id, "created", now, actor, to_status="new",
-                  data={"tier": tier, "billable": billable, "billable_reason": reason}),
-        event_row(ticket.id, actor=actor, now=now, from_status="new", **routed_event)])
     if ticket.status == "offered":
-        notify_offer(ticket, now, admins)
+        ticket.offered_to = offered_party(decision)
+    ticket.id = insert_ticket(values, [
+        event_row("created", now, actor, to_status="new",
+                  data={"tier": tier, "billable": billable, "billable_reason": reason}),
+        event_row(actor=actor, now=now, from_status="new", **routed_event)])
+    if ticket.status == "offered":
+        notify_offer(ticket, now)
     if on_opened is not None:
         on_opened(ticket.id)
     # The ticket joins the session as the row just written, loaded and unchanged.
@@ -248,29 +276,24 @@ def routed(decision: routing.Decision, now: datetime, settings: dict) -> tuple[d
              "data": {"deadline": deadline.isoformat(), "route": route}})
 
 
-PARTY_WITH_ADMINS = (sa.select(Party, User)
-                     .outerjoin(User, sa.and_(User.party_id == Party.id, User.role == "partner_admin", User.active))
-                     .where(Party.id == sa.bindparam("party_id")))
-
-
-def offered_party_admins(ticket: Ticket) -> list[User]:
-    """The offered party's active administrators, read with the party in one query; the ticket
-    keeps the party, which its answer names, so that nothing reads it again."""
-    rows = db.session.execute(PARTY_WITH_ADMINS, {"party_id": ticket.offered_party_id}).all()
-    ticket.offered_to = rows[0].Party
-    return [row.User for row in rows if row.User is not None]
-
-
-def notify_offer(ticket: Ticket, now: datetime, admins: list[User] | None = None) -> None:
+def notify_offer(ticket: Ticket, now: datetime) -> None:
     """Tell the offered partner's administrators, in their language, before the clock runs out."""
-    if admins is None:
-        admins = offered_party_admins(ticket)
-    notify_each(admins, "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
-                lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
-                         _("Accept or decline before %(deadline)s.",
-                           deadline=format_datetime(ticket.offer_deadline, "HH:mm"))),
-                url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}",
-                now)
+    deadline = ticket.offer_deadline.astimezone(CHINA).strftime("%H:%M")  # the same in every language
+    notify_party(ticket.offered_party_id, "partner_admin", "offer",
+                 f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
+                 lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
+                          _("Accept or decline before %(deadline)s.", deadline=deadline)),
+                 url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}",
+                 now)
+
+
+def offered_party(decision: routing.Decision) -> Party:
+    """The offered party as routing read it (id, name, kind), in the session without a query: the
+    ticket's answer names it. Anything else of it loads when first used."""
+    offered = next(c for c in decision.candidates if c.party_id == decision.offered_party_id)
+    party = Party(id=offered.party_id, name=offered.name, kind=offered.kind)
+    make_transient_to_detached(party)
+    return db.session.merge(party, load=False)
 
 
 def hq_queue_values(cause: str) -> dict:
