@@ -11,7 +11,9 @@ endpoints in ROUNDS rounds of SECONDS s each:
   bare    POST /bench/bare: a Flask view that inserts one row and commits
 
 and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps (intake+key's
-ratio is printed beside it, for information: the target is on intake).
+ratio is printed beside it, for information: the target is on intake). Beside them, the CPU each
+request cost, read from /proc: in gunicorn's workers, in the database server (only for the
+private PostgreSQL server this script starts) and in the load generator.
 Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
 
   .venv/bin/python benchmarks/bench_intake.py [--seconds 5] [--rounds 3] [--threads 16] [--only sqlite|postgresql]
@@ -161,13 +163,46 @@ def run_load(port: int, make_request, seconds: float, threads: int):
     return latencies, errors[0], elapsed, samples
 
 
+def process_cpu(pids) -> float:
+    """Seconds of CPU (user and system) the processes have used so far; 0 for one that is gone."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def cpu_now(server_pid: int, database_pid: int | None) -> tuple[float, float | None, float]:
+    """(app, database, client) CPU seconds so far: gunicorn's workers, the database server's
+    processes (None when it is not ours to watch) and this process."""
+    database = process_cpu([database_pid, *children(database_pid)]) if database_pid else None
+    return process_cpu(children(server_pid)), database, sum(os.times()[:2])
+
+
 def percentile(sorted_values, q):
     if not sorted_values:
         return float("nan")
     return sorted_values[min(len(sorted_values) - 1, int(round(q * (len(sorted_values) - 1))))]
 
 
-def bench_database(label: str, database_url: str, args, workdir: Path) -> list[dict]:
+def bench_database(label: str, database_url: str, args, workdir: Path, database_pid: int | None = None) -> list[dict]:
     print(f"\n[{label}] preparing a fresh database (db upgrade, seed-demo, token)…", flush=True)
     token, customers, lines = prepare(database_url)
     print(f"[{label}] {len(customers)} customers, product lines {', '.join(lines)}", flush=True)
@@ -195,12 +230,16 @@ def bench_database(label: str, database_url: str, args, workdir: Path) -> list[d
         print(f"[{label}] gunicorn on 127.0.0.1:{server.port}, {WORKERS} workers; warm-up 1 s each", flush=True)
         for name in endpoints:
             run_load(server.port, endpoints[name], 1.0, args.threads)
-        totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": []} for name in endpoints}
+        totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": [], "cpu": [0.0, 0.0, 0.0]}
+                  for name in endpoints}
         for r in range(args.rounds):
             order = ("bare", "intake", "intake+key") if r % 2 == 0 else ("intake+key", "intake", "bare")
             for name in order:
+                before = cpu_now(server.proc.pid, database_pid)
                 lat, err, elapsed, samples = run_load(server.port, endpoints[name], args.seconds, args.threads)
+                after = cpu_now(server.proc.pid, database_pid)
                 t = totals[name]
+                t["cpu"] = [used + (b - a if a is not None else 0.0) for used, a, b in zip(t["cpu"], before, after)]
                 t["lat"] += lat
                 t["errors"] += err
                 t["elapsed"] += elapsed
@@ -214,7 +253,9 @@ def bench_database(label: str, database_url: str, args, workdir: Path) -> list[d
         lat = sorted(t["lat"])
         rows.append({"db": label, "endpoint": name, "requests": len(lat), "rps": len(lat) / t["elapsed"],
                      "p50": percentile(lat, 0.50) * 1000, "p99": percentile(lat, 0.99) * 1000,
-                     "errors": t["errors"], "samples": t["samples"]})
+                     "errors": t["errors"], "samples": t["samples"],
+                     "cpu": [1000 * used / max(len(lat), 1) for used in t["cpu"]],
+                     "database_cpu": database_pid is not None})
     return rows
 
 
@@ -241,6 +282,9 @@ class PrivatePostgres:
                        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
         self.started = True
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def _pg(self, program, *args):
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -272,11 +316,13 @@ def postgres_database(server_url: str) -> tuple[str, callable]:
 
 
 def print_table(rows):
-    print("\n| db | endpoint | requests | rps | p50 ms | p99 ms | errors |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("\n| db | endpoint | requests | rps | p50 ms | p99 ms | errors | CPU ms per request: app | database | client |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        app, database, client = r["cpu"]
         print(f"| {r['db']} | {r['endpoint']} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.1f} | "
-              f"{r['p99']:.1f} | {r['errors']} |")
+              f"{r['p99']:.1f} | {r['errors']} | {app:.2f} | {f'{database:.2f}' if r['database_cpu'] else '–'} | "
+              f"{client:.2f} |")
     print()
     for db in dict.fromkeys(r["db"] for r in rows):
         row = {r["endpoint"]: r for r in rows if r["db"] == db}
@@ -322,7 +368,7 @@ def main():
                         print(f"\n[postgresql] SKIPPED: no TEST_POSTGRES_URL and no PostgreSQL in {PG_BIN}")
                 if server_url:
                     url, drop = postgres_database(server_url)
-                    rows += bench_database("postgresql", url, args, workdir)
+                    rows += bench_database("postgresql", url, args, workdir, pg.postmaster_pid() if pg else None)
             finally:
                 if drop:
                     try:
