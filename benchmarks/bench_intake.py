@@ -11,7 +11,8 @@ endpoints in ROUNDS rounds of SECONDS s each:
   bare    POST /bench/bare: a Flask view that inserts one row and commits
 
 and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps (intake+key's
-ratio is printed beside it, for information: the target is on intake). Beside them, the CPU each
+ratio is printed beside it, for information: the target is on intake), with the lowest and highest
+of the rounds' ratios. Beside them, the CPU each
 request cost, read from /proc: in gunicorn's workers, in the database server (only for the
 private PostgreSQL server this script starts) and in the load generator.
 Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
@@ -230,8 +231,8 @@ def bench_database(label: str, database_url: str, args, workdir: Path, database_
         print(f"[{label}] gunicorn on 127.0.0.1:{server.port}, {WORKERS} workers; warm-up 1 s each", flush=True)
         for name in endpoints:
             run_load(server.port, endpoints[name], 1.0, args.threads)
-        totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": [], "cpu": [0.0, 0.0, 0.0]}
-                  for name in endpoints}
+        totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": [], "cpu": [0.0, 0.0, 0.0],
+                         "rounds": []} for name in endpoints}
         for r in range(args.rounds):
             order = ("bare", "intake", "intake+key") if r % 2 == 0 else ("intake+key", "intake", "bare")
             for name in order:
@@ -244,6 +245,7 @@ def bench_database(label: str, database_url: str, args, workdir: Path, database_
                 t["errors"] += err
                 t["elapsed"] += elapsed
                 t["samples"] += samples
+                t["rounds"].append(len(lat) / elapsed)
                 print(f"[{label}] round {r + 1} {name:10} {len(lat) / elapsed:8.1f} rps  errors {err}", flush=True)
     finally:
         server.stop()
@@ -255,7 +257,7 @@ def bench_database(label: str, database_url: str, args, workdir: Path, database_
                      "p50": percentile(lat, 0.50) * 1000, "p99": percentile(lat, 0.99) * 1000,
                      "errors": t["errors"], "samples": t["samples"],
                      "cpu": [1000 * used / max(len(lat), 1) for used in t["cpu"]],
-                     "database_cpu": database_pid is not None})
+                     "database_cpu": database_pid is not None, "rounds": t["rounds"]})
     return rows
 
 
@@ -331,8 +333,11 @@ def print_table(rows):
         errors = sum(r["errors"] for r in row.values())
         verdict = "ok" if ratio >= TARGET and errors == 0 else "TARGET MISSED"
         keyed = row["intake+key"]["rps"] / bare["rps"] if bare["rps"] else 0.0
+        # Each round's ratio too: on a shared machine they show how far one run can be trusted.
+        by_round = sorted(i / b for i, b in zip(intake["rounds"], bare["rounds"]) if b)
+        spread = f"; rounds {by_round[0]:.2f}–{by_round[-1]:.2f}" if by_round else ""
         print(f"{db}: intake rps / bare rps = {ratio:.2f} (target >= {TARGET:.2f}, zero errors; errors {errors})  "
-              f"{verdict}; with an Idempotency-Key {keyed:.2f}")
+              f"{verdict}; with an Idempotency-Key {keyed:.2f}{spread}")
         for r in row.values():
             for s in r["samples"]:
                 print(f"    {r['endpoint']} error sample: {s!r}")
