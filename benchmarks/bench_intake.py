@@ -12,9 +12,9 @@ endpoints in ROUNDS rounds of SECONDS s each:
 
 and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps (intake+key's
 ratio is printed beside it, for information: the target is on intake), with the lowest and highest
-of the rounds' ratios. Beside them, the CPU each
-request cost, read from /proc: in gunicorn's workers, in the database server (only for the
-private PostgreSQL server this script starts) and in the load generator.
+of the rounds' ratios. Beside them, the CPU each request cost, read from /proc: in gunicorn's
+workers, in the database server (only for the private PostgreSQL server this script starts) and
+in the load generator.
 Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
 
   .venv/bin/python benchmarks/bench_intake.py [--seconds 5] [--rounds 3] [--threads 16] [--only sqlite|postgresql]
