@@ -1,14 +1,22 @@
-"""The product app plus one bare endpoint, for bench_intake.py only (never a product route).
+"""The product app plus two bench endpoints, for bench_intake.py only (never product routes).
 
-`gunicorn benchmarks.bench_app:app` serves everything `wsgi:app` serves, and `POST /bench/bare`:
-a plain Flask view that inserts one row into `bench_row` and commits. The table is created here,
+`gunicorn benchmarks.bench_app:app` serves everything `wsgi:app` serves, and:
+
+- `POST /bench/bare`: a plain Flask view that inserts one row into `bench_row` and commits;
+- `POST /bench/service`: the intake service alone (tickets.service.intake, routed and committed)
+  for the JSON body of POST /api/v1/tickets, without the API around it: no token, no schemas, an
+  answer of just the id. It is a yardstick: how much of intake's cost is the API's.
+
+ The table is created here,
 through db.engine, outside the product's metadata (so migrations never see it)."""
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, jsonify, request
 
 from partnernet import create_app
 from partnernet.extensions import csrf, db
 from partnernet.process import tune_garbage_collector
+from partnernet.auth.models import User
+from partnernet.tickets import service
 from partnernet.timeclock import now_utc
 
 app = create_app()
@@ -39,3 +47,21 @@ def bench_bare():
     db.session.execute(INSERT, {"at": now_utc().isoformat()})
     db.session.commit()
     return Response(status=204)
+
+
+_agent_id = None
+
+
+@app.route("/bench/service", methods=["POST"])
+@csrf.exempt
+def bench_service():
+    """Intake for the HQ agent, whose id is read once per process (intake uses only the id)."""
+    global _agent_id
+    if _agent_id is None:
+        _agent_id = db.session.execute(sa.select(User.id).where(User.email == "agent@hq.demo")).scalar_one()
+    data = request.get_json()
+    ticket = service.intake(service.IntakeRequest(
+        customer_id=data["customer_id"], product_line=data["product_line"], complexity=data["complexity"],
+        channel=data["channel"], subject=data["subject"], description=data["description"], tier=data.get("tier")),
+        User(id=_agent_id), now_utc())
+    return jsonify(id=ticket.id), 201

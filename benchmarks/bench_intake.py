@@ -2,19 +2,21 @@
 
 For each database (SQLite, then PostgreSQL when one is available): a fresh database is migrated
 and seeded with the demo network, an hq_agent API token is created, and gunicorn serves
-`benchmarks.bench_app:app` (the product app plus `POST /bench/bare`) on 127.0.0.1 with 4 sync
-workers. A bounded threaded client (THREADS threads, http.client) then alternates the two
-endpoints in ROUNDS rounds of SECONDS s each:
+`benchmarks.bench_app:app` (the product app plus `POST /bench/bare` and `POST /bench/service`)
+on 127.0.0.1 with 4 sync workers. A bounded threaded client (THREADS threads, http.client) then
+alternates the endpoints in ROUNDS rounds of SECONDS s each:
 
   intake  POST /api/v1/tickets: a valid ticket for a random demo customer, routed and committed
   intake+key  the same with a new Idempotency-Key on every request, as integrations send them
+  service  the intake service alone, for the same body, without the API around it (no token, no
+          schemas): a yardstick for how much of intake's cost is the API's
   bare    POST /bench/bare: a Flask view that inserts one row and commits
 
-and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps (intake+key's
-ratio is printed beside it, for information: the target is on intake), with the lowest and highest
-of the rounds' ratios. Beside them, the CPU each request cost, read from /proc: in gunicorn's
-workers, in the database server (only for the private PostgreSQL server this script starts) and
-in the load generator.
+and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps, with the lowest
+and highest of the rounds' ratios (intake+key's and the service's ratios are printed beside it,
+for information: the target is on intake). Beside them, the CPU each request cost, read from
+/proc: in gunicorn's workers, in the database server (only for the private PostgreSQL server this
+script starts) and in the load generator.
 Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
 
   .venv/bin/python benchmarks/bench_intake.py [--seconds 5] [--rounds 3] [--threads 16] [--only sqlite|postgresql]
@@ -222,10 +224,14 @@ def bench_database(label: str, database_url: str, args, workdir: Path, database_
         # before would measure a retry.
         return method, path, body, {**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
 
+    def service_alone(rng):
+        _method, _path, body, _headers = intake(rng)
+        return "POST", "/bench/service", body, {"Content-Type": "application/json"}
+
     def bare(_rng):
         return "POST", "/bench/bare", b"", {"Content-Length": "0"}
 
-    endpoints = {"intake": intake, "intake+key": intake_with_key, "bare": bare}
+    endpoints = {"intake": intake, "intake+key": intake_with_key, "service": service_alone, "bare": bare}
     server = Gunicorn(database_url, workdir / f"gunicorn-{label}.log")
     try:
         print(f"[{label}] gunicorn on 127.0.0.1:{server.port}, {WORKERS} workers; warm-up 1 s each", flush=True)
@@ -234,7 +240,8 @@ def bench_database(label: str, database_url: str, args, workdir: Path, database_
         totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": [], "cpu": [0.0, 0.0, 0.0],
                          "rounds": []} for name in endpoints}
         for r in range(args.rounds):
-            order = ("bare", "intake", "intake+key") if r % 2 == 0 else ("intake+key", "intake", "bare")
+            order = ("bare", "intake", "service", "intake+key") if r % 2 == 0 else \
+                ("intake+key", "service", "intake", "bare")
             for name in order:
                 before = cpu_now(server.proc.pid, database_pid)
                 lat, err, elapsed, samples = run_load(server.port, endpoints[name], args.seconds, args.threads)
@@ -333,11 +340,12 @@ def print_table(rows):
         errors = sum(r["errors"] for r in row.values())
         verdict = "ok" if ratio >= TARGET and errors == 0 else "TARGET MISSED"
         keyed = row["intake+key"]["rps"] / bare["rps"] if bare["rps"] else 0.0
+        alone = row["service"]["rps"] / bare["rps"] if bare["rps"] else 0.0
         # Each round's ratio too: on a shared machine they show how far one run can be trusted.
         by_round = sorted(i / b for i, b in zip(intake["rounds"], bare["rounds"]) if b)
         spread = f"; rounds {by_round[0]:.2f}–{by_round[-1]:.2f}" if by_round else ""
         print(f"{db}: intake rps / bare rps = {ratio:.2f} (target >= {TARGET:.2f}, zero errors; errors {errors})  "
-              f"{verdict}; with an Idempotency-Key {keyed:.2f}{spread}")
+              f"{verdict}; with an Idempotency-Key {keyed:.2f}{spread}; the service alone {alone:.2f}")
         for r in row.values():
             for s in r["samples"]:
                 print(f"    {r['endpoint']} error sample: {s!r}")
