@@ -7,15 +7,15 @@
   for the JSON body of POST /api/v1/tickets, without the API around it: no token, no schemas, an
   answer of just the id. It is a yardstick: how much of intake's cost is the API's.
 
- The table is created here,
-through db.engine, outside the product's metadata (so migrations never see it)."""
+`bench_row` is created here, through db.engine, outside the product's metadata (so migrations
+never see it)."""
 import sqlalchemy as sa
 from flask import Response, jsonify, request
 
 from partnernet import create_app
+from partnernet.auth.models import User
 from partnernet.extensions import csrf, db
 from partnernet.process import tune_garbage_collector
-from partnernet.auth.models import User
 from partnernet.tickets import service
 from partnernet.timeclock import now_utc
 

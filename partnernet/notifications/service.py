@@ -38,13 +38,11 @@ def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None
     if not users:
         return []
     texts, rows = {}, []
-    pending = "pending" if smtp_configured() else "app_only"
+    pending = delivery_status()
     for user in users:
-        locale = user.locale or "zh_CN"
+        locale = user.locale or LOCALES[0]
         if locale not in texts:
-            with force_locale(locale):
-                subject, body = render()
-            texts[locale] = (one_line(subject)[:200], str(body))
+            texts[locale] = rendered(render, locale)
         subject, body = texts[locale]
         rows.append({"user_id": user.id, "kind": kind, "dedup_key": dedup_key, "subject": subject, "body": body,
                      "link": link, "created_at": now, "attempts": 0,
@@ -87,13 +85,23 @@ def notify_party(party_id: int, role: str, kind: str, dedup_key: str, render, li
     user who already has one with this dedup_key gets nothing."""
     texts = {}
     for code in LOCALES:
-        with force_locale(code):
-            subject, body = render()
-        texts[f"subject_{code}"], texts[f"body_{code}"] = one_line(subject)[:200], str(body)
+        texts[f"subject_{code}"], texts[f"body_{code}"] = rendered(render, code)
     connection = db.session.connection()
     connection.execute(PARTY_ROLE[connection.dialect.name], {
         **texts, "party_id": party_id, "role": role, "kind": kind, "dedup_key": dedup_key, "link": link,
-        "created_at": now, "status": "pending" if smtp_configured() else "app_only"})
+        "created_at": now, "status": delivery_status()})
+
+
+def rendered(render, locale: str) -> tuple[str, str]:
+    """(subject, body) of `render()` in the locale: the subject on one line, at most 200 characters."""
+    with force_locale(locale):
+        subject, body = render()
+    return one_line(subject)[:200], str(body)
+
+
+def delivery_status() -> str:
+    """A new notification to a user with an e-mail address: sent by SMTP when configured."""
+    return "pending" if smtp_configured() else "app_only"
 
 
 def one_line(text) -> str:
