@@ -10,6 +10,7 @@ from flask_babel import gettext
 from partnernet.extensions import db
 from partnernet.notifications import service
 from partnernet.notifications.models import Notification
+from partnernet.tickets import service as tickets
 from tests import factories
 from tests.test_tickets import NOW, certified_partner, open_ticket
 
@@ -53,6 +54,18 @@ def test_an_offer_notifies_the_partner_admins_in_their_language(app):
     assert "10:15" in by_user[chinese.id].body and by_user[chinese.id].link == f"/tickets/{ticket.id}"
     assert by_user[chinese.id].subject != by_user[english.id].subject
     assert by_user[english.id].status == "app_only"  # no SMTP configured
+
+
+def test_an_offer_passed_on_after_a_decline_notifies_the_next_partner(app):
+    county, _ = certified_partner("330106")
+    city, _ = certified_partner("330100")
+    county_admin, city_admin = factories.user("partner_admin", party=county), factories.user("partner_admin", party=city)
+    ticket = open_ticket()
+    assert ticket.offered_party_id == county.id
+    tickets.decline(ticket, county_admin, "no_capacity", "全员外出", NOW)
+    told = {n.user_id: n for n in db.session.execute(sa.select(Notification)).scalars()}
+    assert set(told) == {county_admin.id, city_admin.id}
+    assert told[city_admin.id].link == f"/tickets/{ticket.id}" and f"#{ticket.id}" in told[city_admin.id].subject
 
 
 def test_unread_count_shows_in_the_navigation_until_read(client, login_as, app):
