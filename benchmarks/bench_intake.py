@@ -19,9 +19,16 @@ for information: the target is on intake). Beside them, the CPU each request cos
 script starts) and in the load generator.
 Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
 
+With --against REV, the code of git revision REV (a temporary worktree, run with this .venv) is
+served too, by its own gunicorn on its own fresh database, and every round loads both servers in
+turn: two versions measured under the same noise, which on a shared machine tells a change of
+5-10% apart where two runs one after the other cannot.
+
   .venv/bin/python benchmarks/bench_intake.py [--seconds 5] [--rounds 3] [--threads 16] [--only sqlite|postgresql]
+                                              [--against REV]
 """
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -50,27 +57,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def app_env(database_url: str) -> dict:
+def app_env(database_url: str, root: Path = ROOT) -> dict:
     env = dict(os.environ, PARTNERNET_ENV="production", SECRET_KEY="bench", DATABASE_URL=database_url,
                SESSION_COOKIE_SECURE="0")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     return env
 
 
-def flask(env: dict, *args: str) -> str:
-    result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
+def flask(env: dict, *args: str, root: Path = ROOT) -> str:
+    result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=root, env=env,
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
 
 
-def prepare(database_url: str) -> tuple[str, list[int], list[str]]:
+def prepare(database_url: str, root: Path = ROOT) -> tuple[str, list[int], list[str]]:
     """Migrate, seed, issue a token for agent@hq.demo; the customer ids and product line codes."""
-    env = app_env(database_url)
-    flask(env, "db", "upgrade")
-    flask(env, "seed-demo")
-    out = flask(env, "tokens", "create", "agent@hq.demo", "--name", "bench")
+    env = app_env(database_url, root)
+    flask(env, "db", "upgrade", root=root)
+    flask(env, "seed-demo", root=root)
+    out = flask(env, "tokens", "create", "agent@hq.demo", "--name", "bench", root=root)
     token = out.strip().splitlines()[-1].strip()
     import sqlalchemy as sa
     url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", database_url)
@@ -87,13 +94,13 @@ def prepare(database_url: str) -> tuple[str, list[int], list[str]]:
 # --- the server ------------------------------------------------------------------------------
 
 class Gunicorn:
-    def __init__(self, database_url: str, log_path: Path):
+    def __init__(self, database_url: str, log_path: Path, root: Path = ROOT):
         self.port = free_port()
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "benchmarks.bench_app:app", "-w", str(WORKERS),
              "-b", f"127.0.0.1:{self.port}", "--backlog", "256", "--timeout", "60"],
-            cwd=ROOT, env=app_env(database_url), stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=root, env=app_env(database_url, root), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -205,11 +212,7 @@ def percentile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(round(q * (len(sorted_values) - 1))))]
 
 
-def bench_database(label: str, database_url: str, args, workdir: Path, database_pid: int | None = None) -> list[dict]:
-    print(f"\n[{label}] preparing a fresh database (db upgrade, seed-demo, token)…", flush=True)
-    token, customers, lines = prepare(database_url)
-    print(f"[{label}] {len(customers)} customers, product lines {', '.join(lines)}", flush=True)
-
+def endpoints_for(token: str, customers: list[int], lines: list[str]) -> dict:
     def intake(rng):
         body = json.dumps({"customer_id": rng.choice(customers), "product_line": rng.choice(lines),
                            "complexity": rng.choice(["simple", "complex"]), "tier": rng.choice(["L1", "L2", "L3"]),
@@ -231,41 +234,81 @@ def bench_database(label: str, database_url: str, args, workdir: Path, database_
     def bare(_rng):
         return "POST", "/bench/bare", b"", {"Content-Length": "0"}
 
-    endpoints = {"intake": intake, "intake+key": intake_with_key, "service": service_alone, "bare": bare}
-    server = Gunicorn(database_url, workdir / f"gunicorn-{label}.log")
+    return {"intake": intake, "intake+key": intake_with_key, "service": service_alone, "bare": bare}
+
+
+def bench_database(label: str, codes: list[tuple[str, Path, str]], args, workdir: Path,
+                   database_pid: int | None = None) -> list[dict]:
+    """`codes`: (name, source tree, fresh database URL) of each version of the code to serve; one
+    version normally, two with --against. Each round loads every version in turn."""
+    servers, endpoints = {}, {}
     try:
-        print(f"[{label}] gunicorn on 127.0.0.1:{server.port}, {WORKERS} workers; warm-up 1 s each", flush=True)
-        for name in endpoints:
-            run_load(server.port, endpoints[name], 1.0, args.threads)
-        totals = {name: {"lat": [], "errors": 0, "elapsed": 0.0, "samples": [], "cpu": [0.0, 0.0, 0.0],
-                         "rounds": []} for name in endpoints}
+        for code, root, database_url in codes:
+            print(f"\n[{label}/{code}] preparing a fresh database (db upgrade, seed-demo, token)…", flush=True)
+            token, customers, lines = prepare(database_url, root)
+            print(f"[{label}/{code}] {len(customers)} customers, product lines {', '.join(lines)}", flush=True)
+            endpoints[code] = endpoints_for(token, customers, lines)
+            servers[code] = Gunicorn(database_url, workdir / f"gunicorn-{label}-{code}.log", root)
+            print(f"[{label}/{code}] gunicorn on 127.0.0.1:{servers[code].port}, {WORKERS} workers; "
+                  f"warm-up 1 s each", flush=True)
+            for request in endpoints[code].values():
+                run_load(servers[code].port, request, 1.0, args.threads)
+        names = list(endpoints[codes[0][0]])
+        totals = {(code, name): {"lat": [], "errors": 0, "elapsed": 0.0, "samples": [], "cpu": [0.0, 0.0, 0.0],
+                                 "rounds": []} for code in servers for name in names}
         for r in range(args.rounds):
             order = ("bare", "intake", "service", "intake+key") if r % 2 == 0 else \
                 ("intake+key", "service", "intake", "bare")
-            for name in order:
-                before = cpu_now(server.proc.pid, database_pid)
-                lat, err, elapsed, samples = run_load(server.port, endpoints[name], args.seconds, args.threads)
-                after = cpu_now(server.proc.pid, database_pid)
-                t = totals[name]
-                t["cpu"] = [used + (b - a if a is not None else 0.0) for used, a, b in zip(t["cpu"], before, after)]
-                t["lat"] += lat
-                t["errors"] += err
-                t["elapsed"] += elapsed
-                t["samples"] += samples
-                t["rounds"].append(len(lat) / elapsed)
-                print(f"[{label}] round {r + 1} {name:10} {len(lat) / elapsed:8.1f} rps  errors {err}", flush=True)
+            for code in (list(servers) if r % 2 == 0 else list(servers)[::-1]):
+                server = servers[code]
+                for name in order:
+                    before = cpu_now(server.proc.pid, database_pid)
+                    lat, err, elapsed, samples = run_load(server.port, endpoints[code][name], args.seconds,
+                                                          args.threads)
+                    after = cpu_now(server.proc.pid, database_pid)
+                    t = totals[code, name]
+                    t["cpu"] = [used + (b - a if a is not None else 0.0)
+                                for used, a, b in zip(t["cpu"], before, after)]
+                    t["lat"] += lat
+                    t["errors"] += err
+                    t["elapsed"] += elapsed
+                    t["samples"] += samples
+                    t["rounds"].append(len(lat) / elapsed)
+                    print(f"[{label}/{code}] round {r + 1} {name:10} {len(lat) / elapsed:8.1f} rps  errors {err}",
+                          flush=True)
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
     rows = []
-    for name in endpoints:
-        t = totals[name]
+    for (code, name), t in totals.items():
         lat = sorted(t["lat"])
-        rows.append({"db": label, "endpoint": name, "requests": len(lat), "rps": len(lat) / t["elapsed"],
+        rows.append({"db": label if len(codes) == 1 else f"{label} ({code})", "endpoint": name,
+                     "requests": len(lat), "rps": len(lat) / t["elapsed"],
                      "p50": percentile(lat, 0.50) * 1000, "p99": percentile(lat, 0.99) * 1000,
                      "errors": t["errors"], "samples": t["samples"],
                      "cpu": [1000 * used / max(len(lat), 1) for used in t["cpu"]],
                      "database_cpu": database_pid is not None, "rounds": t["rounds"]})
     return rows
+
+
+@contextlib.contextmanager
+def worktree(revision: str | None, workdir: Path):
+    """The source tree of `revision` (a temporary git worktree, with this checkout's compiled
+    translations), or nothing without one."""
+    if revision is None:
+        yield None
+        return
+    tree = workdir / "against"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), revision], cwd=ROOT, check=True,
+                   capture_output=True)
+    try:
+        for compiled in (ROOT / "partnernet" / "translations").glob("*/LC_MESSAGES/messages.mo"):
+            target = tree / compiled.relative_to(ROOT)
+            if target.parent.is_dir():
+                shutil.copyfile(compiled, target)
+        yield tree
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
@@ -308,11 +351,11 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def postgres_database(server_url: str) -> tuple[str, callable]:
+def postgres_database(server_url: str, suffix: str = "") -> tuple[str, callable]:
     """A fresh database on the server at server_url; its URL and a function that drops it."""
     import psycopg
     plain = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", server_url)
-    name = f"partnernet_bench_{os.getpid()}"
+    name = f"partnernet_bench_{os.getpid()}{suffix}"
     with psycopg.connect(plain, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}"')
         c.execute(f'CREATE DATABASE "{name}"')
@@ -357,45 +400,59 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--against", metavar="REV", help="also serve git revision REV, round by round beside this code")
     args = parser.parse_args()
     print(f"bench_intake: {WORKERS} gunicorn sync workers, {args.threads} client threads, "
-          f"{args.rounds} rounds x {args.seconds:g} s per endpoint; nproc {os.cpu_count()}")
+          f"{args.rounds} rounds x {args.seconds:g} s per endpoint; nproc {os.cpu_count()}"
+          + (f"; this code beside {args.against}" if args.against else ""))
 
     workdir = Path(tempfile.mkdtemp(prefix="partnernet-bench-intake."))
     rows = []
     try:
-        if args.only in (None, "sqlite"):
-            rows += bench_database("sqlite", f"sqlite:///{workdir / 'bench.sqlite'}", args, workdir)
-        if args.only in (None, "postgresql"):
-            pg, drop = None, None
-            try:
-                server_url = os.environ.get("TEST_POSTGRES_URL")
-                if not server_url:
-                    if (PG_BIN / "initdb").exists():
-                        try:
-                            pg = PrivatePostgres()
-                            server_url = pg.url
-                        except (OSError, subprocess.CalledProcessError, LookupError) as error:
-                            print(f"\n[postgresql] SKIPPED: could not start a private server ({error})")
-                    else:
-                        print(f"\n[postgresql] SKIPPED: no TEST_POSTGRES_URL and no PostgreSQL in {PG_BIN}")
-                if server_url:
-                    url, drop = postgres_database(server_url)
-                    rows += bench_database("postgresql", url, args, workdir, pg.postmaster_pid() if pg else None)
-            finally:
-                if drop:
-                    try:
-                        drop()
-                    except Exception as error:  # noqa: BLE001  (clean-up only)
-                        print(f"[postgresql] could not drop the bench database: {error}")
-                if pg:
-                    pg.stop()
+        with worktree(args.against, workdir) as other:
+            trees = [("this", ROOT)] + ([(args.against, other)] if other else [])
+            if args.only in (None, "sqlite"):
+                rows += bench_database("sqlite", [(code, tree, f"sqlite:///{workdir / f'bench-{n}.sqlite'}")
+                                                  for n, (code, tree) in enumerate(trees)], args, workdir)
+            if args.only in (None, "postgresql"):
+                rows += bench_postgresql(trees, args, workdir)
     finally:
         if rows:
             print_table(rows)
-        for leftover in workdir.glob("bench.sqlite*"):
+        for leftover in workdir.glob("bench-*.sqlite*"):
             leftover.unlink()
         print(f"(gunicorn logs in {workdir})")
+
+
+def bench_postgresql(trees, args, workdir: Path) -> list[dict]:
+    """On TEST_POSTGRES_URL's server, else a private one; nothing (with a note) without either."""
+    pg, drops = None, []
+    try:
+        server_url = os.environ.get("TEST_POSTGRES_URL")
+        if not server_url:
+            if not (PG_BIN / "initdb").exists():
+                print(f"\n[postgresql] SKIPPED: no TEST_POSTGRES_URL and no PostgreSQL in {PG_BIN}")
+                return []
+            try:
+                pg = PrivatePostgres()
+            except (OSError, subprocess.CalledProcessError, LookupError) as error:
+                print(f"\n[postgresql] SKIPPED: could not start a private server ({error})")
+                return []
+            server_url = pg.url
+        codes = []
+        for n, (code, tree) in enumerate(trees):
+            url, drop = postgres_database(server_url, f"_{n}")
+            drops.append(drop)
+            codes.append((code, tree, url))
+        return bench_database("postgresql", codes, args, workdir, pg.postmaster_pid() if pg else None)
+    finally:
+        for drop in drops:
+            try:
+                drop()
+            except Exception as error:  # noqa: BLE001  (clean-up only)
+                print(f"[postgresql] could not drop a bench database: {error}")
+        if pg:
+            pg.stop()
 
 
 if __name__ == "__main__":

@@ -136,9 +136,14 @@ def http_error(error: HTTPException):
 
 def documented_errors(*statuses: int):
     """Document the error responses an operation can give (401 always): in the OpenAPI document
-    each is {"error": {"code", "message", "fields"}}."""
+    each is {"error": {"code", "message", "fields"}}.
+
+    Documentation only: alt_response's documentation is kept on the view, but not its wrappers,
+    which would otherwise run on every request, one call layer per status, doing nothing."""
     def decorator(function):
+        documented = function
         for status in sorted({401, *statuses}, reverse=True):
-            function = blp.alt_response(status, response=HTTPStatus(status).name)(function)
+            documented = blp.alt_response(status, response=HTTPStatus(status).name)(documented)
+        function._apidoc = documented._apidoc
         return function
     return decorator

@@ -1,9 +1,10 @@
 """Idempotent ticket intake: a retry with the same Idempotency-Key and body gets the first ticket.
 
-A retry is found by one indexed read before anything else. A new key is inserted after the
-ticket, with it, in the same transaction, and (user, key) is unique: of several requests racing
-with one key the database admits one; the others wait for it to commit, fail on the constraint,
-roll back their own ticket, and answer with the winner's. (On SQLite the write lock is taken only
+A retry is found by one indexed read before anything else. A new key is written with the
+ticket, all or nothing (in the same statement on PostgreSQL, last in the same transaction on
+SQLite), and (user, key) is unique: of several requests racing with one key the database admits
+one; the others wait for it to commit, fail on the constraint, roll back their own ticket, and
+answer with the winner's. (On SQLite the write lock is taken only
 for the writes, not through intake's reads.) A key is good for 24 hours; after that the same key
 opens a new ticket.
 """
@@ -47,18 +48,11 @@ def replay(record: IdempotencyKey | None, body_fingerprint: str) -> Ticket:
     return db.session.get(Ticket, record.ticket_id)
 
 
-INSERT_KEY = sa.insert(IdempotencyKey.__table__)
-
-
-class KeyTaken(Exception):
-    """Another request with this key committed its ticket first."""
-
-
 def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: datetime) -> tuple[Ticket, bool]:
-    """(ticket, replayed). A retry is answered from the key's record; otherwise `open_ticket(on_opened)`
-    opens the ticket, and `on_opened(ticket_id)` stores the key with it, last, in the same
-    transaction. If a concurrent request with the key commits first, ours is rolled back whole
-    and the first ticket answered."""
+    """(ticket, replayed). A retry is answered from the key's record; otherwise
+    `open_ticket(linked_rows)` opens the ticket with the key's row among the rows written with it
+    (tickets.service.intake), all or nothing. If a concurrent request with the key commits first,
+    ours fails on the unique key, is rolled back whole, and the first ticket is answered."""
     record = find(user.id, key)
     if record is not None and record.created_at > now - LIFETIME:
         return replay(record, body_fingerprint), True
@@ -67,20 +61,15 @@ def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: dat
         db.session.execute(sa.delete(IdempotencyKey).where(
             IdempotencyKey.id == record.id, IdempotencyKey.created_at == record.created_at))
         db.session.commit()
-
-    def store_key(ticket_id: int):
-        try:
-            db.session.connection().execute(INSERT_KEY, {
-                "user_id": user.id, "key": key, "fingerprint": body_fingerprint, "created_at": now,
-                "ticket_id": ticket_id})
-        except IntegrityError:
-            raise KeyTaken() from None  # (user, key) is unique: the other request has committed
-
+    key_row = {"user_id": user.id, "key": key, "fingerprint": body_fingerprint, "created_at": now}
     try:
-        return open_ticket(store_key), False
-    except KeyTaken:
+        return open_ticket([(IdempotencyKey.__table__, key_row)]), False
+    except IntegrityError:
         db.session.rollback()  # our ticket, its events and notifications go with it
-        return replay(find(user.id, key), body_fingerprint), True
+        record = find(user.id, key)
+        if record is None:
+            raise  # not the key: a constraint of the ticket itself
+        return replay(record, body_fingerprint), True
 
 
 def purge_expired_keys(now: datetime) -> int:

@@ -35,11 +35,11 @@ def intake(headers, data):
     require_role(user, *HQ_ROLES)
     now = now_utc()
 
-    def open_ticket(on_opened=None):
+    def open_ticket(linked_rows=()):
         return service.intake(service.IntakeRequest(
             customer_id=data["customer_id"], product_line=data["product_line"], complexity=data["complexity"],
             channel=data["channel"], subject=data["subject"], description=data["description"],
-            tier=data.get("tier"), region_code=data.get("region_code")), user, now, on_opened)
+            tier=data.get("tier"), region_code=data.get("region_code")), user, now, linked_rows)
 
     key = headers.get("idempotency_key")
     if key is None:

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from partnernet.auth.models import ApiToken, User
 from partnernet.errors import NotFound, ValidationFailed
-from partnernet.extensions import db
+from partnernet.extensions import db, without_transaction
 
 PREFIX = "pn_"
 # last_used_at is written at most this often per token, not on every request.
@@ -70,10 +70,10 @@ def user_for_token(secret: str, now: datetime) -> User | None:
     """The active user a live token belongs to, else None. Notes the use (once a minute at most)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    row = db.session.execute(LIVE_TOKEN, {"token_hash": token_hash(secret)}).first()
+    with without_transaction():  # a read that needs no transaction around it
+        row = db.session.execute(LIVE_TOKEN, {"token_hash": token_hash(secret)}).first()
     if row is None or not row.User.active:
         return None
-    user = row.User
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         # Conditional, so that of many requests in the same minute only one writes.
         db.session.execute(
@@ -82,4 +82,4 @@ def user_for_token(secret: str, now: datetime) -> User | None:
                                                  ApiToken.last_used_at <= now - LAST_USED_RESOLUTION))
             .values(last_used_at=now))
         db.session.commit()
-    return user
+    return row.User

@@ -55,27 +55,40 @@ def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None
     return list(connection.execute(statement).scalars())  # RETURNING: rowcount is not portable here
 
 
-def party_role_statements() -> dict:
+def party_role_insert(dialect, prefix: str = ""):
     """INSERT … SELECT of one notification per active user of a party with a role, the text in each
-    user's language; per dialect, for the ON CONFLICT that skips a user who already has one."""
+    user's language; ON CONFLICT skips a user who already has one. Its parameters are those of
+    party_notification(), each name after `prefix` (so that it can join a larger statement)."""
     table = Notification.__table__
+
+    def parameter(name, column=None):
+        return sa.bindparam(prefix + name, type_=table.c[column or name].type)
+
     locale = sa.func.coalesce(User.locale, LOCALES[0])
-    by_language = {field: sa.case(*((locale == code, sa.bindparam(f"{field}_{code}", type_=table.c[field].type))
-                                    for code in LOCALES[1:]),
-                                  else_=sa.bindparam(f"{field}_{LOCALES[0]}", type_=table.c[field].type))
+    by_language = {field: sa.case(*((locale == code, parameter(f"{field}_{code}", field)) for code in LOCALES[1:]),
+                                  else_=parameter(f"{field}_{LOCALES[0]}", field))
                    for field in ("subject", "body")}
-    plain = {name: sa.bindparam(name, type_=table.c[name].type) for name in ("kind", "dedup_key", "link", "created_at")}
-    status = sa.case((sa.func.coalesce(User.email, "") == "", "app_only"), else_=sa.bindparam("status"))
-    rows = (sa.select(User.id, plain["kind"], plain["dedup_key"], by_language["subject"], by_language["body"],
-                      plain["link"], plain["created_at"], sa.literal(0), status)
-            .where(User.party_id == sa.bindparam("party_id"), User.role == sa.bindparam("role"), User.active))
+    status = sa.case((sa.func.coalesce(User.email, "") == "", "app_only"), else_=parameter("status"))
+    rows = (sa.select(User.id, parameter("kind"), parameter("dedup_key"), by_language["subject"], by_language["body"],
+                      parameter("link"), parameter("created_at"), sa.literal(0), status)
+            .where(User.party_id == sa.bindparam(prefix + "party_id"), User.role == sa.bindparam(prefix + "role"),
+                   User.active))
     columns = ["user_id", "kind", "dedup_key", "subject", "body", "link", "created_at", "attempts", "status"]
-    return {name: dialect.insert(table).from_select(columns, rows)
-            .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
-            for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+    return dialect.insert(table).from_select(columns, rows).on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
 
 
-PARTY_ROLE = party_role_statements()
+PARTY_ROLE = {"postgresql": party_role_insert(postgresql), "sqlite": party_role_insert(sqlite)}
+
+
+def party_notification(party_id: int, role: str, kind: str, dedup_key: str, render, link: str | None,
+                       now: datetime) -> dict:
+    """The parameters of party_role_insert(): the text rendered in every language, for each user
+    to get their own."""
+    texts = {}
+    for code in LOCALES:
+        texts[f"subject_{code}"], texts[f"body_{code}"] = rendered(render, code)
+    return {**texts, "party_id": party_id, "role": role, "kind": kind, "dedup_key": dedup_key, "link": link,
+            "created_at": now, "status": delivery_status()}
 
 
 def notify_party(party_id: int, role: str, kind: str, dedup_key: str, render, link: str | None,
@@ -83,13 +96,9 @@ def notify_party(party_id: int, role: str, kind: str, dedup_key: str, render, li
     """Queue one notification per active user of the party with the role, in one statement that
     reads nobody first: the text is rendered in every language and each user gets their own. A
     user who already has one with this dedup_key gets nothing."""
-    texts = {}
-    for code in LOCALES:
-        texts[f"subject_{code}"], texts[f"body_{code}"] = rendered(render, code)
     connection = db.session.connection()
-    connection.execute(PARTY_ROLE[connection.dialect.name], {
-        **texts, "party_id": party_id, "role": role, "kind": kind, "dedup_key": dedup_key, "link": link,
-        "created_at": now, "status": delivery_status()})
+    connection.execute(PARTY_ROLE[connection.dialect.name],
+                       party_notification(party_id, role, kind, dedup_key, render, link, now))
 
 
 def rendered(render, locale: str) -> tuple[str, str]:

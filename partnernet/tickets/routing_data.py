@@ -2,8 +2,8 @@
 
 The statement finds every partner whose effective coverage reaches the ticket's region chain for
 its product line, and for each one, in correlated subqueries: whether it has an active engineer
-certified for the line today, when its last certificate for the line expired, how many tickets
-it holds, its standing in the latest audit, and whether it already declined or let an offer of
+certified for the line today, when its last certificate for the line expired (only for a partner
+without one: it explains the skip), how many tickets it holds, its standing in the latest audit, and whether it already declined or let an offer of
 this ticket expire. Region chains and product-line codes are reference data, cached per process.
 """
 from datetime import date
@@ -63,6 +63,13 @@ def candidate_statement(new_ticket: bool = False):
     certified = sa.exists().where(Engineer.party_id == Party.id, Certification.engineer_id == Engineer.id,
                                   Certification.product_line_id == product_line_id, Certification.status == "valid",
                                   Engineer.active, Certification.issued_on <= day, Certification.expires_on >= day)
+    # Asked only where no engineer is certified (a CASE evaluates its subquery only when needed).
+    last_expiry = sa.case((~certified, (
+        sa.select(sa.func.max(Certification.expires_on))
+        .join(Engineer, Engineer.id == Certification.engineer_id)
+        .where(Engineer.party_id == Party.id, Certification.product_line_id == product_line_id,
+               one_of(Certification.status, ("valid", "expired")))
+        .scalar_subquery())))
     load = (sa.select(sa.func.count()).where(Ticket.owner_party_id == Party.id,
                                              one_of(Ticket.status, HELD_STATUSES)).scalar_subquery())
     latest_run = sa.select(sa.func.max(AuditRun.id)).scalar_subquery()
@@ -74,7 +81,8 @@ def candidate_statement(new_ticket: bool = False):
                       Party.id, Party.name, Party.kind, Party.status, Party.capacity,
                       Party.tier_l1.label("offers_l1"), Party.tier_l2.label("offers_l2"),
                       Party.tier_l3.label("offers_l3"),
-                      certified.label("certified"), load.label("load"), standing.label("standing"),
+                      certified.label("certified"), last_expiry.label("last_expiry"), load.label("load"),
+                      standing.label("standing"),
                       (sa.literal(0) if new_ticket else answers()).label("answers"))
             .join(Party, Party.id == Coverage.party_id)
             # The chain has one to three regions: padded to three, plain parameters again.
@@ -86,13 +94,6 @@ def candidate_statement(new_ticket: bool = False):
 
 CANDIDATES = candidate_statement()
 NEW_TICKET_CANDIDATES = candidate_statement(new_ticket=True)
-# Only for partners without a certified engineer, to explain the skip ("expired 2026-10-01").
-LAST_EXPIRY = (sa.select(Engineer.party_id, sa.func.max(Certification.expires_on))
-               .join(Certification, Certification.engineer_id == Engineer.id)
-               .where(Engineer.party_id.in_(sa.bindparam("party_ids", expanding=True)),
-                      Certification.product_line_id == sa.bindparam("product_line_id"),
-                      Certification.status.in_(("valid", "expired")))
-               .group_by(Engineer.party_id))
 
 
 def gather(ticket: Ticket, day: date) -> tuple[routing.TicketFacts, list[routing.Candidate]]:
@@ -111,10 +112,6 @@ def gather(ticket: Ticket, day: date) -> tuple[routing.TicketFacts, list[routing
         declined_by=frozenset(r.id for r in rows if r.answers & 2),
         expired_by=frozenset(r.id for r in rows if r.answers & 1),
     )
-    uncertified = {r.id for r in rows if not r.certified}
-    last_expiry = dict(db.session.connection().execute(LAST_EXPIRY, {"party_ids": list(uncertified),
-                                                        "product_line_id": ticket.product_line_id}).all()) \
-        if uncertified else {}
     found = [
         routing.Candidate(
             party_id=r.id, name=r.name, kind=r.kind, status=r.status, level=levels[r.region_code],
@@ -123,7 +120,7 @@ def gather(ticket: Ticket, day: date) -> tuple[routing.TicketFacts, list[routing
                                                            ("L3", r.tier_l3, r.offers_l3)) if covered and offered),
             certified=bool(r.certified), open_tickets=r.load, capacity=r.capacity or 0,
             audit_standing=r.standing or 0.0,
-            last_certificate_expiry=last_expiry.get(r.id),
+            last_certificate_expiry=r.last_expiry,
         )
         for r in rows
     ]
