@@ -481,6 +481,55 @@ def test_eight_concurrent_retries_open_one_ticket_on_postgresql():
         factory.close()
 
 
+
+def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transactional():
+    """Intake's reads and its one write go without BEGIN (extensions.without_transaction); after an
+    offer, a refusal and a replay alike, the connection the pool hands out next is transactional
+    again, and the offer was written whole: ticket, both events, the partner's notification, the key."""
+    admin_url = databases.require_postgres()
+    factory = databases.PostgresDatabases(admin_url, name="autocommit")
+    factory.create_template()
+    url = factory.clone()
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+        with app.app_context():
+            partner, _engineer = certified_partner("330106")
+            partner_admin = factories.user("partner_admin", party=partner)
+            secret = token_for(factories.user("hq_agent"))
+            body = intake_body(customer_with_contract())
+            partner_id, partner_admin_id = partner.id, partner_admin.id
+            db.session.commit()
+            db.session.remove()
+        client = app.test_client()
+
+        def post(json, key=None):
+            response = client.post("/api/v1/tickets", json=json,
+                                   headers={**bearer(secret), **({"Idempotency-Key": key} if key else {})})
+            with app.app_context():
+                raw = db.engine.raw_connection()
+                assert raw.driver_connection.autocommit is False
+                raw.close()
+            return response
+
+        offered = post(body, key="k")
+        assert offered.status_code == 201 and offered.get_json()["owner"]["id"] == partner_id
+        assert post({**body, "product_line": "nope"}).status_code == 422
+        replayed = post(body, key="k")
+        assert replayed.headers["Idempotent-Replayed"] == "true"
+        with app.app_context():
+            ticket_id = offered.get_json()["id"]
+            kinds = db.session.execute(sa.text("SELECT kind FROM ticket_event WHERE ticket_id = :id ORDER BY id"),
+                                       {"id": ticket_id}).scalars().all()
+            notified = db.session.execute(sa.text("SELECT user_id, link FROM notification")).all()
+            assert kinds == ["created", "offered"]
+            assert [tuple(row) for row in notified] == [(partner_admin_id, f"/tickets/{ticket_id}")]
+            assert count(Ticket) == 1 and count(IdempotencyKey) == 1
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        factory.drop(url)
+        factory.close()
+
 # --- ticket actions ---------------------------------------------------------------------------------------
 
 def offered_ticket(as_user):
