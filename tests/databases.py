@@ -4,6 +4,7 @@ SQLite: the template is a file, copied per test. PostgreSQL (TEST_DATABASE_URL o
 TEST_POSTGRES_URL): the template is a database, cloned with CREATE DATABASE … TEMPLATE.
 Without PostgreSQL the tests that need it skip, except in CI (CI=true), where they fail.
 """
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -107,3 +108,19 @@ class PostgresDatabases:
                 if attempt == attempts - 1:
                     raise
                 time.sleep(0.5 * (attempt + 1))
+
+
+@contextlib.contextmanager
+def postgres_database(name: str, admin_url: str | None = None):
+    """A migrated database of its own on the PostgreSQL server at admin_url, by default the tests'
+    (skipped without one, failed in CI), for a test that needs PostgreSQL whatever
+    TEST_DATABASE_URL says; its URL, dropped afterwards."""
+    factory = PostgresDatabases(admin_url or require_postgres(), name=name)
+    factory.create_template()
+    url = factory.clone()
+    try:
+        yield url
+    finally:
+        factory.drop(url)
+        factory.close()
+

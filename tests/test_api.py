@@ -459,11 +459,7 @@ def test_eight_concurrent_retries_open_one_ticket(app):
 
 
 def test_eight_concurrent_retries_open_one_ticket_on_postgresql():
-    admin_url = databases.require_postgres()
-    factory = databases.PostgresDatabases(admin_url, name="idempotency")
-    factory.create_template()
-    url = factory.clone()
-    try:
+    with databases.postgres_database("idempotency") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
         with app.app_context():
             secret = token_for(factories.user("hq_agent"))
@@ -476,9 +472,6 @@ def test_eight_concurrent_retries_open_one_ticket_on_postgresql():
             assert count(Ticket) == 1 and count(IdempotencyKey) == 1
             db.session.remove()
             db.engine.dispose()
-    finally:
-        factory.drop(url)
-        factory.close()
 
 
 
@@ -486,11 +479,7 @@ def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transac
     """Intake's reads and its one write go without BEGIN (extensions.without_transaction); after an
     offer, a refusal and a replay alike, the connection the pool hands out next is transactional
     again, and the offer was written whole: ticket, both events, the partner's notification, the key."""
-    admin_url = databases.require_postgres()
-    factory = databases.PostgresDatabases(admin_url, name="autocommit")
-    factory.create_template()
-    url = factory.clone()
-    try:
+    with databases.postgres_database("autocommit") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
         with app.app_context():
             partner, _engineer = certified_partner("330106")
@@ -526,9 +515,6 @@ def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transac
             assert count(Ticket) == 1 and count(IdempotencyKey) == 1
             db.session.remove()
             db.engine.dispose()
-    finally:
-        factory.drop(url)
-        factory.close()
 
 # --- ticket actions ---------------------------------------------------------------------------------------
 

@@ -182,14 +182,8 @@ def test_scheduler_killed_mid_batch_on_sqlite_leaves_every_ticket_whole_and_a_ne
 
 def test_scheduler_killed_mid_batch_on_postgresql_leaves_every_ticket_whole_and_a_new_one_finishes(
         tmp_path, capsys):
-    factory = databases.PostgresDatabases(databases.require_postgres(), name="faults")
-    factory.create_template()
-    url = factory.clone()
-    try:
+    with databases.postgres_database("faults") as url:
         run_scheduler_killed_mid_batch(url, tmp_path, capsys)
-    finally:
-        factory.drop(url)
-        factory.close()
 
 
 # --- PostgreSQL restarted under the running app ---------------------------------------------------

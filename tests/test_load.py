@@ -61,14 +61,8 @@ def postgres_url():
         server = PostgresServer(binaries).start()
         admin_url = server.url.replace("postgresql://", "postgresql+psycopg://", 1)
     try:
-        factory = databases.PostgresDatabases(admin_url, name="load")
-        factory.create_template()
-        url = factory.clone()
-        try:
+        with databases.postgres_database("load", admin_url) as url:
             yield url
-        finally:
-            factory.drop(url)
-            factory.close()
     finally:
         if server is not None:
             server.stop()

@@ -85,11 +85,5 @@ def test_two_schedulers_on_sqlite_run_each_job_once_and_one_takes_over(database_
 
 
 def test_two_schedulers_on_postgresql_run_each_job_once_and_one_takes_over(tmp_path):
-    factory = databases.PostgresDatabases(databases.require_postgres(), name="schedulers")
-    factory.create_template()
-    url = factory.clone()
-    try:
+    with databases.postgres_database("schedulers") as url:
         run_two_schedulers(url, tmp_path)
-    finally:
-        factory.drop(url)
-        factory.close()

@@ -296,11 +296,7 @@ def test_eight_simultaneous_accepts_have_exactly_one_winner(app, database_url):
 
 
 def test_eight_simultaneous_accepts_have_exactly_one_winner_on_postgresql():
-    admin_url = databases.require_postgres()
-    factory = databases.PostgresDatabases(admin_url, name="concurrency")
-    factory.create_template()
-    url = factory.clone()
-    try:
+    with databases.postgres_database("concurrency") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
         with app.app_context():
             partner, engineer = certified_partner()
@@ -310,6 +306,3 @@ def test_eight_simultaneous_accepts_have_exactly_one_winner_on_postgresql():
             db.engine.dispose()
         results = run_concurrent_accepts(url, ticket_id, admins, engineer_id)
         assert sorted(results) == ["already taken"] * 7 + ["won"]
-    finally:
-        factory.drop(url)
-        factory.close()
