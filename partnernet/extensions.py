@@ -8,8 +8,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from psycopg.pq import TransactionStatus
 from flask_wtf.csrf import CSRFProtect
+from psycopg.pq import TransactionStatus
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -84,4 +84,3 @@ def without_transaction():
                 connection.invalidate()
         else:
             dbapi_connection.autocommit = False
-

@@ -102,8 +102,9 @@ def test_a_party_notification_reaches_its_active_users_with_the_role_once_each(a
     factories.user("partner_admin", party=other)
     factories.user("engineer", engineer_=factories.engineer(partner))
     render = lambda: (gettext("Your role may not do this."), "line one\nline two")  # noqa: E731
-    service.notify_party(partner.id, "partner_admin", "test", "k1", render, "/tickets/1", NOW)
-    service.notify_party(partner.id, "partner_admin", "test", "k1", render, "/tickets/1", NOW)  # nothing twice
+    notification = service.party_notification(partner.id, "partner_admin", "test", "k1", render, "/tickets/1", NOW)
+    service.notify_party(notification)
+    service.notify_party(notification)  # nothing twice
     queued = {n.user_id: n for n in db.session.execute(sa.select(Notification)).scalars()}
     assert set(queued) == {chinese.id, english.id}
     assert queued[english.id].subject == "Your role may not do this."

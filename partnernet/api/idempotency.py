@@ -4,9 +4,8 @@ A retry is found by one indexed read before anything else. A new key is written 
 ticket, all or nothing (in the same statement on PostgreSQL, last in the same transaction on
 SQLite), and (user, key) is unique: of several requests racing with one key the database admits
 one; the others wait for it to commit, fail on the constraint, roll back their own ticket, and
-answer with the winner's. (On SQLite the write lock is taken only
-for the writes, not through intake's reads.) A key is good for 24 hours; after that the same key
-opens a new ticket.
+answer with the winner's. (On SQLite the write lock is taken only for the writes, not through
+intake's reads.) A key is good for 24 hours; after that the same key opens a new ticket.
 """
 import hashlib
 import json

@@ -91,14 +91,12 @@ def party_notification(party_id: int, role: str, kind: str, dedup_key: str, rend
             "created_at": now, "status": delivery_status()}
 
 
-def notify_party(party_id: int, role: str, kind: str, dedup_key: str, render, link: str | None,
-                 now: datetime) -> None:
-    """Queue one notification per active user of the party with the role, in one statement that
-    reads nobody first: the text is rendered in every language and each user gets their own. A
-    user who already has one with this dedup_key gets nothing."""
+def notify_party(parameters: dict) -> None:
+    """Queue one notification per active user of the party with the role (party_notification()'s
+    parameters), in one statement that reads nobody first: each user gets the text in their own
+    language. A user who already has one with this dedup_key gets nothing."""
     connection = db.session.connection()
-    connection.execute(PARTY_ROLE[connection.dialect.name],
-                       party_notification(party_id, role, kind, dedup_key, render, link, now))
+    connection.execute(PARTY_ROLE[connection.dialect.name], parameters)
 
 
 def rendered(render, locale: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, 
 from partnernet.extensions import commit_keeping_loaded, db, without_transaction
 from partnernet.network.models import TIERS, Engineer, Party
 from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
-from partnernet.notifications.service import PARTY_ROLE, party_notification, party_role_insert
+from partnernet.notifications.service import notify_party, party_notification, party_role_insert
 from partnernet.settings.calendar import load_policy
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
@@ -151,7 +151,7 @@ def write_new_ticket(connection, ticket: Ticket, values: dict, events: list[dict
     ticket.id = connection.execute(INSERT_TICKET, values).inserted_primary_key[0]
     connection.execute(events_insert(len(events)), {"ticket_id": ticket.id, **numbered})
     if ticket.status == "offered":
-        connection.execute(PARTY_ROLE["sqlite"], offer_notification(ticket, now))
+        notify_offer(ticket, now)
     for table, row in linked_rows:
         connection.execute(sa.insert(table), {**row, "ticket_id": ticket.id})
 
@@ -309,8 +309,7 @@ def routed(decision: routing.Decision, now: datetime, settings: dict) -> tuple[d
 
 def notify_offer(ticket: Ticket, now: datetime) -> None:
     """Tell the offered partner's administrators, in their language, before the clock runs out."""
-    connection = db.session.connection()
-    connection.execute(PARTY_ROLE[connection.dialect.name], offer_notification(ticket, now))
+    notify_party(offer_notification(ticket, now))
 
 
 def offer_notification(ticket: Ticket, now: datetime) -> dict:
