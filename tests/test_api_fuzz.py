@@ -11,11 +11,12 @@ finds the same things on every machine.
 schemathesis' own pytest plugin (`@schema.parametrize()`) does not work with pytest 9 yet, so
 the operations are parametrized here and each is driven with its hypothesis strategy.
 """
+import os
 from datetime import date, timedelta
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, assume, given, seed, settings, strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -32,7 +33,9 @@ from tests import factories
 ROLES = ("hq_admin", "hq_agent", "partner_admin", "engineer")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
-EXAMPLES_PER_MODE = 20
+# FUZZ_EXAMPLES / FUZZ_SEED: a deeper or different run by hand (CI keeps 20, derandomized).
+EXAMPLES_PER_MODE = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+SEED = os.environ.get("FUZZ_SEED")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -150,7 +153,7 @@ def test_every_operation_answers_every_role_within_the_document(api_schemas, fuz
     schema = api_schemas[mode]
     operation = schema[path][method]
 
-    @settings(max_examples=EXAMPLES_PER_MODE, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=EXAMPLES_PER_MODE, deadline=None, derandomize=SEED is None, database=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode, hooks=schema.hooks))
     def every_role(case):
@@ -159,4 +162,4 @@ def test_every_operation_answers_every_role_within_the_document(api_schemas, fuz
             response = case.call(headers={"Authorization": f"Bearer {role_tokens[role]}"})
             case.validate_response(response, checks=CHECKS)
 
-    every_role()
+    (seed(int(SEED))(every_role) if SEED else every_role)()

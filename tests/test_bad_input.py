@@ -1052,12 +1052,12 @@ def json_bytes(value) -> bytes:
     return json.dumps(value, ensure_ascii=True).replace("Infinity", "1e309").encode("ascii")
 
 
-API_ROLE = {"api_v1.accept": "partner_admin", "api_v1.decline": "partner_admin",
+API_ROLE = {"api_v1.accept_offer": "partner_admin", "api_v1.decline_offer": "partner_admin",
             "api_v1.return_to_hq": "partner_admin"}
 
 # Dates out of order in API bodies: (endpoint, body overrides) that must be refused.
 API_DATES_OUT_OF_ORDER = {
-    "api_v1.start_run": {"period_start": "2026-03-01", "period_end": "2026-02-01"},
+    "api_v1.run_audit": {"period_start": "2026-03-01", "period_end": "2026-02-01"},
     "api_v1.add_coverage": {"effective_from": "2027-03-01", "effective_to": "2027-02-01"},
     "api_v1.submit_certification": {"issued_on": "2026-03-01", "expires_on": "2026-02-01"},
     "api_v1.create_partner": {"contract_start": "2026-03-01", "contract_end": "2026-02-01"},
@@ -1444,7 +1444,7 @@ def test_any_ticket_subject_through_the_api_is_refused_in_the_error_shape_or_kep
         app, world, subject, description):
     w = world
     headers = {"Authorization": f"Bearer {w.tokens['hq_admin']}", "Content-Type": "application/json"}
-    ENDPOINTS.add("POST api_v1.intake")
+    ENDPOINTS.add("POST api_v1.open_ticket")
     TRIED["property examples"] += 1
     body = json_bytes({"customer_id": w.cust_a.id, "product_line": "workflow", "complexity": "simple",
                        "subject": subject, "description": description})

@@ -26,7 +26,7 @@ def run_view(run: AuditRun) -> dict:
 @blp.arguments(schemas.AuditRunIn)
 @blp.response(201, schemas.AuditRun)
 @documented_errors(400, 403, 422)
-def start_run(data):
+def run_audit(data):
     """Run the push-back audit (hq_admin, hq_manager).
 
     The period must be over (end yesterday or earlier); parameters left out come from the settings."""
@@ -40,7 +40,7 @@ def start_run(data):
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, page_schema(schemas.AuditFinding))
 @documented_errors(404, 422)
-def list_findings(args, run_id):
+def list_audit_findings(args, run_id):
     """A run's findings, flagged first: HQ sees every partner's, a partner's admin only its own."""
     user = api_user()
     run = service.get_run(run_id, user) if user.is_hq else db.session.get(AuditRun, run_id)
@@ -54,7 +54,7 @@ def list_findings(args, run_id):
 @blp.arguments(schemas.FindingDecisionIn)
 @blp.response(201, schemas.AuditFinding)
 @documented_errors(400, 403, 404, 409, 422)
-def decide(data, finding_id):
+def decide_finding(data, finding_id):
     """Decide on a flagged finding (hq_admin, hq_manager).
 
     dismiss, warning, probation or suspension, with a note; probation and suspension change the

@@ -49,6 +49,24 @@ def schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
+    def route(self, rule, *, parameters=None, tags=None, **options):
+        """Every operation's operationId is its view's name in lowerCamelCase (open_ticket:
+        openTicket), which client generators turn into method names; `@blp.doc(operationId=…)`
+        would override it."""
+        register = super().route(rule, parameters=parameters, tags=tags, **options)
+
+        def decorator(func):
+            apidoc = func.__dict__.setdefault("_apidoc", {})
+            apidoc.setdefault("manual_doc", {}).setdefault("operationId", operation_id(func.__name__))
+            return register(func)
+
+        return decorator
+
+
+def operation_id(view_name: str) -> str:
+    head, *rest = view_name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
 
 blp = ApiBlueprint("api_v1", __name__, url_prefix=PREFIX, description="partnernet JSON API v1")
 

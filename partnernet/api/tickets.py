@@ -26,7 +26,7 @@ REPLAYED = {"Idempotent-Replayed": {"description": "`true` when an earlier reque
 @blp.arguments(schemas.IntakeIn)
 @blp.response(201, schemas.Ticket, headers=REPLAYED)
 @documented_errors(400, 403, 409, 422)
-def intake(headers, data):
+def open_ticket(headers, data):
     """Open a ticket and route it (HQ roles; integrations use an HQ user's token).
 
     With an `Idempotency-Key`, the same key and body within 24 hours return the first ticket
@@ -35,7 +35,7 @@ def intake(headers, data):
     require_role(user, *HQ_ROLES)
     now = now_utc()
 
-    def open_ticket(linked_rows=()):
+    def opened(linked_rows=()):
         return service.intake(service.IntakeRequest(
             customer_id=data["customer_id"], product_line=data["product_line"], complexity=data["complexity"],
             channel=data["channel"], subject=data["subject"], description=data["description"],
@@ -43,8 +43,8 @@ def intake(headers, data):
 
     key = headers.get("idempotency_key")
     if key is None:
-        return ticket_view(open_ticket(), user)
-    ticket, replayed = open_once(user, key, fingerprint(request.get_json()), open_ticket, now)
+        return ticket_view(opened(), user)
+    ticket, replayed = open_once(user, key, fingerprint(request.get_json()), opened, now)
     return ticket_view(ticket, user), 201, {"Idempotent-Replayed": "true"} if replayed else {}
 
 
@@ -83,7 +83,7 @@ def acted(ticket: Ticket):
 @blp.arguments(schemas.AcceptIn)
 @blp.response(200, schemas.Ticket)
 @documented_errors(400, 403, 404, 409, 422)
-def accept(data, ticket_id):
+def accept_offer(data, ticket_id):
     """Accept an offer (partner_admin of the offered partner).
 
     Name one of your engineers certified for the product line. 409 when the ticket is no longer
@@ -98,7 +98,7 @@ def accept(data, ticket_id):
 @blp.arguments(schemas.DeclineIn)
 @blp.response(204)
 @documented_errors(400, 403, 404, 409, 422)
-def decline(data, ticket_id):
+def decline_offer(data, ticket_id):
     """Decline an offer with a reason (partner_admin of the offered partner).
 
     The ticket moves on to the next candidate at once and leaves your scope: nothing is returned."""
@@ -126,7 +126,7 @@ def return_to_hq(data, ticket_id):
 @blp.arguments(schemas.TicketStatusIn)
 @blp.response(200, schemas.Ticket)
 @documented_errors(400, 404, 409, 422)
-def change_status(data, ticket_id):
+def change_ticket_status(data, ticket_id):
     """Move the ticket along its work (the owner's users, HQ).
 
     in_progress, waiting_on_customer (pauses the SLA clock), resolved (with a note), closed.
@@ -140,7 +140,7 @@ def change_status(data, ticket_id):
 @blp.arguments(schemas.ReassignIn)
 @blp.response(200, schemas.Ticket)
 @documented_errors(400, 403, 404, 409, 422)
-def reassign(data, ticket_id):
+def reassign_engineer(data, ticket_id):
     """Give the ticket to another of the owner's certified engineers (the owner's partner_admin, HQ)."""
     user = api_user()
     ticket = get_or_404(Ticket, ticket_id, user)
@@ -150,7 +150,7 @@ def reassign(data, ticket_id):
 @blp.route("/tickets/<id:ticket_id>/reroute", methods=["POST"], tags=TAGS)
 @blp.response(200, schemas.Ticket)
 @documented_errors(403, 404, 409)
-def reroute(ticket_id):
+def reroute_ticket(ticket_id):
     """Run routing again for a ticket in the HQ queue (HQ).
 
     Parties that declined it or let an offer expire stay skipped. 409 when it is not in the queue."""
@@ -165,7 +165,7 @@ def reroute(ticket_id):
 @blp.arguments(schemas.TakeIn, required=False)
 @blp.response(200, schemas.Ticket)
 @documented_errors(400, 403, 404, 409, 422)
-def take(data, ticket_id):
+def take_ticket(data, ticket_id):
     """HQ serves a ticket from its queue from now on (HQ); 409 when it is not in the queue."""
     user = api_user()
     require_role(user, *HQ_ROLES)
@@ -177,7 +177,7 @@ def take(data, ticket_id):
 @blp.arguments(schemas.OfferIn)
 @blp.response(200, schemas.Ticket)
 @documented_errors(400, 403, 404, 409, 422)
-def offer_by_hand(data, ticket_id):
+def offer_ticket(data, ticket_id):
     """Offer a ticket from the HQ queue to a partner of HQ's choice (HQ).
 
     The partner needs an engineer certified for the product line, or an override reason.
