@@ -605,6 +605,29 @@ def test_lists_page_with_an_opaque_cursor(app, as_user):
     assert len(seen) == len(set(seen)) == 5
 
 
+@pytest.mark.parametrize("query", ["", "&status=offered"], ids=["all", "offered"])
+def test_walking_tickets_with_next_cursor_returns_each_exactly_once_while_tickets_are_opened(app, as_user, query):
+    """Newest first, keyed on the id: a ticket opened during the walk is newer than every cursor,
+    so it neither shifts the pages (no repeats, nothing skipped) nor joins the walk."""
+    certified_partner("330106")
+    customer = customer_with_contract()
+    caller = as_user(factories.user("hq_agent"))
+    before = [caller.post("/api/v1/tickets", json=intake_body(customer, subject=f"工单 {n}")).get_json()["id"]
+              for n in range(7)]
+    seen, cursor, opened = [], None, []
+    while True:
+        page = caller.get("/api/v1/tickets?limit=2" + query + (f"&cursor={cursor}" if cursor else "")).get_json()
+        seen += [t["id"] for t in page["items"]]
+        opened.append(caller.post("/api/v1/tickets", json=intake_body(customer, subject="walk")).get_json()["id"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(before, reverse=True)  # each exactly once, in order, none of `opened`
+    assert len(opened) == 4 and min(opened) > max(before)
+    first = caller.get("/api/v1/tickets?limit=2" + query).get_json()
+    assert [t["id"] for t in first["items"]] == sorted(opened, reverse=True)[:2]  # a new walk starts with them
+
+
 def test_region_search_and_chain(app, as_user):
     caller = as_user(factories.user("engineer", engineer_=factories.engineer(factories.partner())))
     assert [r["code"] for r in caller.get("/api/v1/regions?q=杭州").get_json()["items"]] == ["330100"]

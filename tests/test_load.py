@@ -1,7 +1,8 @@
 """A bounded load test: 20 clients at once against gunicorn (4 workers) on PostgreSQL, through the
 JSON API only: HQ opens tickets, partners' administrators accept, decline, work and resolve them,
-HQ takes what lands in its queue. Zero 5xx, zero lost tickets, every answered write recorded once,
-and the invariants hold afterwards.
+HQ takes what lands in its queue, and an HQ integration walks the whole ticket list with
+next_cursor, again and again. Zero 5xx, zero lost tickets, every answered write recorded once,
+every walk returns each ticket once, and the invariants hold afterwards.
 
 LOAD_SECONDS sets the length (15 s by default here, at most 120; `make load` runs 120, .ci/run 20).
 The PostgreSQL server is TEST_POSTGRES_URL's, or a private one when only the binaries are there.
@@ -34,11 +35,12 @@ SECONDS = min(float(os.environ.get("LOAD_SECONDS", "15")), 120.0)
 WORKERS = 4
 INTAKE_CLIENTS = 4
 HQ_QUEUE_CLIENTS = 1
+WALK_CLIENTS = 1
 # Partners of Hangzhou's Xihu district, from the county up, and how many clients act for each:
 # several per partner, so that two of a partner's administrators race for the same ticket.
 PARTNERS = [("agent", "330106", 4), ("franchisee", "330106", 4), ("joint_venture", "330100", 4),
-            ("branch", "330000", 3)]
-CLIENTS = INTAKE_CLIENTS + HQ_QUEUE_CLIENTS + sum(n for _k, _r, n in PARTNERS)  # 20
+            ("branch", "330000", 2)]
+CLIENTS = INTAKE_CLIENTS + HQ_QUEUE_CLIENTS + WALK_CLIENTS + sum(n for _k, _r, n in PARTNERS)  # 20
 # Answers a client may get when another client got to the ticket first: 409 (taken, moved on,
 # not an allowed step any more), 404 (declined or returned by a colleague: out of our scope now).
 RACE_STATUSES = {404, 409}
@@ -117,8 +119,17 @@ class Ledger:
     def __init__(self):
         self.opened = {}              # ticket id -> subject
         self.writes = Counter()       # event kind the write must have recorded -> successes
+        self.walks = []               # (tickets opened before the walk began, ids the walk returned)
         self.sequence = itertools.count(1)
         self.lock = threading.Lock()
+
+    def open(self, ticket_id: int, subject: str) -> None:
+        with self.lock:
+            self.opened[ticket_id] = subject
+
+    def opened_so_far(self) -> set[int]:
+        with self.lock:
+            return set(self.opened)
 
     def wrote(self, kind: str, answer) -> None:
         if answer.ok:
@@ -139,7 +150,7 @@ def intake_client(port, network, tally, ledger, seed_number):
             key = {"Idempotency-Key": f"load-{n}"} if n % 3 == 0 else {}
             answer = client.call("POST", "/api/v1/tickets", body, "POST /tickets", headers=key)
             if answer.status == 201:
-                ledger.opened[answer.body["id"]] = body["subject"]
+                ledger.open(answer.body["id"], body["subject"])
                 ledger.wrote("created", answer)
                 if key and n % 2 == 0:  # the same key and body again: the same ticket, not a second
                     again = client.call("POST", "/api/v1/tickets", body, "POST /tickets (retry)", headers=key)
@@ -153,6 +164,28 @@ def listed(client, status: str, rng) -> int | None:
     answer = client.call("GET", f"/api/v1/tickets?status={status}&limit=20", endpoint=f"GET /tickets?status={status}")
     items = answer.body["items"] if answer.status == 200 else []
     return rng.choice(items)["id"] if items else None
+
+
+def walk_client(port, network, tally, ledger, _seed_number):
+    """An HQ integration reading every ticket, newest first, page by page with next_cursor, while
+    tickets are being opened: each walk is kept for the test to check."""
+
+    def work(deadline):
+        client = ApiClient(port, network["hq_token"], tally)
+        while time.monotonic() < deadline:
+            before, seen, cursor = ledger.opened_so_far(), [], None
+            while True:
+                answer = client.call("GET", "/api/v1/tickets?limit=50" + (f"&cursor={cursor}" if cursor else ""),
+                                     endpoint="GET /tickets (walk)")
+                if answer.status != 200:
+                    break
+                seen += [ticket["id"] for ticket in answer.body["items"]]
+                cursor = answer.body["next_cursor"]
+                if cursor is None:
+                    ledger.walks.append((before, seen))
+                    break
+        client.close()
+    return work
 
 
 def hq_queue_client(port, network, tally, ledger, seed_number):
@@ -226,6 +259,7 @@ def test_twenty_clients_on_gunicorn_and_postgresql_get_no_5xx_lose_no_ticket_and
     try:
         workers = [intake_client(server.port, network, tally, ledger, n) for n in range(INTAKE_CLIENTS)]
         workers += [hq_queue_client(server.port, network, tally, ledger, 100 + n) for n in range(HQ_QUEUE_CLIENTS)]
+        workers += [walk_client(server.port, network, tally, ledger, 200 + n) for n in range(WALK_CLIENTS)]
         for p, partner in enumerate(network["partners"]):
             workers += [partner_client(server.port, partner, tally, ledger, 1000 * (p + 1) + n)
                         for n in range(partner["clients"])]
@@ -236,11 +270,16 @@ def test_twenty_clients_on_gunicorn_and_postgresql_get_no_5xx_lose_no_ticket_and
     summary = tally.summary(CLIENTS, took)
     with capsys.disabled():  # the figures, in every run's output
         print(f"\n[load] gunicorn {WORKERS} workers on PostgreSQL, LOAD_SECONDS={SECONDS:g}\n{summary}\n"
-              f"tickets opened {len(ledger.opened)}; writes answered 2xx: {dict(sorted(ledger.writes.items()))}")
+              f"tickets opened {len(ledger.opened)}; writes answered 2xx: {dict(sorted(ledger.writes.items()))}; "
+              f"whole-list walks {len(ledger.walks)}")
 
     assert tally.count(lambda s: s >= 500 or s == 0) == 0, summary
     assert tally.count(lambda s: 400 <= s < 500 and s not in RACE_STATUSES) == 0, summary
     assert ledger.writes["created"] > 0 and ledger.writes["accepted"] > 0 and ledger.writes["status_changed"] > 0
+    # A walk with next_cursor returns every ticket once: none twice, none opened before it began left out.
+    assert len(ledger.walks) >= 2
+    for before, seen in ledger.walks:
+        assert len(seen) == len(set(seen)) and before <= set(seen), (len(before), len(seen))
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": postgres_url, "TESTING": True})
     with app.app_context():
