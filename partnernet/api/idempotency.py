@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from partnernet.api.models import IdempotencyKey
 from partnernet.auth.models import User
 from partnernet.errors import Conflict, ValidationFailed
-from partnernet.extensions import db
+from partnernet.extensions import db, without_transaction
 from partnernet.tickets.models import Ticket
 
 LIFETIME = timedelta(hours=24)
@@ -34,8 +34,11 @@ def fingerprint(body) -> str:
 
 
 def find(user_id: int, key: str) -> IdempotencyKey | None:
-    return db.session.execute(sa.select(IdempotencyKey).where(
-        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).scalar_one_or_none()
+    """The key's record. A read of its own (without_transaction): on PostgreSQL a new key's intake
+    then still sends its reads and its one write without a BEGIN and a COMMIT around them."""
+    with without_transaction():
+        return db.session.execute(sa.select(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).scalar_one_or_none()
 
 
 def replay(record: IdempotencyKey | None, body_fingerprint: str) -> Ticket:
