@@ -490,6 +490,10 @@ def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transac
             db.session.commit()
             db.session.remove()
         client = app.test_client()
+        sent = []  # (statement, whether the connection was in autocommit when it went)
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", lambda conn, _cursor, statement, *_rest: sent.append(
+                (statement, conn.connection.dbapi_connection.autocommit)))
 
         def post(json, key=None):
             response = client.post("/api/v1/tickets", json=json,
@@ -502,6 +506,11 @@ def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transac
 
         offered = post(body, key="k")
         assert offered.status_code == 201 and offered.get_json()["owner"]["id"] == partner_id
+        # Every statement of a new ticket's intake, the key's read among them, went in autocommit;
+        # only the token's last-use note (once a minute) is a transaction of its own.
+        assert [statement[:60] for statement, autocommit in sent
+                if not autocommit and not statement.startswith("UPDATE api_token")] == []
+        assert any(statement.startswith("SELECT idempotency_key") for statement, _autocommit in sent)
         assert post({**body, "product_line": "nope"}).status_code == 422
         replayed = post(body, key="k")
         assert replayed.headers["Idempotent-Replayed"] == "true"

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from partnernet.auth.models import ApiToken, User
 from partnernet.errors import NotFound, ValidationFailed
-from partnernet.extensions import db, without_transaction
+from partnernet.extensions import commit_keeping_loaded, db, without_transaction
 
 PREFIX = "pn_"
 # last_used_at is written at most this often per token, not on every request.
@@ -81,5 +81,5 @@ def user_for_token(secret: str, now: datetime) -> User | None:
             .where(ApiToken.id == row.id, sa.or_(ApiToken.last_used_at.is_(None),
                                                  ApiToken.last_used_at <= now - LAST_USED_RESOLUTION))
             .values(last_used_at=now))
-        db.session.commit()
+        commit_keeping_loaded()  # the user just read stays loaded: not read again on first use
     return row.User
