@@ -123,4 +123,3 @@ def postgres_database(name: str, admin_url: str | None = None):
     finally:
         factory.drop(url)
         factory.close()
-

@@ -4,7 +4,8 @@ The statement finds every partner whose effective coverage reaches the ticket's 
 its product line, and for each one, in correlated subqueries: whether it has an active engineer
 certified for the line today, when its last certificate for the line expired (only for a partner
 without one: it explains the skip), how many tickets it holds, its standing in the latest audit,
-and whether it already declined or let an offer of this ticket expire. Region chains and product-line codes are reference data, cached per process.
+and whether it already declined or let an offer of this ticket expire. Region chains and
+product-line codes are reference data, cached per process.
 """
 from datetime import date
 from functools import lru_cache
