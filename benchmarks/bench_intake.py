@@ -395,8 +395,9 @@ def print_table(rows):
         # its one write lock serialises the commits, and this reckoning does not hold.)
         spent, budget = sum(intake["cpu"]), sum(bare["cpu"]) / TARGET
         if intake["database_cpu"] and spent and budget:
-            print(f"    CPU per request (app + database + client): intake {spent:.2f} ms, bare {sum(bare['cpu']):.2f} ms; "
-                  f"at the target intake may spend {budget:.2f} ms: {max(0.0, 1 - budget / spent):.0%} less than now")
+            print(f"    CPU per request (app + database + client): intake {spent:.2f} ms, "
+                  f"bare {sum(bare['cpu']):.2f} ms; at the target intake may spend {budget:.2f} ms: "
+                  f"{max(0.0, 1 - budget / spent):.0%} less than now")
         for r in row.values():
             for s in r["samples"]:
                 print(f"    {r['endpoint']} error sample: {s!r}")

@@ -74,7 +74,8 @@ def party_role_insert(dialect, prefix: str = ""):
             .where(User.party_id == sa.bindparam(prefix + "party_id"), User.role == sa.bindparam(prefix + "role"),
                    User.active))
     columns = ["user_id", "kind", "dedup_key", "subject", "body", "link", "created_at", "attempts", "status"]
-    return dialect.insert(table).from_select(columns, rows).on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
+    return (dialect.insert(table).from_select(columns, rows)
+            .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]))
 
 
 PARTY_ROLE = {"postgresql": party_role_insert(postgresql), "sqlite": party_role_insert(sqlite)}
