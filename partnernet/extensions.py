@@ -9,6 +9,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+import psycopg._queries
 from psycopg.pq import TransactionStatus
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -36,6 +37,13 @@ babel = Babel()
 # Storage from RATELIMIT_STORAGE_URI (memory:// by default: per process; use redis:// or
 # memcached:// when several web processes must share the counts).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+# psycopg turns a statement's %(name)s placeholders into $n on every execution, and caches that
+# work (128 statements) only for one of at most 4,096 bytes and 50 parameters: a guard against
+# ORMs' multi-row INSERTs, whose text changes with their row count. Ours are built once, each
+# with one text, and intake's one write on PostgreSQL has 70 parameters, so it was parsed again
+# on every intake. The length limit stays, which keeps the cache small.
+psycopg._queries.MAX_CACHED_STATEMENT_PARAMS = 200
 
 
 @event.listens_for(Engine, "connect")

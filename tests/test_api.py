@@ -5,6 +5,7 @@ import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
+import psycopg._queries
 import pytest
 import sqlalchemy as sa
 
@@ -473,6 +474,34 @@ def test_eight_concurrent_retries_open_one_ticket_on_postgresql():
             db.session.remove()
             db.engine.dispose()
 
+
+def test_intake_on_postgresql_sends_statements_the_driver_parses_once_per_process():
+    """psycopg turns each statement's placeholders into PostgreSQL's and keeps that work only for
+    a statement within its cache's limits (length and parameters); anything larger it parses again
+    on every execution. Every statement of an offer's keyed intake, the one write of the ticket,
+    its events, the notification and the key included, fits them (extensions raises the limit on
+    parameters: intake's write has about 70)."""
+    with databases.postgres_database("driver_cache") as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+        with app.app_context():
+            partner, _engineer = certified_partner("330106")
+            factories.user("partner_admin", party=partner)
+            secret = token_for(factories.user("hq_agent"))
+            body = intake_body(customer_with_contract())
+            db.session.commit()
+            db.session.remove()
+            sent = []
+            sa.event.listen(db.engine, "before_cursor_execute",
+                            lambda _conn, _cursor, statement, parameters, *_rest: sent.append((statement, parameters)))
+        response = app.test_client().post("/api/v1/tickets", json=body, headers={**bearer(secret), "Idempotency-Key": "k"})
+        assert response.status_code == 201 and response.get_json()["status"] == "offered"
+        assert any(statement.startswith("WITH new_ticket") for statement, _parameters in sent)
+        too_large = [(statement[:40], len(statement.encode()), len(parameters or ())) for statement, parameters in sent
+                     if len(statement.encode()) > psycopg._queries.MAX_CACHED_STATEMENT_LENGTH
+                     or len(parameters or ()) > psycopg._queries.MAX_CACHED_STATEMENT_PARAMS]
+        assert too_large == []
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transactional():
