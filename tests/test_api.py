@@ -493,7 +493,8 @@ def test_intake_on_postgresql_sends_statements_the_driver_parses_once_per_proces
             sent = []
             sa.event.listen(db.engine, "before_cursor_execute",
                             lambda _conn, _cursor, statement, parameters, *_rest: sent.append((statement, parameters)))
-        response = app.test_client().post("/api/v1/tickets", json=body, headers={**bearer(secret), "Idempotency-Key": "k"})
+        response = app.test_client().post("/api/v1/tickets", json=body,
+                                          headers={**bearer(secret), "Idempotency-Key": "k"})
         assert response.status_code == 201 and response.get_json()["status"] == "offered"
         assert any(statement.startswith("WITH new_ticket") for statement, _parameters in sent)
         too_large = [(statement[:40], len(statement.encode()), len(parameters or ())) for statement, parameters in sent
