@@ -475,6 +475,22 @@ def test_eight_concurrent_retries_open_one_ticket_on_postgresql():
             db.engine.dispose()
 
 
+def offer_on_postgresql(url: str):
+    """An app on the PostgreSQL database `url` where an hq_agent's intake of `body` is offered to a
+    certified partner with an administrator: (app, the agent's token, body, partner id, its
+    administrator's id)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        partner, _engineer = certified_partner("330106")
+        partner_admin = factories.user("partner_admin", party=partner)
+        secret = token_for(factories.user("hq_agent"))
+        body = intake_body(customer_with_contract())
+        partner_id, partner_admin_id = partner.id, partner_admin.id
+        db.session.commit()
+        db.session.remove()
+    return app, secret, body, partner_id, partner_admin_id
+
+
 def test_intake_on_postgresql_sends_statements_the_driver_parses_once_per_process():
     """psycopg turns each statement's placeholders into PostgreSQL's and keeps that work only for
     a statement within its cache's limits (length and parameters); anything larger it parses again
@@ -482,15 +498,9 @@ def test_intake_on_postgresql_sends_statements_the_driver_parses_once_per_proces
     its events, the notification and the key included, fits them (extensions raises the limit on
     parameters: intake's write has about 70)."""
     with databases.postgres_database("driver_cache") as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+        app, secret, body, _partner_id, _partner_admin_id = offer_on_postgresql(url)
+        sent = []
         with app.app_context():
-            partner, _engineer = certified_partner("330106")
-            factories.user("partner_admin", party=partner)
-            secret = token_for(factories.user("hq_agent"))
-            body = intake_body(customer_with_contract())
-            db.session.commit()
-            db.session.remove()
-            sent = []
             sa.event.listen(db.engine, "before_cursor_execute",
                             lambda _conn, _cursor, statement, parameters, *_rest: sent.append((statement, parameters)))
         response = app.test_client().post("/api/v1/tickets", json=body,
@@ -510,15 +520,7 @@ def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transac
     offer, a refusal and a replay alike, the connection the pool hands out next is transactional
     again, and the offer was written whole: ticket, both events, the partner's notification, the key."""
     with databases.postgres_database("autocommit") as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
-        with app.app_context():
-            partner, _engineer = certified_partner("330106")
-            partner_admin = factories.user("partner_admin", party=partner)
-            secret = token_for(factories.user("hq_agent"))
-            body = intake_body(customer_with_contract())
-            partner_id, partner_admin_id = partner.id, partner_admin.id
-            db.session.commit()
-            db.session.remove()
+        app, secret, body, partner_id, partner_admin_id = offer_on_postgresql(url)
         client = app.test_client()
         sent = []  # (statement, whether the connection was in autocommit when it went)
         with app.app_context():
@@ -554,6 +556,7 @@ def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transac
             assert count(Ticket) == 1 and count(IdempotencyKey) == 1
             db.session.remove()
             db.engine.dispose()
+
 
 # --- ticket actions ---------------------------------------------------------------------------------------
 
