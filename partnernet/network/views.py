@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
-from partnernet.auth.scope import get_or_404, require_role
+from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.auth.service import create_user
 from partnernet.errors import DomainError
 from partnernet.extensions import db
@@ -129,22 +129,39 @@ def partner(party_id):
     coverage_form = CoverageForm(effective_from=today)
     coverage_form.product_lines.choices = product_line_choices(product_lines(), lambda line: line.id)
     coverage_form.tiers.data = party.tiers
-    coverages = [(c, regions.count_counties(c.region), service.overlapping_coverage(c, today) if c.is_effective(today) else [])
-                 for c in party.coverages]
-    open_tickets = db.session.execute(
+    # Each list is the party's rows as far as the user may see them; an engineer gets no coverage.
+    party_coverages = db.session.execute(scoped(
+        db.select(Coverage).where(Coverage.party_id == party.id).order_by(Coverage.id), Coverage, current_user)
+    ).scalars()
+    # Who else covers a region is other partners' data: HQ's only.
+    coverages = [(c, regions.count_counties(c.region),
+                  service.overlapping_coverage(c, today) if current_user.is_hq and c.is_effective(today) else [])
+                 for c in party_coverages]
+    engineers = db.session.execute(scoped(
+        db.select(Engineer).where(Engineer.party_id == party.id).order_by(Engineer.id), Engineer, current_user)
+    ).scalars().all()
+    engineer_certifications = {}
+    for certification in db.session.execute(scoped(
+            db.select(Certification).where(Certification.engineer_id.in_([e.id for e in engineers]))
+            .order_by(Certification.id), Certification, current_user)).scalars():
+        engineer_certifications.setdefault(certification.engineer_id, []).append(certification)
+    open_tickets = db.session.execute(scoped(
         db.select(Ticket).where(Ticket.status.in_(OPEN_STATUSES),
                                 (Ticket.owner_party_id == party.id) | (Ticket.offered_party_id == party.id))
-        .order_by(Ticket.created_at.desc()).limit(50)).scalars().all()
+        .order_by(Ticket.created_at.desc()).limit(50), Ticket, current_user)).scalars().all()
+    # The partner's records (status history with HQ's reasons, audit findings): HQ and the partner's
+    # own admin see them, never its engineers.
+    show_records = current_user.is_hq or current_user.role == "partner_admin"
     history = db.session.execute(
         db.select(PartyEvent).where(PartyEvent.party_id == party.id).order_by(PartyEvent.at.desc(), PartyEvent.id.desc())
-    ).scalars().all()
-    # The audit section: HQ and the partner's own admin (never its engineers) see the findings.
-    show_audit = not party.is_hq and (current_user.is_hq or current_user.role == "partner_admin")
+    ).scalars().all() if show_records else []
+    show_audit = not party.is_hq and show_records
     audit_history = audit_service.history_for_party(party.id) if show_audit else []
     audit_weeks = weekly_push_back(party.id, audit_service.last_full_week(now_utc())[1]) if show_audit else []
     return render_template("network/partner.html", party=party, today=today, coverages=coverages,
                            status_form=status_form, coverage_form=coverage_form, open_tickets=open_tickets,
-                           history=history, product_lines=product_lines(),
+                           engineers=engineers, engineer_certifications=engineer_certifications,
+                           history=history, show_history=show_records, product_lines=product_lines(),
                            show_audit=show_audit, audit_history=audit_history, audit_weeks=audit_weeks,
                            can_manage=current_user.role in MANAGER_ROLES,
                            can_manage_engineers=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin")
@@ -279,9 +296,6 @@ def create_engineer_login(engineer_id):
 
 
 def get_engineer_in_scope(engineer_id: int) -> Engineer:
-    if current_user.role == "engineer":
-        if current_user.engineer_id != engineer_id:
-            abort(404)  # an engineer sees only their own record
     return get_or_404(Engineer, engineer_id, current_user)
 
 
