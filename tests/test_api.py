@@ -15,8 +15,8 @@ from partnernet.api.models import IdempotencyKey
 from partnernet.auth.models import ApiToken
 from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
-from partnernet.network.models import Certification, Coverage, Party
-from partnernet.tickets.models import Ticket
+from partnernet.network.models import Certification, Coverage, Party, PartyEvent
+from partnernet.tickets.models import Ticket, TicketEvent
 from partnernet.timeclock import now_utc
 from tests import databases, factories
 from tests.test_tickets import certified_partner
@@ -619,6 +619,93 @@ def test_return_to_hq_then_hq_reroutes_and_takes(app, as_user):
     assert_error(hq_caller.post(f"/api/v1/tickets/{ticket['id']}/reroute"), 409, "invalid_transition")
 
 
+def test_answering_an_offer_that_moved_on_is_a_409_and_changes_nothing(app, as_user):
+    """The rule is "409 if no longer offered to you", also once the ticket left the partner's scope;
+    a partner it was never offered to still gets 404."""
+    first, first_engineer = certified_partner("330106")
+    second, _second_engineer = certified_partner("330106")
+    ticket_id = as_user(factories.user("hq_agent")).post(
+        "/api/v1/tickets", json=intake_body(customer_with_contract())).get_json()["id"]
+    decliner = first if db.session.get(Ticket, ticket_id).offered_party_id == first.id else second
+    late = as_user(factories.user("partner_admin", party=decliner))
+    assert late.post(f"/api/v1/tickets/{ticket_id}/decline",
+                     json={"reason_code": "no_capacity", "note": "满负荷"}).status_code == 204
+    moved_on = db.session.get(Ticket, ticket_id).offered_party_id
+    assert moved_on not in (None, decliner.id)
+    assert_error(late.post(f"/api/v1/tickets/{ticket_id}/accept", json={"engineer_id": first_engineer.id}),
+                 409, "conflict")
+    assert_error(late.post(f"/api/v1/tickets/{ticket_id}/decline", json={"reason_code": "other", "note": "x"}),
+                 409, "conflict")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket_id).offered_party_id == moved_on
+    assert late.get(f"/api/v1/tickets/{ticket_id}").status_code == 404  # still outside its scope
+    stranger, stranger_engineer = certified_partner("320000")
+    assert_error(as_user(factories.user("partner_admin", party=stranger)).post(
+        f"/api/v1/tickets/{ticket_id}/accept", json={"engineer_id": stranger_engineer.id}), 404, "not_found")
+
+
+def test_returning_an_offer_not_yet_accepted_is_a_409_and_changes_nothing(app, as_user):
+    ticket, partner, _engineer = offered_ticket(as_user)
+    assert_error(as_user(factories.user("partner_admin", party=partner)).post(
+        f"/api/v1/tickets/{ticket['id']}/return", json={"reason_code": "other", "note": "不做"}),
+        409, "invalid_transition")
+    assert db.session.get(Ticket, ticket["id"]).status == "offered"
+
+
+def test_a_returned_ticket_says_why_it_is_at_hq_and_the_next_partner_sees_nothing_of_the_return(app, as_user):
+    ticket, partner, engineer = offered_ticket(as_user)
+    admin = as_user(factories.user("partner_admin", party=partner))
+    admin.post(f"/api/v1/tickets/{ticket['id']}/accept", json={"engineer_id": engineer.id})
+    admin.post(f"/api/v1/tickets/{ticket['id']}/status", json={"status": "in_progress", "note": "客户难沟通"})
+    admin.post(f"/api/v1/tickets/{ticket['id']}/return", json={"reason_code": "capacity", "note": "人手不够"})
+    hq_caller = as_user(factories.user("hq_manager"))
+    queued = hq_caller.get(f"/api/v1/tickets/{ticket['id']}").get_json()
+    assert (queued["status"], queued["route"]["cause"]) == ("hq_queue", "returned_by_partner")
+    other, _other_engineer = certified_partner("330106")
+    assert hq_caller.post(f"/api/v1/tickets/{ticket['id']}/offer",
+                          json={"partner_id": other.id}).get_json()["status"] == "offered"
+    seen = as_user(factories.user("partner_admin", party=other)).get(
+        f"/api/v1/tickets/{ticket['id']}?include=events").get_json()["events"]
+    # The SLA's response is the ticket's (its responded_at says as much); the rest was the first partner's.
+    assert [e["kind"] for e in seen] == ["created", "response_met", "offered"], seen
+    assert all(e["note"] is None for e in seen)
+
+
+def test_suspending_a_partner_withdraws_its_offers_and_routes_them_on(app, as_user):
+    ticket, partner, engineer = offered_ticket(as_user)
+    next_partner, _next_engineer = certified_partner("330000")
+    response = as_user(factories.user("hq_manager")).post(
+        f"/api/v1/partners/{partner.id}/status", json={"status": "suspended", "reason": "审计结论"})
+    assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    moved = db.session.get(Ticket, ticket["id"])
+    assert (moved.status, moved.offered_party_id) == ("offered", next_partner.id)
+    withdrawn = db.session.execute(sa.select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket["id"], TicketEvent.party_id == partner.id)).scalars().all()
+    # Withdrawn, not pushed back: nothing the audit counts against the partner.
+    assert [(e.kind, e.reason_code) for e in withdrawn] == [("offered", None), ("rerouted", "suspended")]
+    assert_error(as_user(factories.user("partner_admin", party=partner)).post(
+        f"/api/v1/tickets/{ticket['id']}/accept", json={"engineer_id": engineer.id}), 409, "conflict")
+
+
+def test_a_suspended_partner_cannot_accept_an_offer_still_standing(app, as_user):
+    """The offer withdrawn and the accept may cross; whichever way, a suspended partner takes nothing."""
+    ticket, partner, engineer = offered_ticket(as_user)
+    partner.status = "suspended"  # as if the status change had committed between the two reads
+    db.session.commit()
+    assert_error(as_user(factories.user("partner_admin", party=partner)).post(
+        f"/api/v1/tickets/{ticket['id']}/accept", json={"engineer_id": engineer.id}), 409, "conflict")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket["id"]).status == "offered"
+
+
+def test_offering_by_hand_to_an_unknown_partner_names_the_request_field(app, as_user):
+    queued = as_user(factories.user("hq_agent")).post(
+        "/api/v1/tickets", json=intake_body(customer_with_contract())).get_json()
+    assert_error(as_user(factories.user("hq_agent")).post(
+        f"/api/v1/tickets/{queued['id']}/offer", json={"partner_id": 999999}), 422, "validation_failed", {"partner_id"})
+
+
 def test_reroute_runs_routing_again_for_a_queued_ticket(app, as_user):
     hq_caller = as_user(factories.user("hq_agent"))
     queued = hq_caller.post("/api/v1/tickets", json=intake_body(customer_with_contract())).get_json()
@@ -683,6 +770,24 @@ def test_region_search_and_chain(app, as_user):
     assert {"oa-core", "workflow", "mobile", "integration"} <= {l["code"] for l in lines}
 
 
+@pytest.mark.parametrize("query", ["%", "_", "%州"])
+def test_region_search_takes_percent_and_underscore_as_text_not_wildcards(app, as_user, query):
+    caller = as_user(factories.user("hq_agent"))
+    assert caller.get("/api/v1/regions", query_string={"q": query}).get_json()["items"] == []
+
+
+def test_the_breached_filter_lists_breached_tickets_or_every_other_one(app, as_user):
+    caller = as_user(factories.user("hq_agent"))
+    late, on_time = (caller.post("/api/v1/tickets", json=intake_body(customer_with_contract())).get_json()["id"]
+                     for _ in range(2))
+    db.session.get(Ticket, late).response_due_at = now_utc() - timedelta(minutes=5)
+    db.session.commit()
+
+    def listed(query):
+        return {t["id"] for t in caller.get(f"/api/v1/tickets{query}").get_json()["items"]}
+    assert (listed("?breached=true"), listed("?breached=false"), listed("")) == ({late}, {on_time}, {late, on_time})
+
+
 # --- network and customers ------------------------------------------------------------------------------
 
 def test_partner_create_patch_and_status_change(app, as_user):
@@ -718,6 +823,9 @@ def test_coverage_is_added_and_ended_once(app, as_user):
     assert all_lines["product_lines"] is None
     assert caller.delete(f"/api/v1/coverage/{all_lines['id']}").status_code == 204
     assert db.session.get(Coverage, all_lines["id"]).effective_to is not None
+    assert_error(caller.delete(f"/api/v1/coverage/{all_lines['id']}"), 409, "conflict")  # the same day again
+    assert db.session.execute(sa.select(sa.func.count()).select_from(PartyEvent).where(
+        PartyEvent.party_id == partner.id, PartyEvent.kind == "coverage_ended")).scalar() == 1
     assert [c["id"] for c in caller.get(f"/api/v1/partners/{partner.id}/coverage").get_json()["items"]] == \
         [coverage["id"], all_lines["id"]]
     yesterday_ended = db.session.get(Coverage, all_lines["id"])

@@ -1,11 +1,12 @@
 """Ticket pages: intake from the form, the explanation, accepting from the page, scope (404)."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from partnernet.extensions import db
 from partnernet.tickets.models import Ticket
+from partnernet.timeclock import now_utc
 from tests import factories
 from tests.test_tickets import NOW, certified_partner, open_ticket
 
@@ -73,6 +74,53 @@ def test_partner_admin_cannot_see_tickets_offered_to_or_owned_by_another_partner
     assert client.get(f"/tickets/{ticket.id}").status_code == 404
     assert client.post(f"/tickets/{ticket.id}/decline", data={"reason_code": "other", "note": "x"}).status_code == 404
     assert str(ticket.id) not in client.get("/tickets/").get_data(as_text=True).split("<tbody>")[1]
+
+
+def offered_to_one_of_two():
+    """A ticket offered to one of two certified partners: (ticket, offered one, the other one)."""
+    first, _ = certified_partner()
+    second, _ = certified_partner()
+    ticket = open_ticket(factories.customer(region_code="330106"))
+    ticket.offer_deadline = now_utc() + timedelta(minutes=15)  # opened at the tests' fixed NOW
+    db.session.commit()
+    offered = first if ticket.offered_party_id == first.id else second
+    return ticket, offered, second if offered is first else first
+
+
+def test_a_partner_declines_from_the_page_and_lands_on_its_list_not_a_404(client, login_as, app):
+    ticket, offered, _other = offered_to_one_of_two()
+    login_as(factories.user("partner_admin", party=offered))
+    response = client.post(f"/tickets/{ticket.id}/decline", data={"reason_code": "no_capacity", "note": "本周满负荷"})
+    assert (response.status_code, response.location) == (302, "/tickets/")
+    assert client.get("/tickets/").status_code == 200
+
+
+def test_a_late_accept_from_the_page_is_told_the_offer_moved_on(client, login_as, app):
+    ticket, offered, other = offered_to_one_of_two()
+    admin = factories.user("partner_admin", party=offered)
+    engineer = factories.engineer(offered)
+    login_as(admin)
+    client.post(f"/tickets/{ticket.id}/decline", data={"reason_code": "no_capacity", "note": "本周满负荷"})
+    client.post("/language", data={"locale": "en"})
+    response = client.post(f"/tickets/{ticket.id}/accept", data={"engineer_id": engineer.id}, follow_redirects=True)
+    assert response.status_code == 200 and "no longer offered to you" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).offered_party_id == other.id
+
+
+def test_the_ticket_page_shows_a_partner_nothing_another_partner_did_with_the_ticket(client, login_as, app):
+    ticket, offered, other = offered_to_one_of_two()
+    decliner = factories.user("partner_admin", party=offered, name="第一家的管理员")
+    login_as(decliner)
+    client.post(f"/tickets/{ticket.id}/decline", data={"reason_code": "other", "note": "只告诉总部的原因"})
+    client.post("/logout")
+    login_as(factories.user("partner_admin", party=other))
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "只告诉总部的原因" not in page and "第一家的管理员" not in page
+    client.post("/logout")
+    login_as(factories.user("hq_agent"))
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "只告诉总部的原因" in page and "第一家的管理员" in page
 
 
 def test_ticket_list_filters_by_status_and_region(client, login_as, app):

@@ -7,12 +7,10 @@ hold the full route). The schemas in partnernet.api.schemas format the values.
 """
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from partnernet.auth.models import User
-from partnernet.extensions import db
+from partnernet.auth.scope import ticket_events
 from partnernet.network.service import product_line_code
-from partnernet.tickets.models import Ticket, TicketEvent
+from partnernet.tickets.models import Ticket
 
 
 def owner_of(ticket: Ticket) -> dict:
@@ -30,7 +28,8 @@ def route_for(ticket: Ticket, user: User) -> dict | None:
     candidates = [c for c in route.get("candidates", []) if user.is_hq or c.get("party_id") == user.party_id]
     decided_at = route.get("decided_at")
     return {
-        "cause": route.get("cause"),
+        # Why it is at HQ now: a return puts it there after routing had offered it.
+        "cause": ticket.hq_queue_cause if ticket.status == "hq_queue" else route.get("cause"),
         "decided_at": datetime.fromisoformat(decided_at) if decided_at else None,
         "candidates": [candidate_view(c) for c in candidates],
     }
@@ -48,11 +47,8 @@ def candidate_view(candidate: dict) -> dict:
 
 
 def events_for(ticket: Ticket, user: User) -> list[dict]:
-    statement = sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
-    if not user.is_hq:
-        statement = statement.where(sa.or_(TicketEvent.party_id.is_(None), TicketEvent.party_id == user.party_id))
     views = []
-    for event in db.session.execute(statement).scalars():
+    for event in ticket_events(ticket.id, user):
         view = {name: getattr(event, name) for name in (
             "id", "kind", "at", "actor_user_id", "party_id", "from_status", "to_status", "reason_code", "note")}
         if user.is_hq:

@@ -271,7 +271,8 @@ class TicketListArgs(ListArgs):
     region = Text(validate=validate.Regexp(r"^[0-9]{6}$"),
                   metadata={"description": "At or under this region.", "example": "330100"})
     product_line = text(32)
-    breached = fields.Boolean(metadata={"description": "Open and past a due time it has not met."})
+    breached = fields.Boolean(metadata={
+        "description": "true: open and past a due time it has not met; false: every other ticket."})
 
 
 class TicketDetailArgs(ma.Schema):

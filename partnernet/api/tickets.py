@@ -9,7 +9,7 @@ from partnernet.api.idempotency import fingerprint, open_once
 from partnernet.api.pagination import keyset_page, page_schema
 from partnernet.api.representations import ticket_view
 from partnernet.auth.models import HQ_ROLES
-from partnernet.auth.scope import get_or_404, require_role
+from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role
 from partnernet.tickets import service
 from partnernet.tickets.models import Ticket
 from partnernet.tickets.queries import TicketFilters, ticket_list_statement
@@ -57,7 +57,7 @@ def list_tickets(args):
     user = api_user()
     filters = TicketFilters(status=args.get("status", ""), region=args.get("region", ""),
                             partner_id=args.get("partner_id"), product_line=args.get("product_line", ""),
-                            overdue=bool(args.get("breached")), sort="id", descending=True)
+                            overdue=args.get("breached"), sort="id", descending=True)
     statement = ticket_list_statement(user, filters, now_utc()).options(
         selectinload(Ticket.owner), selectinload(Ticket.offered_to))
     page = keyset_page(statement, Ticket.id, args, descending=True)
@@ -90,7 +90,7 @@ def accept_offer(data, ticket_id):
     offered to you (taken by a colleague, expired, moved on)."""
     user = api_user()
     require_role(user, "partner_admin")
-    ticket = get_or_404(Ticket, ticket_id, user)
+    ticket = get_offer_or_404(ticket_id, user)
     return acted(service.accept(ticket, user, data["engineer_id"], now_utc()))
 
 
@@ -104,7 +104,7 @@ def decline_offer(data, ticket_id):
     The ticket moves on to the next candidate at once and leaves your scope: nothing is returned."""
     user = api_user()
     require_role(user, "partner_admin")
-    ticket = get_or_404(Ticket, ticket_id, user)
+    ticket = get_offer_or_404(ticket_id, user)
     service.decline(ticket, user, data["reason_code"], data["note"], now_utc())
 
 

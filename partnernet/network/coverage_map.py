@@ -7,14 +7,14 @@ from datetime import date
 import sqlalchemy as sa
 
 from partnernet.extensions import db
-from partnernet.network.models import PARTNER_KINDS, Coverage, Party
+from partnernet.network.models import PARTNER_KINDS, ROUTABLE_STATUSES, Coverage, Party
 from partnernet.network.service import (covers_product_line_clause, effective_coverage_clause,
                                         parties_with_certified_engineer)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 
 # Statuses that may receive tickets (probation only as a last resort, but it still serves).
-ELIGIBLE_STATUSES = ("active", "probation")
+ELIGIBLE_STATUSES = ROUTABLE_STATUSES
 GAP_REASONS = ("no_coverage", "no_certified_engineer", "only_inactive")
 LEVEL_RANK = {"county": 0, "city": 1, "province": 2}
 KIND_RANK = {kind: rank for rank, kind in enumerate(PARTNER_KINDS)}

@@ -4,11 +4,12 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from partnernet.auth.models import User
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import label
 from partnernet.network.models import (
-    PARTNER_KINDS, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine, coverage_product_line)
+    PARTNER_KINDS, ROUTABLE_STATUSES, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine, coverage_product_line)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.settings.cache import cached
@@ -65,6 +66,11 @@ def change_status(party: Party, to_status: str, reason: str, actor_id: int | Non
                        from_status=party.status, to_status=to_status, reason=reason)
     party.status = to_status
     db.session.add(event)
+    if to_status not in ROUTABLE_STATUSES:
+        # Here, not at the top: the ticket service builds on this module.
+        from partnernet.tickets.service import withdraw_offers
+        db.session.flush()  # routing must see the new status
+        withdraw_offers(party.id, to_status, db.session.get(User, actor_id) if actor_id else None, now)
     db.session.commit()
     return event
 
@@ -271,8 +277,9 @@ def add_coverage(party: Party, region_code: str, all_product_lines: bool, produc
 
 
 def end_coverage(coverage: Coverage, actor_id: int | None, now: datetime, today: date) -> None:
-    """End a coverage today; its history stays. One that never took effect is withdrawn."""
-    if coverage.effective_to is not None and coverage.effective_to < today:
+    """End a coverage today (its last day); its history stays. One that never took effect is
+    withdrawn. Ending one that ends today or has ended is a conflict, and records nothing."""
+    if coverage.effective_to is not None and coverage.effective_to <= today:
         raise Conflict(_("This coverage has already ended."))
     data = {"coverage_id": coverage.id, "region_code": coverage.region_code}
     if coverage.effective_from > today:

@@ -84,7 +84,9 @@ def search(query: str, limit: int = 20) -> list[Region]:
         exact = Region.code == code.ljust(6, "0")
     else:
         folded = query.lower().replace(" ", "")
-        condition = sa.or_(Region.name.contains(query), Region.pinyin.startswith(folded))
+        # autoescape: "%" and "_" typed are text, not wildcards
+        condition = sa.or_(Region.name.contains(query, autoescape=True),
+                           Region.pinyin.startswith(folded, autoescape=True))
         exact = sa.or_(Region.name == query, Region.pinyin == folded)
     level_rank = sa.case({"province": 0, "city": 1}, value=Region.level, else_=2)
     statement = (sa.select(Region).where(condition)

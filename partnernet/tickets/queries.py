@@ -25,7 +25,7 @@ class TicketFilters:
     product_line: str = ""
     complexity: str = ""
     billable: str = ""          # "yes", "no" or ""
-    overdue: bool = False
+    overdue: bool | None = None  # True: only overdue tickets; False: none of them; None: either
     sort: str = "created"
     descending: bool = True
 
@@ -38,7 +38,7 @@ class TicketFilters:
             region=args.get("region", "")[:6], partner_id=int(partner) if partner.isdigit() else None,
             product_line=args.get("product_line", "")[:32], complexity=args.get("complexity", "")[:16],
             billable=args.get("billable", "") if args.get("billable") in ("yes", "no") else "",
-            overdue=args.get("overdue") == "1",
+            overdue=True if args.get("overdue") == "1" else None,
             sort=args.get("sort", "created") if args.get("sort") in SORTS else "created",
             descending=args.get("order", "desc") != "asc")
 
@@ -70,8 +70,10 @@ def ticket_list_statement(user, filters: TicketFilters, now: datetime):
         statement = statement.where(Ticket.complexity == filters.complexity)
     if filters.billable:
         statement = statement.where(Ticket.billable.is_(filters.billable == "yes"))
-    if filters.overdue:
-        statement = statement.where(overdue_clause(now))
+    if filters.overdue is not None:
+        overdue = overdue_clause(now)
+        # NULL-safe: a ticket with no due time is not overdue.
+        statement = statement.where(overdue if filters.overdue else sa.not_(sa.func.coalesce(overdue, False)))
     column = SORTS[filters.sort]
     order = column.desc() if filters.descending else column.asc()
     return scoped(statement, Ticket, user).order_by(order, Ticket.id.desc() if filters.descending else Ticket.id)

@@ -21,7 +21,7 @@ from partnernet.customers.models import Contract, Customer, contract_product_lin
 from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import commit_keeping_loaded, db, without_transaction
-from partnernet.network.models import TIERS, Engineer, Party
+from partnernet.network.models import ROUTABLE_STATUSES, TIERS, Engineer, Party
 from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
 from partnernet.notifications.service import notify_party, party_notification, party_role_insert
 from partnernet.settings.calendar import load_policy
@@ -338,11 +338,13 @@ def hq_queue_values(cause: str) -> dict:
             "owner_party_id": None, "engineer_id": None}
 
 
-def queue_at_hq(ticket: Ticket, cause: str, now: datetime, actor: User | None, note=None, data=None):
+def queue_at_hq(ticket: Ticket, cause: str, now: datetime, actor: User | None, note=None, data=None,
+                party_id=None):
+    """`party_id`: the partner whose step sent it there (a return), so that only it and HQ see it."""
     before = ticket.status
     for name, value in hq_queue_values(cause).items():
         setattr(ticket, name, value)
-    add_event(ticket, "queued_to_hq", now, actor, from_status=before, to_status="hq_queue",
+    add_event(ticket, "queued_to_hq", now, actor, party_id=party_id, from_status=before, to_status="hq_queue",
               reason_code=cause, note=note, data=data)
 
 
@@ -378,6 +380,9 @@ def accept(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Ticke
     """The offered partner takes the ticket with one of its certified engineers."""
     if ticket.status != "offered" or ticket.offered_party_id != user.party_id:
         raise Conflict(_("This ticket is no longer offered to you: it has already been taken or moved on."))
+    if db.session.get(Party, user.party_id).status not in ROUTABLE_STATUSES:
+        # Suspending a partner withdraws its offers; this refuses one answered in the meantime.
+        raise Conflict(_("Your partner may not take tickets while it is suspended or terminated."))
     engineer = check_engineer(ticket, user.party_id, engineer_id, today_in_china(now))
     won = close_offer(ticket.id, user.party_id, now, {
         "status": "accepted", "owner_party_id": user.party_id, "engineer_id": engineer.id,
@@ -441,6 +446,30 @@ def expire_due_offers(now: datetime) -> int:
         db.session.commit()
         expired += 1
     return expired
+
+
+def withdraw_offers(party_id: int, reason: str, actor: User | None, now: datetime) -> int:
+    """Take back the live offers to a partner that may no longer receive tickets (suspended,
+    terminated) and route each ticket onwards now, rather than let it wait out its deadline. The
+    partner is skipped from here on, and nothing counts against it as push-back. No commit: the
+    caller's status change commits with it. Returns how many offers were withdrawn."""
+    offered = db.session.execute(sa.select(Ticket.id).where(
+        Ticket.status == "offered", Ticket.offered_party_id == party_id).order_by(Ticket.id)).scalars().all()
+    withdrawn = 0
+    settings = load_settings()
+    for ticket_id in offered:
+        # An offer accepted meanwhile stays accepted; one past its deadline is the scheduler's.
+        if not close_offer(ticket_id, party_id, now, {"status": "new", "offered_party_id": None,
+                                                       "offer_deadline": None}):
+            continue
+        ticket = db.session.get(Ticket, ticket_id)
+        db.session.refresh(ticket)
+        add_event(ticket, "rerouted", now, actor, party_id=party_id, from_status="offered", to_status="new",
+                  reason_code=reason)
+        db.session.flush()
+        route(ticket, now, actor, settings)
+        withdrawn += 1
+    return withdrawn
 
 
 # --- after accepting ---------------------------------------------------------------------------
@@ -518,9 +547,9 @@ def reassign(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Tic
 def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: datetime) -> Ticket:
     """The partner that accepted the ticket hands it back (escalates) to HQ."""
     note = (note or "").strip()
-    if user.role != "partner_admin" or ticket.owner_party_id != user.party_id:
+    if user.role != "partner_admin" or user.party_id not in (ticket.owner_party_id, ticket.offered_party_id):
         raise NotFound()
-    if ticket.status not in ("accepted", "in_progress", "waiting_on_customer"):
+    if ticket.owner_party_id != user.party_id or ticket.status not in ("accepted", "in_progress", "waiting_on_customer"):
         raise InvalidTransition(_("Only an open ticket you hold can be returned."))
     fields = {}
     if reason_code not in RETURN_REASONS:
@@ -536,7 +565,7 @@ def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: d
                       to_status="hq_queue", reason_code=reason_code, note=note)
     if ticket.status == "waiting_on_customer":
         clocks.resume(ticket, now)
-    queue_at_hq(ticket, "returned_by_partner", now, user)
+    queue_at_hq(ticket, "returned_by_partner", now, user, party_id=user.party_id)
     ticket.updated_at = now
     db.session.commit()
     return ticket
@@ -594,8 +623,8 @@ def offer_by_hand(ticket: Ticket, user: User, party_id: int, override_reason: st
     if ticket.status != "hq_queue":
         raise InvalidTransition(_("Only a ticket in the HQ queue can be offered by hand."))
     party = db.session.get(Party, party_id) if party_id else None
-    if party is None or party.is_hq or party.status not in ("active", "probation"):
-        raise ValidationFailed(_("Choose an active partner."), {"party_id": _("Choose an active partner.")})
+    if party is None or party.is_hq or party.status not in ROUTABLE_STATUSES:
+        raise ValidationFailed(_("Choose an active partner."), {"partner_id": _("Choose an active partner.")})
     override_reason = (override_reason or "").strip()
     if not certified_engineers_for(ticket, party.id, today_in_china(now)) and not override_reason:
         raise ValidationFailed(_("This partner has no engineer certified for the product line."),

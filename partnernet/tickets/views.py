@@ -1,12 +1,13 @@
 """Ticket pages: intake, the list, one ticket with its route explanation and actions, the HQ queue.
 Views parse and check roles; every rule is in tickets.service."""
+import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
-from partnernet.auth.scope import get_or_404, require_role
+from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role, scoped, ticket_events
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
@@ -15,7 +16,7 @@ from partnernet.network.views import page_number
 from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
                                       ReturnForm, StatusForm)
-from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket, TicketEvent
+from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket
 from partnernet.tickets.queries import TicketFilters, list_page, ticket_list_statement
 from partnernet.timeclock import now_utc, today_in_china
 
@@ -100,8 +101,7 @@ def render_ticket(ticket: Ticket, status=200, **forms):
     reassign_form = forms.get("reassign_form") or ReassignForm()
     if ours and ticket.owner_party_id and ticket.status in service.WORK_TRANSITIONS and user.role != "engineer":
         reassign_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, ticket.owner_party_id)]
-    events = db.session.execute(db.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-                                .order_by(TicketEvent.id)).scalars().all()
+    events = ticket_events(ticket.id, user)
     parties = {}
     if user.is_hq:
         ids = {e.party_id for e in events if e.party_id}
@@ -126,24 +126,34 @@ def posted_id(name: str) -> int | None:
     return value if value is not None and 1 <= value <= MAX_ID else None
 
 
-def act(ticket_id, action, success_message, form_name=None, form=None):
-    """Run one service action for the ticket page; errors come back on the same page."""
-    ticket = get_or_404(Ticket, ticket_id, current_user)
+def act(ticket_id, action, success_message, form_name=None, form=None, answering_offer=False):
+    """Run one service action for the ticket page; errors come back on the same page. An answer to
+    an offer also finds a ticket once offered to the user's partner and since moved on, so that a
+    late answer is told so (409) rather than shown a 404."""
+    ticket = get_offer_or_404(ticket_id, current_user) if answering_offer \
+        else get_or_404(Ticket, ticket_id, current_user)
     if form is not None and not form.validate_on_submit():  # a note too long, a required note missing
         return render_ticket(ticket, status=422, **{form_name: form})
     try:
         action(ticket)
     except DomainError as error:
         db.session.rollback()
-        ticket = get_or_404(Ticket, ticket_id, current_user)
         message = " ".join([error.message] + [str(m) for m in error.fields.values()])
         flash(message, "danger")
         if error.status == 409:
-            return redirect(url_for("tickets.detail", ticket_id=ticket.id))
+            return back_to(ticket_id)
+        ticket = get_or_404(Ticket, ticket_id, current_user)
         extra = {form_name: form} if form_name else {}
         return render_ticket(ticket, status=error.status, **extra)
     flash(success_message, "success")
-    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+    return back_to(ticket_id)
+
+
+def back_to(ticket_id):
+    """To the ticket's page while the user may still see it; else (declined, returned, moved on) to
+    the list of their tickets."""
+    visible = db.session.execute(scoped(sa.select(Ticket.id).where(Ticket.id == ticket_id), Ticket, current_user)).first()
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id) if visible else url_for("tickets.index"))
 
 
 @bp.post("/<int:ticket_id>/accept")
@@ -152,7 +162,7 @@ def accept(ticket_id):
     require_role(current_user, "partner_admin")
     engineer_id = posted_id("engineer_id")
     return act(ticket_id, lambda t: service.accept(t, current_user, engineer_id, now_utc()),
-               _("Accepted. The ticket is yours."))
+               _("Accepted. The ticket is yours."), answering_offer=True)
 
 
 @bp.post("/<int:ticket_id>/decline")
@@ -161,7 +171,7 @@ def decline(ticket_id):
     require_role(current_user, "partner_admin")
     form = DeclineForm()
     return act(ticket_id, lambda t: service.decline(t, current_user, form.reason_code.data, form.note.data, now_utc()),
-               _("Declined. The ticket has moved on."), "decline_form", form)
+               _("Declined. The ticket has moved on."), "decline_form", form, answering_offer=True)
 
 
 @bp.post("/<int:ticket_id>/status")
