@@ -90,7 +90,10 @@ def update_partner(data, partner_id):
 @blp.response(200, schemas.Partner)
 @documented_errors(400, 403, 404, 409, 422)
 def change_partner_status(data, partner_id):
-    """Move a partner along its lifecycle, with a reason (hq_admin, hq_manager); 409 if not allowed."""
+    """Move a partner along its lifecycle, with a reason (hq_admin, hq_manager); 409 if not allowed.
+
+    Suspended and terminated partners receive no tickets: their live offers are withdrawn and
+    routed on to the next candidate at once (event `rerouted`, not counted as push-back)."""
     user = api_user()
     require_role(user, *MANAGER_ROLES)
     party = partner_or_404(partner_id)

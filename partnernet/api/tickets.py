@@ -87,7 +87,7 @@ def accept_offer(data, ticket_id):
     """Accept an offer (partner_admin of the offered partner).
 
     Name one of your engineers certified for the product line. 409 when the ticket is no longer
-    offered to you (taken by a colleague, expired, moved on)."""
+    offered to you (taken by a colleague, expired, moved on, withdrawn from a suspended partner)."""
     user = api_user()
     require_role(user, "partner_admin")
     ticket = get_offer_or_404(ticket_id, user)
@@ -115,7 +115,8 @@ def decline_offer(data, ticket_id):
 def return_to_hq(data, ticket_id):
     """Return an accepted ticket to HQ with a reason (partner_admin of the owner).
 
-    The ticket goes to the HQ queue and leaves your scope: nothing is returned."""
+    The ticket goes to the HQ queue and leaves your scope: nothing is returned. 409 for a ticket
+    only offered to you (decline it instead) or already resolved."""
     user = api_user()
     require_role(user, "partner_admin")
     ticket = get_or_404(Ticket, ticket_id, user)
