@@ -66,14 +66,19 @@ class Decision:
         return [c for c in self.candidates if c.outcome in ("offered", "ranked")]
 
 
-def most_specific(candidates) -> list[Candidate]:
-    """One entry per partner: the coverage nearest the ticket's region wins."""
+def most_specific(candidates, tier: str) -> list[Candidate]:
+    """One entry per partner: of its coverages, the nearest the ticket's region among those that
+    offer the ticket's tier; only when none does, the nearest (which is then skipped for it)."""
     best = {}
     for candidate in candidates:
         current = best.get(candidate.party_id)
-        if current is None or LEVEL_ORDER[candidate.level] < LEVEL_ORDER[current.level]:
+        if current is None or coverage_key(candidate, tier) < coverage_key(current, tier):
             best[candidate.party_id] = candidate
     return list(best.values())
+
+
+def coverage_key(candidate: Candidate, tier: str) -> tuple:
+    return tier not in candidate.tiers, LEVEL_ORDER[candidate.level]
 
 
 def skip_reason(ticket: TicketFacts, candidate: Candidate) -> tuple[str | None, str | None]:
@@ -118,7 +123,7 @@ def queue_cause(skipped: list[Outcome]) -> str:
 def decide(ticket: TicketFacts, candidates, kind_priority: dict, now: datetime) -> Decision:
     """Offer the ticket to the best eligible partner, or say why it goes to the HQ queue."""
     outcomes, eligible = [], []
-    for candidate in most_specific(candidates):
+    for candidate in most_specific(candidates, ticket.tier):
         reason, detail = skip_reason(ticket, candidate)
         if reason:
             outcomes.append(Outcome(candidate.party_id, candidate.name, candidate.kind, candidate.level,

@@ -103,6 +103,20 @@ def test_a_partner_covering_several_levels_is_considered_once_at_its_most_specif
     assert [(c.party_id, c.level) for c in decision.ranked()] == [(1, "county"), (2, "city")]
 
 
+def test_a_partner_is_considered_at_its_nearest_coverage_that_offers_the_tier():
+    """Two coverages of one partner: a county one for L1 only and a province one for L1–L3. An L3
+    ticket goes to it by the province coverage; with no coverage for L3 it is skipped for the tier."""
+    county_l1 = candidate(1, "county", tiers=("L1",))
+    province_all = candidate(1, "province", tiers=("L1", "L2", "L3"))
+    l3 = dataclasses.replace(TICKET, tier="L3")
+    assert [(c.party_id, c.level) for c in decide(l3, [county_l1, province_all], PRIORITY, NOW).ranked()] \
+        == [(1, "province")]
+    assert [(c.party_id, c.level) for c in decide(l3, [province_all, county_l1], PRIORITY, NOW).ranked()] \
+        == [(1, "province")]
+    skipped = decide(l3, [county_l1, candidate(1, "city", tiers=("L1", "L2"))], PRIORITY, NOW)
+    assert [(c.party_id, c.level, c.reason) for c in skipped.candidates] == [(1, "county", "tier_not_offered")]
+
+
 def test_every_queued_decision_has_exactly_one_cause_and_every_offer_none():
     for candidates in ([], [candidate(1)], [candidate(1, certified=False)], [candidate(1, status="terminated")]):
         decision = decide(TICKET, candidates, PRIORITY, NOW)
