@@ -70,6 +70,19 @@ def test_waiting_on_the_customer_moves_the_due_time_by_the_paused_business_time(
     assert ticket.paused_at is None
 
 
+def test_a_ticket_overdue_since_last_year_leaves_waiting_on_the_customer(app):
+    """Its resolution was due in December, in the year before the pause: resuming in January moves
+    it by the paused business hour (18:00 on the 30th to 10:00 on the 31st), and the work goes on."""
+    partner, engineer = certified_partner()
+    ticket = ticket_opened_at(china(2025, 12, 30, 10, 0))  # complex: due the same day at 18:00
+    admin = factories.user("partner_admin", party=partner)
+    service.accept(ticket, admin, engineer.id, china(2025, 12, 30, 10, 5))
+    service.change_status(ticket, admin, "waiting_on_customer", "等客户", china(2026, 1, 5, 10, 0))
+    service.change_status(ticket, admin, "in_progress", "", china(2026, 1, 5, 11, 0))  # one business hour
+    assert (ticket.status, ticket.paused_at) == ("in_progress", None)
+    assert ticket.resolution_due_at == china(2025, 12, 31, 10, 0)
+
+
 def test_response_met_is_recorded_once_when_the_partner_accepts(app):
     partner, engineer = certified_partner()
     ticket = ticket_opened_at(china(2025, 9, 22, 9, 0))

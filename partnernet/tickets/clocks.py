@@ -40,7 +40,10 @@ def resume(ticket: Ticket, now: datetime) -> None:
     row = policy_row(ticket)
     policy = policy_of(row)
     zone = ZoneInfo(policy.timezone)
-    calendar = load_calendar(ticket.paused_at.astimezone(zone).date() - timedelta(days=1),
+    # From the earliest instant the arithmetic starts at: a due time already missed may lie before
+    # the pause, even in an earlier year.
+    start = min(t for t in (ticket.paused_at, ticket.response_due_at, ticket.resolution_due_at) if t is not None)
+    calendar = load_calendar(start.astimezone(zone).date() - timedelta(days=1),
                              max(now, ticket.resolution_due_at or now).astimezone(zone).date() + timedelta(days=400))
     paused = sla.business_time_between(ticket.paused_at, now, policy, calendar.is_working)
     if ticket.responded_at is None and ticket.response_due_at:
