@@ -5,6 +5,7 @@ import csv
 import io
 from datetime import datetime, time, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -67,6 +68,17 @@ def test_a_run_for_a_period_not_over_is_refused_on_the_page_with_the_reason(clie
         "threshold": "0.20", "min_offers": "10", "sold_not_served_threshold": "0.30"})
     assert response.status_code == 422
     assert "invalid-feedback" in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
+
+
+@pytest.mark.parametrize("field", ["threshold", "sold_not_served_threshold"])
+@pytest.mark.parametrize("value", ["sNaN", "NaN", "-Infinity"])
+def test_a_share_that_is_not_a_finite_number_is_a_form_error(client, login_as, app, field, value):
+    login_as(factories.user("hq_manager"))
+    data = {"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(), "threshold": "0.20",
+            "min_offers": "10", "sold_not_served_threshold": "0.30"}
+    response = client.post("/audits", data={**data, field: value})
+    assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
 
 
