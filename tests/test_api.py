@@ -798,6 +798,9 @@ def test_partner_create_patch_and_status_change(app, as_user):
     assert created.status_code == 201, created.get_json()
     partner = created.get_json()
     assert partner["status"] == "onboarding" and ISO_CHINA.match(partner["created_at"])
+    for capacity in (0, 10001):  # the range of the pages and of the import: what is written exports again
+        assert_error(caller.patch(f"/api/v1/partners/{partner['id']}", json={"capacity": capacity}),
+                     422, "validation_failed", {"capacity"})
     patched = caller.patch(f"/api/v1/partners/{partner['id']}", json={"capacity": 30}).get_json()
     assert (patched["capacity"], patched["name"]) == (30, "温州瓯越软件")
     assert_error(caller.post(f"/api/v1/partners/{partner['id']}/status", json={"status": "probation", "reason": "x"}),
@@ -855,6 +858,76 @@ def test_engineer_submits_a_certification_and_hq_reviews_it_once(app, as_user):
     assert_error(manager.post(f"/api/v1/certifications/{certification['id']}/review",
                               json={"decision": "reject", "reason": "x"}), 409, "conflict")
     assert db.session.get(Certification, certification["id"]).status == "valid"
+
+
+def test_hq_revokes_a_valid_certification_once_and_it_certifies_nobody_after(app, as_user):
+    partner, engineer = certified_partner("330106")
+    certification = db.session.execute(sa.select(Certification).where(
+        Certification.engineer_id == engineer.id)).scalar_one()
+    path = f"/api/v1/certifications/{certification.id}/revoke"
+    assert_error(as_user(factories.user("hq_agent")).post(path, json={"reason": "伪造"}), 403, "forbidden")
+    assert_error(as_user(factories.user("partner_admin", party=partner)).post(path, json={"reason": "x"}),
+                 403, "forbidden")
+    manager = as_user(factories.user("hq_manager"))
+    assert_error(manager.post(path, json={}), 422, "validation_failed", {"reason"})
+    revoked = manager.post(path, json={"reason": "证书编号经核实为伪造"})
+    assert revoked.status_code == 200, revoked.get_json()
+    assert revoked.get_json()["status"] == "revoked"
+    assert_error(manager.post(path, json={"reason": "again"}), 409, "conflict")
+    ticket = as_user(factories.user("hq_agent")).post("/api/v1/tickets", json=intake_body(customer_with_contract())).get_json()
+    assert ticket["status"] == "hq_queue" and ticket["route"]["cause"] == "no_certified_engineer"
+
+
+def test_of_two_reviews_at_once_one_wins_and_the_other_is_a_conflict(app):
+    """The second reviewer's page still said pending; the first approved meanwhile."""
+    from partnernet.errors import Conflict
+    from partnernet.network import certifications
+    _partner, engineer = certified_partner("330106")
+    pending = factories.certification(engineer, "mobile", status="pending")
+    reviewer = factories.user("hq_manager")
+    seen = db.session.get(Certification, pending.id)
+    assert seen.status == "pending"
+    with db.engine.begin() as other_reviewer:
+        other_reviewer.execute(sa.update(Certification).where(Certification.id == pending.id).values(status="valid"))
+    with pytest.raises(Conflict):
+        certifications.review(seen, "reject", "看错了", reviewer.id, now_utc(), date.today())
+    db.session.expire_all()
+    assert db.session.get(Certification, pending.id).status == "valid"
+
+
+def test_the_same_certificate_number_submitted_at_once_registers_once_and_refuses_the_other(app, monkeypatch):
+    """Both submissions pass the number check before either is written; the unique index decides,
+    and the loser gets the same 422 as a later duplicate, not a 500."""
+    from partnernet.network import certifications
+    partner = factories.partner()
+    admin = factories.user("partner_admin", party=partner)
+    first, second = factories.engineer(partner), factories.engineer(partner)
+    both_checked = threading.Barrier(2, timeout=10)
+    checked = certifications.number_taken
+
+    def number_taken_then_wait(*args):
+        taken = checked(*args)
+        both_checked.wait()
+        return taken
+    monkeypatch.setattr(certifications, "number_taken", number_taken_then_wait)
+    body = {"product_line": "workflow", "level": "associate", "number": "WF-SAME-1",
+            "issued_on": "2026-01-01", "expires_on": "2028-01-01"}
+    answers = []
+
+    def submit(engineer_id, secret):
+        with app.test_client() as client:
+            answers.append(client.post(f"/api/v1/engineers/{engineer_id}/certifications", json=body,
+                                       headers=bearer(secret)))
+    threads = [threading.Thread(target=submit, args=(engineer.id, token_for(admin, name)))
+               for engineer, name in ((first, "a"), (second, "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in answers) == [201, 422]
+    assert_error(next(r for r in answers if r.status_code == 422), 422, "validation_failed", {"number"})
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Certification).where(
+        Certification.number == "WF-SAME-1")).scalar() == 1
 
 
 def test_partner_admin_adds_an_engineer_to_its_own_partner_only(app, as_user):

@@ -214,6 +214,54 @@ def test_existing_partner_is_updated_and_its_status_change_recorded(app):
     assert set(kinds) == {("updated", "import"), ("status_changed", "import")}
 
 
+def some_columns(header: list[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([header, *rows])
+    return out.getvalue().encode("utf-8")
+
+
+def test_an_update_changes_only_the_columns_the_file_has(app):
+    partner = factories.partner(contact_name="王经理", contact_phone="0571-1234", address="杭州市西湖区",
+                                contract_start=date(2025, 1, 1), capacity=12)
+    header = ["name", "kind", "province_code", "tiers"]
+    plan = transfer.run_import("partners", some_columns(header, [[partner.name, "agent", "330000", "L1|L2"]]),
+                               "csv", None, NOW)
+    assert plan.counts["unchanged"] == 1
+    db.session.refresh(partner)
+    assert (partner.contact_name, partner.contact_phone, partner.address, partner.contract_start, partner.capacity) \
+        == ("王经理", "0571-1234", "杭州市西湖区", date(2025, 1, 1), 12)
+    # A column that is there but empty does clear its value.
+    transfer.run_import("partners", some_columns(header + ["contact_phone"],
+                                                 [[partner.name, "agent", "330000", "L1|L2", ""]]), "csv", None, NOW)
+    db.session.refresh(partner)
+    assert (partner.contact_name, partner.contact_phone) == ("王经理", None)
+
+
+def test_an_engineer_update_without_phone_or_active_columns_keeps_them(app):
+    partner = factories.partner()
+    engineer = factories.engineer(partner, phone="13800000000", active=False)
+    plan = transfer.run_import("engineers", some_columns(["partner", "name", "email"],
+                                                         [[partner.name, engineer.name, engineer.email]]),
+                               "csv", None, NOW)
+    assert plan.counts["unchanged"] == 1
+    db.session.refresh(engineer)
+    assert (engineer.phone, engineer.active) == ("13800000000", False)
+
+
+def test_suspending_a_partner_by_import_withdraws_its_live_offers(app):
+    from tests.test_tickets import certified_partner, open_ticket
+    first, _ = certified_partner()
+    second, _ = certified_partner()
+    ticket = open_ticket()
+    offered = db.session.get(Party, ticket.offered_party_id)
+    other = second if offered.id == first.id else first
+    transfer.run_import("partners", csv_file("partners", [partner_row(
+        1, name=offered.name, kind=offered.kind, status="suspended", tiers="L1|L2")]), "csv", None, NOW)
+    db.session.expire_all()
+    assert db.session.get(Party, offered.id).status == "suspended"
+    assert db.session.get(type(ticket), ticket.id).offered_party_id == other.id
+
+
 def test_import_refuses_a_status_change_that_is_not_an_allowed_transition(app):
     partner = factories.partner(status="terminated")
     rows = [partner_row(1, name=partner.name, status="active")]

@@ -211,6 +211,19 @@ def submit_certification(data, engineer_id):
                                  data["issued_on"], data["expires_on"], now_utc())
 
 
+@blp.route("/certifications/<id:certification_id>/revoke", methods=["POST"], tags=ENGINEERS)
+@blp.arguments(schemas.RevokeIn)
+@blp.response(200, schemas.Certification)
+@documented_errors(400, 403, 404, 409, 422)
+def revoke_certification(data, certification_id):
+    """Revoke a valid certification (hq_admin, hq_manager), with a reason: from now on it certifies
+    nobody. 409 if it is not valid (pending, rejected, expired or already revoked)."""
+    user = api_user()
+    require_role(user, *MANAGER_ROLES)
+    certification = get_or_404(Certification, certification_id, user)
+    return certifications.revoke(certification, data["reason"], user.id, now_utc())
+
+
 @blp.route("/certifications/<id:certification_id>/review", methods=["POST"], tags=ENGINEERS)
 @blp.arguments(schemas.ReviewIn)
 @blp.response(200, schemas.Certification)

@@ -94,8 +94,9 @@ class PartnerIn(ma.Schema):
     name = text(128, 1, required=True)
     name_en = optional_text(128)
     kind = one_of(PARTNER_KINDS, required=True)
-    capacity = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000),
-                              metadata={"description": "Most open tickets at once (default 20)."})
+    # The pages' and the import's range, so that what the API writes exports and imports again.
+    capacity = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000),
+                              metadata={"description": "Most open tickets at once, 1–10000 (default 20)."})
     tiers = fields.List(one_of(TIERS), required=True, validate=validate.Length(min=1, max=3))
     province_code = Text(required=True, **REGION_CODE)
     contact_name = optional_text(64)
@@ -191,6 +192,10 @@ class CertificationIn(ma.Schema):
 class ReviewIn(ma.Schema):
     decision = one_of(("approve", "reject"), required=True)
     reason = optional_text(2000, metadata={"description": "Required to reject."})
+
+
+class RevokeIn(ma.Schema):
+    reason = text(2000, required=True)
 
 
 # --- customers and contracts -------------------------------------------------------------------

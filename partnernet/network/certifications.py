@@ -78,7 +78,13 @@ def submit(engineer: Engineer, product_line_code: str, level: str, number: str, 
     if scan is not None and scan.content:
         certification.scan_path, certification.scan_filename, certification.scan_content_type = store_scan(scan)
     db.session.add(certification)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # The same number submitted at the same moment by someone else: the unique index decides.
+        db.session.rollback()
+        raise ValidationFailed(_("The certification cannot be submitted."), {
+            "number": _("This certificate number is already registered for this product line.")}) from None
     return certification
 
 
@@ -102,11 +108,9 @@ def review(certification: Certification, decision: str, reason: str, reviewer_id
                                {"decision": _("The certificate expired on %(day)s.", day=certification.expires_on)})
     if decision == "reject" and not reason:
         raise ValidationFailed(_("Say why it is rejected."), {"reason": _("A reason is required.")})
-    certification.status = "valid" if decision == "approve" else "rejected"
-    certification.reviewed_at, certification.reviewed_by_id = now, reviewer_id
-    certification.review_note = reason or None
-    db.session.commit()
-    return certification
+    return settle(certification, "pending", _("This certification has already been reviewed."),
+                  status="valid" if decision == "approve" else "rejected", reviewed_at=now,
+                  reviewed_by_id=reviewer_id, review_note=reason or None)
 
 
 def revoke(certification: Certification, reason: str, reviewer_id: int, now: datetime) -> Certification:
@@ -115,9 +119,21 @@ def revoke(certification: Certification, reason: str, reviewer_id: int, now: dat
         raise Conflict(_("Only a valid certification can be revoked."))
     if not reason:
         raise ValidationFailed(_("Say why it is revoked."), {"reason": _("A reason is required.")})
-    certification.status, certification.review_note = "revoked", reason
-    certification.reviewed_at, certification.reviewed_by_id = now, reviewer_id
+    return settle(certification, "valid", _("Only a valid certification can be revoked."),
+                  status="revoked", review_note=reason, reviewed_at=now, reviewed_by_id=reviewer_id)
+
+
+def settle(certification: Certification, from_status: str, conflict: str, **values) -> Certification:
+    """Compare-and-set on the status the caller's checks saw: of two reviewers deciding at once,
+    one wins and the other gets a conflict, instead of the second overwriting the first."""
+    changed = db.session.execute(
+        sa.update(Certification).where(Certification.id == certification.id, Certification.status == from_status)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        db.session.rollback()
+        raise Conflict(conflict)
     db.session.commit()
+    db.session.refresh(certification)
     return certification
 
 

@@ -88,3 +88,7 @@ class CertificationForm(FlaskForm):
 class ReviewForm(FlaskForm):
     decision = SelectField(_l("Decision"), choices=["approve", "reject"])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class RevokeForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=2000)])  # the service requires it

@@ -62,6 +62,14 @@ def change_status(party: Party, to_status: str, reason: str, actor_id: int | Non
             {"status": _("Not an allowed transition.")})
     if not reason:
         raise ValidationFailed(_("Say why the status changes."), {"reason": _("A reason is required.")})
+    event = set_status(party, to_status, reason, actor_id, now)
+    db.session.commit()
+    return event
+
+
+def set_status(party: Party, to_status: str, reason: str, actor_id: int | None, now: datetime) -> PartyEvent:
+    """Record and apply a status change, without checks and without a commit (change_status and
+    the import). A partner that may no longer receive tickets loses its live offers at once."""
     event = PartyEvent(party_id=party.id, at=now, actor_user_id=actor_id, kind="status_changed",
                        from_status=party.status, to_status=to_status, reason=reason)
     party.status = to_status
@@ -71,7 +79,6 @@ def change_status(party: Party, to_status: str, reason: str, actor_id: int | Non
         from partnernet.tickets.service import withdraw_offers
         db.session.flush()  # routing must see the new status
         withdraw_offers(party.id, to_status, db.session.get(User, actor_id) if actor_id else None, now)
-    db.session.commit()
     return event
 
 

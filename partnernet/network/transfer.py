@@ -21,7 +21,7 @@ from partnernet.extensions import db
 from partnernet.network import service
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS,
                                        PARTY_STATUSES, TIERS, Certification, Coverage, Engineer, Party,
-                                       PartyEvent, ProductLine)
+                                       ProductLine)
 from partnernet.regions.models import Region
 
 KINDS = ("partners", "coverage", "engineers", "certifications")
@@ -185,6 +185,10 @@ class RowReader:
     def error(self, column: str, message: str) -> None:
         self.failed = True
         self.errors.append(RowError(self.number, column, message))
+
+    def has(self, column: str) -> bool:
+        """Is the column in the file at all? (An empty cell is there, and clears a value.)"""
+        return column in self.cells
 
     def raw(self, column: str):
         value = self.cells.get(column)
@@ -385,13 +389,15 @@ def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> Planne
     if party.is_hq:
         reader.error("name", _("This is HQ's name."))
         return None
-    if values["capacity"] is None:
+    # An update changes the columns the file has; one without the contact columns keeps them.
+    values = {field: value for field, value in values.items() if reader.has(field)}
+    if values.get("capacity") is None:
         values["capacity"] = party.capacity
     values["status"] = status or party.status
     if values["status"] != party.status and values["status"] not in service.allowed_transitions(party.status):
         reader.error("status", _("A partner cannot go from %(from)s to %(to)s.",
                                  **{"from": party.status, "to": values["status"]}))
-    changed = any(service.partner_value(party, f) != plain(values[f]) for f in service.PARTNER_FIELDS)
+    changed = any(service.partner_value(party, f) != plain(values[f]) for f in service.PARTNER_FIELDS if f in values)
     action = "update" if changed or values["status"] != party.status else "unchanged"
     return PlannedRow(reader.number, action, values, party)
 
@@ -451,6 +457,9 @@ def check_engineer_row(reader: RowReader, lookups: Lookups, seen: dict) -> Plann
     if not matches:
         return PlannedRow(reader.number, "create", values)
     engineer = matches[0]
+    # An update changes the columns the file has: without `phone` or `active` they stay as they are.
+    values["phone"] = values["phone"] if reader.has("phone") else engineer.phone
+    values["active"] = values["active"] if reader.has("active") else engineer.active
     changed = (engineer.phone, engineer.active) != (values["phone"], values["active"])
     return PlannedRow(reader.number, "update" if changed else "unchanged", values, engineer)
 
@@ -565,9 +574,7 @@ def write_partners(rows: list[PlannedRow], actor_id, now) -> None:
         if changed:
             service.record_event(party.id, "updated", actor_id, now, data=changed, reason="import")
         if values["status"] != party.status:
-            db.session.add(PartyEvent(party_id=party.id, at=now, actor_user_id=actor_id, kind="status_changed",
-                                      from_status=party.status, to_status=values["status"], reason="import"))
-            party.status = values["status"]
+            service.set_status(party, values["status"], "import", actor_id, now)
     db.session.flush()
     for party in created:
         service.record_event(party.id, "created", actor_id, now, data={"status": party.status}, reason="import")

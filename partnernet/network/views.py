@@ -19,7 +19,7 @@ from partnernet.extensions import db
 from partnernet.labels import label, product_line_choices
 from partnernet.network import certifications, coverage_map, service, transfer
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
-                                      PartnerForm, ReviewForm, StatusForm)
+                                      PartnerForm, ReviewForm, RevokeForm, StatusForm)
 from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certification, Coverage, Engineer,
                                        Party, PartyEvent, ProductLine)
 from partnernet.regions import service as regions
@@ -272,6 +272,7 @@ def render_engineer(engineer: Engineer, form, login_form=None, status=200):
     login = db.session.execute(db.select(User).where(User.engineer_id == engineer.id)).scalar_one_or_none()
     return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
                            can_submit=can_submit_for(engineer), can_edit=can_edit, login=login,
+                           can_revoke=current_user.role in MANAGER_ROLES, revoke_form=RevokeForm(),
                            login_form=login_form or EngineerLoginForm(email=engineer.email)), status
 
 
@@ -373,6 +374,26 @@ def review_certification(certification_id):
     else:  # a reason over 2000 characters, a decision not offered: say so rather than nothing
         flash(" ".join(str(message) for messages in form.errors.values() for message in messages), "danger")
     return redirect(url_for("network.review_queue"))
+
+
+@bp.post("/certifications/<int:certification_id>/revoke")
+@login_required
+def revoke_certification(certification_id):
+    """HQ withdraws a valid certification (found false, the engineer no longer qualified): from
+    now on it certifies nobody for routing or for taking tickets."""
+    require_role(current_user, *MANAGER_ROLES)
+    certification = get_or_404(Certification, certification_id, current_user)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            certifications.revoke(certification, form.reason.data, current_user.id, now_utc())
+            flash(_("Certification revoked."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(" ".join([error.message] + list(error.fields.values())), "danger")
+    else:
+        flash(" ".join(str(message) for messages in form.errors.values() for message in messages), "danger")
+    return redirect(url_for("network.engineer", engineer_id=certification.engineer_id))
 
 
 # --- coverage by region ------------------------------------------------------------------------
