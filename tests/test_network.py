@@ -301,6 +301,19 @@ def test_partner_admin_gives_own_engineer_a_login(client, login_as, app):
     assert (user.role, user.engineer_id, user.party_id) == ("engineer", engineer.id, own.id)
 
 
+def test_an_engineer_gets_one_login_a_second_is_a_form_error(client, login_as, app):
+    """Two tabs, or a double click: the second login for the same engineer is refused on the form."""
+    own = factories.partner()
+    engineer = factories.engineer(own)
+    login_as(factories.user("partner_admin", party=own))
+    first, second = (client.post(f"/engineers/{engineer.id}/login",
+                                 data={"email": email, "password": "a long enough secret"})
+                     for email in ("first@own.cn", "second@own.cn"))
+    assert (first.status_code, second.status_code) == (302, 422)
+    from partnernet.auth.service import find_user
+    assert find_user("first@own.cn") is not None and find_user("second@own.cn") is None
+
+
 def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):
     own = factories.partner()
     engineer = factories.engineer(own)

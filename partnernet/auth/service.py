@@ -1,5 +1,6 @@
 """Users: authenticate, create, look up by e-mail."""
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from partnernet.auth.models import HQ_ROLES, ROLES, User
 from partnernet.db_types import utcnow
@@ -61,6 +62,8 @@ def create_user(email, name, role, password, party_id=None, engineer_id=None, lo
         engineer = db.session.get(Engineer, engineer_id) if engineer_id else None
         if engineer is None or engineer.party_id != party_id:
             fields["engineer_id"] = _("An engineer user needs an engineer record of the same party.")
+        elif db.session.execute(db.select(User.id).where(User.engineer_id == engineer.id)).first():
+            fields["engineer_id"] = _("This engineer can already sign in.")
     elif engineer_id is not None:
         fields["engineer_id"] = _("Only engineer users have an engineer record.")
     if fields:
@@ -69,7 +72,13 @@ def create_user(email, name, role, password, party_id=None, engineer_id=None, lo
                 engineer_id=engineer_id, locale=locale)
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same e-mail or engineer created at the same moment by someone else: theirs stands.
+        db.session.rollback()
+        raise ValidationFailed(_("The user cannot be created."), {
+            "email": _("A user with this e-mail, or a login for this engineer, already exists.")}) from None
     return user
 
 
