@@ -314,6 +314,32 @@ def test_an_engineer_gets_one_login_a_second_is_a_form_error(client, login_as, a
     assert find_user("first@own.cn") is not None and find_user("second@own.cn") is None
 
 
+def test_an_engineer_set_inactive_can_no_longer_sign_in_or_use_a_token_until_set_active_again(client, login_as, app):
+    from partnernet.api.tokens import issue_token
+    from partnernet.timeclock import now_utc
+    own = factories.partner()
+    engineer = factories.engineer(own)
+    user = factories.user("engineer", engineer_=engineer)
+    _token, secret = issue_token(user, "phone", now_utc())
+    admin = factories.user("partner_admin", party=own)
+
+    def set_active(active):
+        login_as(admin)
+        data = {"name": engineer.name, **({"active": "y"} if active else {})}
+        assert client.post(f"/engineers/{engineer.id}/edit", data=data).status_code == 302
+        client.post("/logout")
+
+    def can_sign_in():
+        answer = client.post("/login", data={"email": user.email, "password": factories.PASSWORD}).status_code == 302
+        client.post("/logout")
+        return answer
+    set_active(False)
+    token_answer = client.get("/api/v1/product-lines", headers={"Authorization": f"Bearer {secret}"}).status_code
+    assert (can_sign_in(), token_answer) == (False, 401)
+    set_active(True)
+    assert can_sign_in()
+
+
 def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):
     own = factories.partner()
     engineer = factories.engineer(own)

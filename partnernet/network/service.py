@@ -320,8 +320,16 @@ def save_engineer(party: Party, values: dict, engineer: Engineer | None = None) 
     engineer.email = (values.get("email") or "").strip().lower() or None
     engineer.active = bool(values.get("active", True))
     db.session.add(engineer)
+    login_follows(engineer)
     db.session.commit()
     return engineer
+
+
+def login_follows(engineer: Engineer) -> None:
+    """An engineer who no longer serves no longer signs in (web or API); one back again does."""
+    if engineer.id is not None:
+        db.session.execute(sa.update(User).where(User.engineer_id == engineer.id).values(active=engineer.active)
+                           .execution_options(synchronize_session="fetch"))
 
 
 def remind_expiring_certifications(today: date, days: int, now: datetime) -> int:
