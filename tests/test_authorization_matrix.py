@@ -190,6 +190,8 @@ EXPECTED = {
     ("regions.index", "GET"): ui_any(),
     ("regions.search_json", "GET"): ui_any(),
     ("settings.calendar_page", "GET"): ui_admin(),
+    ("settings.general", "GET"): ui_admin(),
+    ("settings.general", "POST"): ui_admin(),
     ("settings.import_calendar", "POST"): ui_admin(),
     ("settings.set_calendar_day", "POST"): ui_admin(),
     ("settings.sla_policies", "GET"): ui_admin(),

@@ -2,8 +2,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField, TimeField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TimeField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from partnernet.audit.forms import finite
+from partnernet.network.models import PARTNER_KINDS
 
 
 class CalendarDayForm(FlaskForm):
@@ -22,3 +25,28 @@ class SlaPolicyForm(FlaskForm):
     response_minutes = IntegerField(_l("Response (minutes)"), validators=[DataRequired(), NumberRange(1, 100000)])
     resolution_simple_minutes = IntegerField(_l("Resolution, simple (minutes)"), validators=[DataRequired(), NumberRange(1, 100000)])
     resolution_complex_minutes = IntegerField(_l("Resolution, complex (minutes)"), validators=[DataRequired(), NumberRange(1, 100000)])
+
+
+def whole(label, low, high):
+    return IntegerField(label, validators=[InputRequired(), NumberRange(low, high)])
+
+
+def share(label):
+    return DecimalField(label, places=None, validators=[InputRequired(), finite, NumberRange(0, 1)])
+
+
+class SettingsForm(FlaskForm):
+    """The settings DESIGN.md makes configurable (partnernet.settings.service.DEFAULTS)."""
+    offer_deadline_minutes = whole(_l("Minutes a partner has to accept an offer"), 1, 120)
+    onsite_threshold_cny = DecimalField(_l("Contract value from which on-site service (L3) is included, CNY"),
+                                        places=2, validators=[InputRequired(), finite, NumberRange(0, 10 ** 9)])
+    free_service_months = whole(_l("Months of free service after a contract starts"), 0, 120)
+    audit_threshold = share(_l("Audit: push-back threshold (share of offers, e.g. 0.20)"))
+    audit_min_offers = whole(_l("Audit: minimum volume (offers, or sold tickets)"), 0, 1000000)
+    audit_sold_not_served_threshold = share(_l("Audit: sold-not-served threshold (share, e.g. 0.30)"))
+    certification_reminder_days = whole(_l("Days before a certificate expires to remind its engineer"), 1, 365)
+
+
+# Routing ranks partners of a level by kind: 1 first. One field per kind, added to the form.
+for _kind in PARTNER_KINDS:
+    setattr(SettingsForm, f"priority_{_kind}", whole(_l("Priority"), 1, 9))

@@ -1,5 +1,5 @@
 """The settings DESIGN.md names, their defaults, and reading them with overrides from the table."""
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
@@ -29,6 +29,27 @@ def load_settings() -> dict:
     """All settings: the stored value where HQ set one, the default otherwise (kept per process
     for a few seconds: partnernet.settings.cache)."""
     return dict(cached("settings", read_settings))
+
+
+def save_settings(values: dict, actor_id: int, now) -> list[str]:
+    """Store the settings whose value changed, with who changed them and when; every process uses
+    them within seconds (partnernet.settings.cache). Returns the keys changed."""
+    current = load_settings()
+    changed = [key for key, value in values.items() if key in DEFAULTS and not same(current[key], value)]
+    for key in changed:
+        row = db.session.get(Setting, key) or Setting(key=key)
+        row.value, row.updated_at, row.updated_by_id = values[key], now, actor_id
+        db.session.add(row)
+    db.session.commit()
+    return changed
+
+
+def same(stored, new) -> bool:
+    """Equal values: "0.30" and "0.3" are one share."""
+    try:
+        return Decimal(str(stored)) == Decimal(str(new))
+    except InvalidOperation:
+        return stored == new
 
 
 def read_settings() -> dict:

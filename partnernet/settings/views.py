@@ -1,5 +1,6 @@
-"""HQ settings pages: the working calendar and the SLA policies (hq_admin)."""
+"""HQ settings pages: the general settings, the working calendar and the SLA policies (hq_admin)."""
 from datetime import date
+from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,11 +9,38 @@ from flask_login import current_user, login_required
 from partnernet.auth.scope import require_role
 from partnernet.extensions import db
 from partnernet.settings import calendar
-from partnernet.settings.forms import CalendarDayForm, CalendarImportForm, SlaPolicyForm
+from partnernet.network.models import PARTNER_KINDS
+from partnernet.settings.forms import CalendarDayForm, CalendarImportForm, SettingsForm, SlaPolicyForm
 from partnernet.settings.models import CalendarDay, SlaPolicy
-from partnernet.timeclock import today_in_china
+from partnernet.settings.service import load_settings, save_settings
+from partnernet.timeclock import now_utc, today_in_china
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+
+WHOLE = ("offer_deadline_minutes", "free_service_months", "audit_min_offers", "certification_reminder_days")
+SHARES = ("audit_threshold", "audit_sold_not_served_threshold")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def general():
+    """Offer deadline, kind priority, entitlement and audit defaults, reminders. A change applies
+    to what happens from now on: offers already made keep their deadlines."""
+    require_role(current_user, "hq_admin")
+    settings = load_settings()
+    form = SettingsForm(data={
+        **{key: int(settings[key]) for key in WHOLE}, **{key: Decimal(str(settings[key])) for key in SHARES},
+        "onsite_threshold_cny": Decimal(str(settings["onsite_threshold_cny"])),
+        **{f"priority_{kind}": settings["kind_priority"].get(kind, 9) for kind in PARTNER_KINDS}})
+    if form.validate_on_submit():
+        changed = save_settings({
+            **{key: form[key].data for key in WHOLE}, **{key: format(form[key].data, "f") for key in SHARES},
+            "onsite_threshold_cny": f"{form.onsite_threshold_cny.data:.2f}",
+            "kind_priority": {kind: form[f"priority_{kind}"].data for kind in PARTNER_KINDS}}, current_user.id, now_utc())
+        flash(_("Settings saved: %(count)d changed.", count=len(changed)), "success")
+        return redirect(url_for("settings.general"))
+    return render_template("settings/general.html", form=form, kinds=PARTNER_KINDS), 422 if form.errors else 200
 
 
 @bp.get("/calendar")

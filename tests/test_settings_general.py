@@ -1,0 +1,51 @@
+"""The general settings page (hq_admin): what it changes takes effect at once, with who changed it."""
+import sqlalchemy as sa
+
+from partnernet.extensions import db
+from partnernet.settings.models import Setting
+from partnernet.settings.service import load_settings
+from tests import factories
+
+VALID = {"offer_deadline_minutes": "10", "onsite_threshold_cny": "80000", "free_service_months": "12",
+         "audit_threshold": "0.25", "audit_min_offers": "10", "audit_sold_not_served_threshold": "0.30",
+         "certification_reminder_days": "45", "priority_branch": "2", "priority_joint_venture": "1",
+         "priority_franchisee": "3", "priority_agent": "4"}
+
+
+def test_an_admin_changes_settings_and_they_apply_at_once_recorded_with_who_changed_them(client, login_as, app):
+    admin = factories.user("hq_admin")
+    login_as(admin)
+    page = client.get("/settings/").get_data(as_text=True)
+    assert 'name="offer_deadline_minutes"' in page and 'value="15"' in page
+    assert client.post("/settings/", data=VALID).status_code == 302
+    settings = load_settings()
+    assert (settings["offer_deadline_minutes"], settings["onsite_threshold_cny"], settings["audit_threshold"],
+            settings["certification_reminder_days"]) == (10, "80000.00", "0.25", 45)
+    assert settings["kind_priority"] == {"branch": 2, "joint_venture": 1, "franchisee": 3, "agent": 4}
+    stored = db.session.execute(sa.select(Setting.key, Setting.updated_by_id)
+                                .where(Setting.updated_by_id.is_not(None))).all()
+    # Only what changed is written, each with the admin who changed it.
+    assert sorted(stored) == sorted((key, admin.id) for key in (
+        "offer_deadline_minutes", "onsite_threshold_cny", "audit_threshold", "certification_reminder_days",
+        "kind_priority"))
+
+
+def test_bad_settings_are_form_errors_and_change_nothing(client, login_as, app):
+    login_as(factories.user("hq_admin"))
+    for field, value in (("offer_deadline_minutes", "0"), ("audit_threshold", "1.5"), ("audit_threshold", "sNaN"),
+                         ("priority_agent", "x"), ("onsite_threshold_cny", "-1"), ("certification_reminder_days", "")):
+        response = client.post("/settings/", data={**VALID, field: value})
+        assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True), (field, value)
+    assert changed_by_anyone() == 0
+
+
+def test_only_an_hq_admin_may_change_settings(client, login_as, app):
+    login_as(factories.user("hq_manager"))
+    assert client.get("/settings/").status_code == 403
+    assert client.post("/settings/", data=VALID).status_code == 403
+    assert changed_by_anyone() == 0
+
+
+def changed_by_anyone() -> int:
+    return db.session.execute(sa.select(sa.func.count()).select_from(Setting)
+                              .where(Setting.updated_by_id.is_not(None))).scalar()
