@@ -603,6 +603,8 @@ def test_work_steps_and_an_illegal_step_is_a_409(app, as_user):
     resolved = engineer_caller.post(f"/api/v1/tickets/{ticket['id']}/status",
                                     json={"status": "resolved", "note": "清理了缓存"}).get_json()
     assert resolved["status"] == "resolved" and ISO_CHINA.match(resolved["resolved_at"])
+    closed = admin.post(f"/api/v1/tickets/{ticket['id']}/status", json={"status": "closed"}).get_json()
+    assert (closed["status"], closed["resolved_at"]) == ("closed", resolved["resolved_at"])  # closing keeps it
 
 
 def test_return_to_hq_then_hq_reroutes_and_takes(app, as_user):

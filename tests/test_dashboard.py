@@ -45,6 +45,16 @@ def test_dashboard_figures_link_to_their_lists(client, login_as, app):
     assert client.get("/certifications/?expiring=30").status_code == 200
 
 
+def test_every_dashboard_link_of_an_hq_agent_opens(client, login_as, app):
+    """An agent sees the pending reviews as a figure, not as a link to a page it may not open."""
+    import re
+    login_as(factories.user("hq_agent"))
+    page = client.get("/hq").get_data(as_text=True)
+    assert 'data-testid="pending-reviews"' in page and 'href="/certifications/review"' not in page
+    for link in set(re.findall(r'href="(/[^"#]*)"', page)) - {"/logout"}:
+        assert client.get(link.replace("&amp;", "&"), follow_redirects=True).status_code == 200, link
+
+
 def test_the_daily_counts_follow_every_event_as_it_is_written(app):
     """The trigger counts offers and answers per partner, SLA targets and resolutions per day, in
     the transaction that writes the event; the dashboard's push-back ranking reads them."""

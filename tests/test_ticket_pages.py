@@ -36,6 +36,19 @@ def test_hq_agent_opens_a_ticket_and_sees_where_it_went(client, login_as, app):
     assert "杭州某某软件" in page and "2026-10-01" in page and "Offered to" not in page
 
 
+def test_the_intake_form_leaves_the_tier_to_the_contract_unless_chosen(client, login_as, app):
+    customer = factories.customer(region_code="330106")
+    factories.contract(customer, value=80000)  # on-site included from 50,000
+    login_as(factories.user("hq_agent"))
+    assert '<option selected value="">' in client.get("/tickets/new").get_data(as_text=True)
+    for chosen, expected in (("", "L3"), ("L1", "L1")):
+        assert client.post("/tickets/new", data={"customer_id": customer.id, "product_line": "workflow", "tier": chosen,
+                                                 "complexity": "simple", "channel": "phone", "subject": "无法登录"}
+                           ).status_code == 302
+        newest = db.session.execute(sa.select(Ticket).order_by(Ticket.id.desc()).limit(1)).scalar_one()
+        assert newest.tier == expected
+
+
 def test_intake_form_errors_are_shown_and_nothing_is_written(client, login_as, app):
     login_as(factories.user("hq_agent"))
     response = client.post("/tickets/new", data={"customer_id": "", "product_line": "workflow",
@@ -49,7 +62,7 @@ def test_partner_admin_accepts_from_the_ticket_page(client, login_as, app):
     customer = factories.customer(region_code="330106")
     factories.contract(customer)
     login_as(factories.user("hq_agent"))
-    client.post("/tickets/new", data={"customer_id": customer.id, "product_line": "workflow",
+    client.post("/tickets/new", data={"customer_id": customer.id, "product_line": "workflow", "tier": "L1",
                                       "complexity": "simple", "channel": "web", "subject": "无法登录"})
     ticket = db.session.execute(sa.select(Ticket)).scalar_one()
     client.post("/logout")

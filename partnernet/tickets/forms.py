@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from partnernet.api.fields import MAX_ID
@@ -16,7 +17,8 @@ class IntakeForm(FlaskForm):
                                                            NumberRange(1, MAX_ID, message=_l("Choose a customer."))])
     product_line = SelectField(_l("Product line"))
     complexity = SelectField(_l("Complexity"), choices=choices(COMPLEXITIES))
-    tier = SelectField(_l("Service tier"), choices=list(TIERS), default="L1")
+    # Empty: the contract's default (L3 when it includes on-site service, else L2), as in the API.
+    tier = SelectField(_l("Service tier"), choices=[SelectChoice("", _l("As the contract includes"))] + choices(TIERS), default="")
     channel = SelectField(_l("Channel"), choices=choices(CHANNELS))
     region_code = HiddenField(_l("Region"))
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])

@@ -518,8 +518,8 @@ def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: da
     if to_status == "resolved":
         ticket.resolved_at = now
         clocks.record_resolution(ticket, now)
-    elif before == "resolved":
-        ticket.resolved_at = None  # reopened
+    elif before == "resolved" and to_status == "in_progress":
+        ticket.resolved_at = None  # reopened (closing keeps when it was resolved)
     if to_status == "closed":
         ticket.closed_at = now
     add_event(ticket, "status_changed", now, user, party_id=ticket.owner_party_id, from_status=before,

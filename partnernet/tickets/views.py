@@ -138,7 +138,7 @@ def act(ticket_id, action, success_message, form_name=None, form=None, answering
         action(ticket)
     except DomainError as error:
         db.session.rollback()
-        message = " ".join([error.message] + [str(m) for m in error.fields.values()])
+        message = " ".join(dict.fromkeys([error.message] + [str(m) for m in error.fields.values()]))  # each once
         flash(message, "danger")
         if error.status == 409:
             return back_to(ticket_id)
