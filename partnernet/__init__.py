@@ -45,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet.network.transfer_views import bp as transfer_bp
     from partnernet.regions.views import bp as regions_bp
     from partnernet.settings.views import bp as settings_bp
+    from partnernet.auth.users_views import bp as users_bp
     from partnernet.errors import register_error_handlers
     from partnernet.security import register_input_checks, register_security_headers
     from partnernet.templating import register_template_helpers
@@ -60,6 +61,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(transfer_bp)
     app.register_blueprint(regions_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
     init_api(app)
     register_error_handlers(app)

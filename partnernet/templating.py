@@ -25,6 +25,7 @@ NAVIGATION = [
     ("audit.our_findings", _l("Our audit findings"), ("partner_admin",), None),
     ("transfer.import_page", _l("Import"), MANAGER_ROLES, None),
     ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",), None),
+    ("users.index", _l("Users"), ("hq_admin",), None),
     ("settings.general", _l("Settings"), ("hq_admin",), None),
     ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
     ("settings.sla_policies", _l("SLA policies"), ("hq_admin",), None),

@@ -191,6 +191,10 @@ EXPECTED = {
     ("regions.search_json", "GET"): ui_any(),
     ("settings.calendar_page", "GET"): ui_admin(),
     ("settings.general", "GET"): ui_admin(),
+    ("users.index", "GET"): ui_admin(),
+    ("users.edit", "GET"): ui_admin(),
+    ("users.edit", "POST"): ui_admin(),
+    ("users.new_password", "POST"): ui_admin(),
     ("settings.general", "POST"): ui_admin(),
     ("settings.import_calendar", "POST"): ui_admin(),
     ("settings.set_calendar_day", "POST"): ui_admin(),
@@ -281,6 +285,7 @@ def build_world(app):
                                       flagged=True, flag_reasons=["push_back"]))
     from partnernet.network.transfer_views import store_upload
     w.upload_token = store_upload("name,kind\n".encode("utf-8"), "csv")
+    w.spare_user = f.user("hq_agent")  # the user an hq_admin's user pages act on
     w.ticket_a, w.ticket_b = fresh_tickets(w)
     return w
 
@@ -320,6 +325,8 @@ def url_values(w, rule, role, scope):
             values[name] = w.spare_token_ids.get(role, w.other_token_id) if own else w.other_token_id
         elif name == "token":
             values[name] = w.upload_token
+        elif name == "user_id":
+            values[name] = w.spare_user.id
         elif name in ("kind", "table"):
             values[name] = "partners"
         elif name == "format":

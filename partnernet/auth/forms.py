@@ -24,3 +24,12 @@ class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
     confirmation = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])
+
+
+class UserForm(FlaskForm):
+    role = SelectField(_l("Role"), validate_choice=False)  # choices per user: auth.service.roles_for
+    active = BooleanField(_l("Active (may sign in and use API tokens)"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])

@@ -98,3 +98,42 @@ def change_password(user: User, current: str, new: str, confirmation: str) -> Us
     user.session_version += 1  # sessions and remember-me cookies carrying the old version end
     db.session.commit()
     return user
+
+
+def roles_for(user: User) -> tuple[str, ...]:
+    """The roles a user may be given: HQ's among HQ's roles; a partner's user keeps its role (an
+    engineer login belongs to an engineer record, a partner_admin to its partner)."""
+    return HQ_ROLES if user.is_hq else (user.role,)
+
+
+def update_user(user: User, actor: User, role: str, active: bool) -> User:
+    """An hq_admin changes a user's role or deactivates it; a deactivated user is signed out
+    everywhere at once and its API tokens stop working. Nobody takes away their own admin rights,
+    and the last active hq_admin stays one."""
+    fields = {}
+    if role not in roles_for(user):
+        fields["role"] = _("Not a role this user can have.")
+    if user.id == actor.id and (role != user.role or not active):
+        fields["role" if role != user.role else "active"] = _("You cannot take away your own rights.")
+    losing_admin = user.role == "hq_admin" and user.active and (role != "hq_admin" or not active)
+    if losing_admin and not fields and db.session.execute(db.select(db.func.count(User.id)).where(
+            User.role == "hq_admin", User.active, User.id != user.id)).scalar() == 0:
+        fields["role"] = _("This is the last active hq_admin.")
+    if fields:
+        raise ValidationFailed(_("The user was not changed."), fields)
+    if user.active and not active:
+        user.session_version += 1  # every session and remember-me cookie ends now
+    user.role, user.active = role, active
+    db.session.commit()
+    return user
+
+
+def reset_password(user: User, new: str) -> User:
+    """An hq_admin sets a new password (a forgotten one); the user's sessions end."""
+    problem = password_problem(new or "", user.email)
+    if problem:
+        raise ValidationFailed(_("The password was not changed."), {"password": problem})
+    user.set_password(new)
+    user.session_version += 1
+    db.session.commit()
+    return user

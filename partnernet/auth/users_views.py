@@ -1,0 +1,78 @@
+"""User administration (hq_admin): the list, a user's role and whether it may sign in, a new
+password for one who forgot theirs. The rules are in auth.service."""
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from partnernet.auth.forms import ResetPasswordForm, UserForm
+from partnernet.auth.models import ROLES, User
+from partnernet.auth.scope import get_or_404, require_role
+from partnernet.auth.service import reset_password, roles_for, update_user
+from partnernet.errors import ValidationFailed
+from partnernet.extensions import db
+from partnernet.labels import choices
+from partnernet.network.views import page_number
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+
+@bp.get("/")
+@login_required
+def index():
+    require_role(current_user, "hq_admin")
+    q = request.args.get("q", "")[:100].strip()
+    role = request.args.get("role", "") if request.args.get("role") in ROLES else ""
+    statement = sa.select(User)
+    if q:
+        statement = statement.where(sa.or_(User.email.contains(q.lower(), autoescape=True),
+                                           User.name.contains(q, autoescape=True)))
+    if role:
+        statement = statement.where(User.role == role)
+    page = db.paginate(statement.order_by(User.email), page=page_number(), per_page=50, error_out=False)
+    return render_template("users/index.html", page=page, q=q, role=role, roles=ROLES)
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def edit(user_id):
+    require_role(current_user, "hq_admin")
+    user = get_or_404(User, user_id, current_user)
+    form = UserForm(obj=user)
+    form.role.choices = choices(roles_for(user))
+    if form.validate_on_submit():
+        try:
+            update_user(user, current_user, form.role.data, form.active.data)
+        except ValidationFailed as error:
+            db.session.rollback()
+            for name, message in error.fields.items():
+                form[name].errors = [message]
+        else:
+            flash(_("User saved."), "success")
+            return redirect(url_for("users.edit", user_id=user.id))
+    return render_edit(user, form, ResetPasswordForm())
+
+
+@bp.post("/<int:user_id>/password")
+@login_required
+def new_password(user_id):
+    require_role(current_user, "hq_admin")
+    user = get_or_404(User, user_id, current_user)
+    password_form = ResetPasswordForm()
+    if password_form.validate_on_submit():
+        try:
+            reset_password(user, password_form.password.data)
+        except ValidationFailed as error:
+            db.session.rollback()
+            password_form.password.errors = list(error.fields.values())
+        else:
+            flash(_("New password set; %(email)s was signed out everywhere.", email=user.email), "success")
+            return redirect(url_for("users.edit", user_id=user.id))
+    form = UserForm(obj=user, formdata=None)
+    form.role.choices = choices(roles_for(user))
+    return render_edit(user, form, password_form)
+
+
+def render_edit(user: User, form: UserForm, password_form: ResetPasswordForm):
+    failed = form.errors or password_form.errors
+    return render_template("users/edit.html", user=user, form=form, password_form=password_form), 422 if failed else 200

@@ -1,0 +1,75 @@
+"""User administration by an hq_admin: roles, deactivation, a new password, and the guards."""
+import sqlalchemy as sa
+
+from partnernet.api.tokens import issue_token
+from partnernet.auth.models import User
+from partnernet.extensions import db
+from partnernet.timeclock import now_utc
+from tests import factories
+
+
+def test_deactivating_a_user_ends_their_session_and_tokens_at_once(app, login_as):
+    leaver = factories.user("partner_admin", party=factories.partner())
+    _token, secret = issue_token(leaver, "tool", now_utc())
+    leaver_client = app.test_client()
+    assert leaver_client.post("/login", data={"email": leaver.email, "password": factories.PASSWORD}).status_code == 302
+    admin_client = login_as(factories.user("hq_admin"))
+    response = admin_client.post(f"/users/{leaver.id}", data={"role": "partner_admin"})  # "active" unticked
+    assert response.status_code == 302
+    assert leaver_client.get("/tickets/").status_code == 302  # back to the sign-in page
+    assert leaver_client.get("/api/v1/product-lines", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert leaver_client.post("/login", data={"email": leaver.email, "password": factories.PASSWORD}).status_code != 302
+
+
+def test_an_hq_user_changes_role_within_hq_and_a_partner_user_keeps_theirs(client, login_as, app):
+    agent = factories.user("hq_agent")
+    partner_admin = factories.user("partner_admin", party=factories.partner())
+    login_as(factories.user("hq_admin"))
+    assert client.post(f"/users/{agent.id}", data={"role": "hq_manager", "active": "y"}).status_code == 302
+    assert client.post(f"/users/{partner_admin.id}", data={"role": "hq_admin", "active": "y"}).status_code == 422
+    db.session.expire_all()
+    assert (db.session.get(User, agent.id).role, db.session.get(User, partner_admin.id).role) == \
+        ("hq_manager", "partner_admin")
+
+
+def test_nobody_takes_away_their_own_rights_and_the_last_admin_stays(client, login_as, app):
+    admin = factories.user("hq_admin")
+    login_as(admin)
+    for data in ({"role": "hq_agent", "active": "y"}, {"role": "hq_admin"}):
+        assert client.post(f"/users/{admin.id}", data=data).status_code == 422
+    other = factories.user("hq_admin")
+    assert client.post(f"/users/{other.id}", data={"role": "hq_agent", "active": "y"}).status_code == 302
+    db.session.expire_all()
+    assert (db.session.get(User, admin.id).role, db.session.get(User, admin.id).active) == ("hq_admin", True)
+    active_admins = db.session.execute(sa.select(sa.func.count()).select_from(User).where(
+        User.role == "hq_admin", User.active)).scalar()
+    assert active_admins >= 1
+
+
+def test_a_new_password_set_by_an_admin_works_and_signs_the_user_out(app, login_as):
+    forgetful = factories.user("hq_manager")
+    their_client = app.test_client()
+    their_client.post("/login", data={"email": forgetful.email, "password": factories.PASSWORD})
+    admin_client = login_as(factories.user("hq_admin"))
+    assert admin_client.post(f"/users/{forgetful.id}/password", data={"password": "short"}).status_code == 422
+    assert admin_client.post(f"/users/{forgetful.id}/password",
+                             data={"password": "a new and long secret"}).status_code == 302
+    assert their_client.get("/tickets/").status_code == 302
+    assert their_client.post("/login", data={"email": forgetful.email,
+                                             "password": "a new and long secret"}).status_code == 302
+
+
+def test_only_an_hq_admin_administers_users(client, login_as, app):
+    target = factories.user("hq_agent")
+    login_as(factories.user("hq_manager"))
+    assert client.get("/users/").status_code == 403
+    assert client.post(f"/users/{target.id}", data={"role": "hq_admin", "active": "y"}).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(User, target.id).role == "hq_agent"
+
+
+def test_the_list_finds_users_by_email_or_name(client, login_as, app):
+    factories.user("hq_agent", name="王小明")
+    login_as(factories.user("hq_admin"))
+    page = client.get("/users/", query_string={"q": "小明"}).get_data(as_text=True)
+    assert "王小明" in page and client.get("/users/", query_string={"q": "%"}).status_code == 200
