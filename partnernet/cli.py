@@ -39,6 +39,45 @@ def register_commands(app):
             raise SystemExit(2)
         click.echo(f"created user {user.id} {user.email} ({user.role}, party {user.party_id})")
 
+    def user_or_exit(email):
+        from partnernet.auth.service import find_user
+        user = find_user(email)
+        if user is None:
+            click.echo(f"error: no user {email}", err=True)
+            raise SystemExit(2)
+        return user
+
+    def refused(error: ValidationFailed):
+        for field, message in error.fields.items():
+            click.echo(f"error: {field}: {message}", err=True)
+        raise SystemExit(2)
+
+    @users.command("set-password")
+    @click.argument("email")
+    def set_password_command(email):
+        """A new password (prompted, or read from standard input when piped); the user is signed
+        out everywhere. The way back in for an hq_admin who forgot theirs."""
+        from partnernet.auth.service import reset_password
+        user = user_or_exit(email)
+        try:
+            reset_password(user, read_password(user.email))
+        except ValidationFailed as error:
+            refused(error)
+        click.echo(f"new password set for {user.email}; signed out everywhere")
+
+    for name, active in (("activate", True), ("deactivate", False)):
+        @users.command(name, help=f"{name.capitalize()} a user: a deactivated one can neither sign in nor use "
+                                  "API tokens, at once. The last active hq_admin stays.")
+        @click.argument("email")
+        def set_active_command(email, active=active):
+            from partnernet.auth.service import update_user
+            user = user_or_exit(email)
+            try:
+                update_user(user, None, user.role, active)
+            except ValidationFailed as error:
+                refused(error)
+            click.echo(f"{user.email} is {'active' if active else 'deactivated'}")
+
     app.cli.add_command(users)
 
     api_tokens = click.Group("tokens", help="API tokens (Authorization: Bearer <token>).")

@@ -51,3 +51,28 @@ def test_engineer_user_is_bound_to_an_engineer_of_the_same_partner(app):
         args=["users", "create", "e@p.cn", "--role", "engineer", "--partner", str(other.id),
               "--engineer", str(engineer.id)], input="a long enough secret\n")
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_an_admin_who_forgot_their_password_gets_a_new_one_from_the_command_line(app):
+    admin = factories.user("hq_admin")
+    result = app.test_cli_runner().invoke(args=["users", "set-password", admin.email], input="a brand new secret\n")
+    assert result.exit_code == 0, result.output
+    assert authenticate(admin.email, "a brand new secret") is not None
+    refused = app.test_cli_runner().invoke(args=["users", "set-password", admin.email], input="short\n")
+    assert refused.exit_code == 2 and "password" in refused.output
+
+
+def test_users_are_deactivated_and_activated_from_the_command_line_but_not_the_last_admin(app):
+    admins = db.session.execute(db.select(User).where(User.role == "hq_admin", User.active)).scalars().all()
+    agent = factories.user("hq_agent")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["users", "deactivate", agent.email]).exit_code == 0
+    assert authenticate(agent.email, factories.PASSWORD) is None
+    assert runner.invoke(args=["users", "activate", agent.email]).exit_code == 0
+    assert authenticate(agent.email, factories.PASSWORD) is not None
+    last = admins[0] if admins else factories.user("hq_admin")
+    for other in admins[1:]:
+        assert runner.invoke(args=["users", "deactivate", other.email]).exit_code == 0
+    refused = runner.invoke(args=["users", "deactivate", last.email])
+    assert refused.exit_code == 2 and "last active hq_admin" in refused.output
+    assert runner.invoke(args=["users", "deactivate", "nobody@example.com"]).exit_code == 2

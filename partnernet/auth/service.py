@@ -106,14 +106,14 @@ def roles_for(user: User) -> tuple[str, ...]:
     return HQ_ROLES if user.is_hq else (user.role,)
 
 
-def update_user(user: User, actor: User, role: str, active: bool) -> User:
+def update_user(user: User, actor: User | None, role: str, active: bool) -> User:
     """An hq_admin changes a user's role or deactivates it; a deactivated user is signed out
     everywhere at once and its API tokens stop working. Nobody takes away their own admin rights,
-    and the last active hq_admin stays one."""
+    and the last active hq_admin stays one. `actor` None: the command line."""
     fields = {}
     if role not in roles_for(user):
         fields["role"] = _("Not a role this user can have.")
-    if user.id == actor.id and (role != user.role or not active):
+    if actor is not None and user.id == actor.id and (role != user.role or not active):
         fields["role" if role != user.role else "active"] = _("You cannot take away your own rights.")
     losing_admin = user.role == "hq_admin" and user.active and (role != "hq_admin" or not active)
     if losing_admin and not fields and db.session.execute(db.select(db.func.count(User.id)).where(
