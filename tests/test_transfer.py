@@ -248,6 +248,17 @@ def test_an_engineer_update_without_phone_or_active_columns_keeps_them(app):
     assert (engineer.phone, engineer.active) == ("13800000000", False)
 
 
+def test_an_engineer_set_inactive_by_import_can_no_longer_sign_in(app):
+    from partnernet.auth.service import authenticate
+    partner = factories.partner()
+    engineer = factories.engineer(partner)
+    user = factories.user("engineer", engineer_=engineer)
+    transfer.run_import("engineers", some_columns(["partner", "name", "email", "active"],
+                                                  [[partner.name, engineer.name, engineer.email, "no"]]),
+                        "csv", None, NOW)
+    assert authenticate(user.email, factories.PASSWORD) is None
+
+
 def test_suspending_a_partner_by_import_withdraws_its_live_offers(app):
     from tests.test_tickets import certified_partner, open_ticket
     first, _ = certified_partner()

@@ -13,8 +13,6 @@ from partnernet.network.service import (covers_product_line_clause, effective_co
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 
-# Statuses that may receive tickets (probation only as a last resort, but it still serves).
-ELIGIBLE_STATUSES = ROUTABLE_STATUSES
 GAP_REASONS = ("no_coverage", "no_certified_engineer", "only_inactive")
 LEVEL_RANK = {"county": 0, "city": 1, "province": 2}
 KIND_RANK = {kind: rank for rank, kind in enumerate(PARTNER_KINDS)}
@@ -32,7 +30,7 @@ class CoveringPartner:
 
     @property
     def eligible(self) -> bool:
-        return self.status in ELIGIBLE_STATUSES and self.certified
+        return self.status in ROUTABLE_STATUSES and self.certified
 
 
 @dataclass(slots=True)
@@ -96,7 +94,7 @@ def gap_reason(partners: list[CoveringPartner]) -> str | None:
         return None
     if not partners:
         return "no_coverage"
-    if any(p.status in ELIGIBLE_STATUSES for p in partners):
+    if any(p.status in ROUTABLE_STATUSES for p in partners):
         return "no_certified_engineer"  # partners in good standing, none with a certified engineer
     return "only_inactive"
 

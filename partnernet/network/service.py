@@ -9,7 +9,8 @@ from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import label
 from partnernet.network.models import (
-    PARTNER_KINDS, ROUTABLE_STATUSES, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine, coverage_product_line)
+    PARTNER_KINDS, ROUTABLE_STATUSES, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
+    coverage_product_line)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.settings.cache import cached
