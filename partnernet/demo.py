@@ -1220,7 +1220,7 @@ def live(rng, network: Network, calendar, loads: Loads, answers: Answers, life: 
             life.add("queued_to_hq", moment, dict(status="hq_queue", hq_queue_cause=decision.cause, route=route),
                      from_status=status, to_status="hq_queue", reason_code=decision.cause, data={"route": route})
             break
-        deadline = moment + timedelta(minutes=deadline_minutes)
+        deadline = business_due(calendar, life.policy, moment, deadline_minutes)  # as the product's offers
         life.add("offered", moment, dict(status="offered", offered_party_id=party_id, offer_deadline=deadline,
                                          hq_queue_cause=None, route=route),
                  party_id=party_id, from_status=status, to_status="offered",

@@ -185,3 +185,45 @@ def test_an_engineer_is_reminded_only_of_their_own_certificate(app):
     factories.user("engineer", engineer_=colleague)
     assert remind_expiring_certifications(date(2026, 11, 25), 30, china(2026, 11, 25, 0, 5)) == 1
     assert set(db.session.execute(sa.select(Notification.user_id)).scalars()) == {expiring_user.id}
+
+
+# --- offer deadlines run on the ticket's clock ----------------------------------------------------
+
+def test_a_business_hours_offer_made_at_night_waits_for_the_next_working_morning(app):
+    """Saturday 03:00: the partner has until Monday 09:15 (15 business minutes), the time it is
+    told; the expiry job leaves the offer alone overnight and expires it only after that."""
+    partner, _engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    ticket = ticket_opened_at(china(2026, 11, 28, 3, 0))
+    assert (ticket.status, ticket.offered_party_id) == ("offered", partner.id)
+    assert ticket.offer_deadline == china(2026, 11, 30, 9, 15)
+    body = db.session.execute(sa.select(Notification.body).where(
+        Notification.user_id == admin.id, Notification.kind == "offer")).scalar_one()
+    assert "2026-11-30 09:15" in body
+
+    assert service.expire_due_offers(china(2026, 11, 28, 4, 0).astimezone(timezone.utc)) == 0
+    assert service.expire_due_offers(china(2026, 11, 30, 9, 14).astimezone(timezone.utc)) == 0
+    assert db.session.get(Ticket, ticket.id).status == "offered"
+    assert service.expire_due_offers(china(2026, 11, 30, 9, 15).astimezone(timezone.utc)) == 1
+    db.session.expire_all()
+    assert (db.session.get(Ticket, ticket.id).status, db.session.get(Ticket, ticket.id).hq_queue_cause) \
+        == ("hq_queue", "all_expired")
+
+
+def test_the_next_partner_after_a_night_decline_also_has_until_the_working_morning(app):
+    first, _e1 = certified_partner()
+    second, _e2 = certified_partner(kind="agent")
+    ticket = ticket_opened_at(china(2026, 11, 27, 17, 50))  # Friday, 10 minutes before closing
+    assert ticket.offer_deadline == china(2026, 11, 30, 9, 5)
+    offered = db.session.get(service.Party, ticket.offered_party_id)
+    service.decline(ticket, factories.user("partner_admin", party=offered), "no_capacity", "全员出差",
+                    china(2026, 11, 28, 22, 0).astimezone(timezone.utc))
+    assert ticket.status == "offered" and ticket.offered_party_id in {first.id, second.id} - {offered.id}
+    assert ticket.offer_deadline == china(2026, 11, 30, 9, 15)
+
+
+def test_a_24x7_offer_runs_on_the_wall_clock(app):
+    certified_partner()
+    ticket = ticket_opened_at(china(2026, 11, 28, 3, 0), policy="24x7")
+    assert ticket.offer_deadline == china(2026, 11, 28, 3, 15)
+    assert service.expire_due_offers(china(2026, 11, 28, 3, 15).astimezone(timezone.utc)) == 1

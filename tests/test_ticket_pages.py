@@ -1,5 +1,6 @@
 """Ticket pages: intake from the form, the explanation, accepting from the page, scope (404)."""
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -98,6 +99,18 @@ def offered_to_one_of_two():
     db.session.commit()
     offered = first if ticket.offered_party_id == first.id else second
     return ticket, offered, second if offered is first else first
+
+
+def test_an_offer_due_on_a_later_day_shows_its_date_not_just_a_time(client, login_as, app):
+    """A night's offer waits for the working morning: "09:15" alone would read as today's."""
+    ticket, offered, _other = offered_to_one_of_two()
+    login_as(factories.user("partner_admin", party=offered))
+    soon = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert re.search(r'data-deadline="[^"]+"[^>]*>\d\d:\d\d</span>', soon)
+    ticket.offer_deadline = datetime(2099, 3, 2, 1, 15, tzinfo=timezone.utc)
+    db.session.commit()
+    later = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert re.search(r'data-deadline="[^"]+"[^>]*>2099-03-02 09:15</span>', later)
 
 
 def test_a_partner_declines_from_the_page_and_lands_on_its_list_not_a_404(client, login_as, app):

@@ -292,7 +292,9 @@ class Owner(ma.Schema):
 
 class Offer(ma.Schema):
     partner_id = fields.Integer(required=True)
-    deadline = ChinaDateTime(required=True)
+    deadline = ChinaDateTime(required=True, metadata={"description": (
+        "When the offer expires: the offer deadline setting (15 minutes) on the ticket's SLA clock, "
+        "so a business-hours ticket offered at night waits for the next working morning.")})
 
 
 class Due(ma.Schema):

@@ -37,7 +37,7 @@ def share(label):
 
 class SettingsForm(FlaskForm):
     """The settings DESIGN.md makes configurable (partnernet.settings.service.DEFAULTS)."""
-    offer_deadline_minutes = whole(_l("Minutes a partner has to accept an offer"), 1, 120)
+    offer_deadline_minutes = whole(_l("Minutes a partner has to accept an offer (on the ticket's SLA clock)"), 1, 120)
     onsite_threshold_cny = DecimalField(_l("Contract value from which on-site service (L3) is included, CNY"),
                                         places=2, validators=[InputRequired(), finite, NumberRange(0, 10 ** 9)])
     free_service_months = whole(_l("Months of free service after a contract starts"), 0, 120)

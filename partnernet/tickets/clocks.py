@@ -33,6 +33,15 @@ def due_times(policy, complexity: str, now: datetime) -> tuple[datetime, datetim
             sla.add_business_minutes(now, resolution, clock, calendar.is_working))
 
 
+def offer_deadline(policy, now: datetime, minutes: int) -> datetime:
+    """When an offer made `now` must be answered: `minutes` on the ticket's SLA clock (a policy or
+    a row with its columns). A business-hours ticket offered at night or on a day off waits for
+    the next working morning, as its response target does, instead of expiring at every partner
+    before anyone is at work; a 24x7 ticket's offer runs on the wall clock."""
+    clock = policy_of(policy)
+    return sla.add_business_minutes(now, minutes, clock, calendar_for_due(now, minutes, clock).is_working)
+
+
 def resume(ticket: Ticket, now: datetime) -> None:
     """Leaving waiting_on_customer: the targets not yet met move later by the paused business time."""
     if ticket.paused_at is None:

@@ -5,7 +5,7 @@ is a compare-and-set (an UPDATE … WHERE status = 'offered' AND offered_party_i
 several people answer one offer at once exactly one of them wins.
 """
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
@@ -240,8 +240,8 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, linked_row
         tier = request.tier or default_tier(contract, settings)
         billable, reason = entitlement(contract, tier, today, settings)
         # The contract's row carries its policy's columns; without a contract, business hours.
-        response_due, resolution_due = clocks.due_times(contract or load_policy("business-hours"),
-                                                        request.complexity, now)
+        policy = contract or load_policy("business-hours")
+        response_due, resolution_due = clocks.due_times(policy, request.complexity, now)
         values = dict(customer_id=request.customer_id, contract_id=contract.id if contract else None,
                       region_code=request.region_code or rows[0].customer_region_code, product_line_id=line_id,
                       complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
@@ -252,7 +252,8 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, linked_row
                       paused_at=None, created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
         ticket = Ticket(**values)  # not in the session: nothing here is flushed
         decision = decide_for(ticket, now, settings)
-        changes, routed_event = routed(decision, now, settings)
+        changes, routed_event = routed(
+            decision, now, offer_deadline(policy, now, settings) if decision.offered_party_id else None)
         values.update(changes)
         for name, value in changes.items():
             setattr(ticket, name, value)
@@ -282,7 +283,8 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
     """Decide and apply: offer to the best candidate, or queue at HQ with the cause. No commit."""
     settings = settings or load_settings()
     decision = decide_for(ticket, now, settings)
-    changes, event = routed(decision, now, settings)
+    deadline = offer_deadline(clocks.policy_row(ticket), now, settings) if decision.offered_party_id else None
+    changes, event = routed(decision, now, deadline)
     before = ticket.status
     for name, value in changes.items():
         setattr(ticket, name, value)
@@ -292,15 +294,19 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
     return decision
 
 
-def routed(decision: routing.Decision, now: datetime, settings: dict) -> tuple[dict, dict]:
+def offer_deadline(policy, now: datetime, settings: dict) -> datetime:
+    """The deadline of an offer made now, on the ticket's SLA clock (clocks.offer_deadline)."""
+    return clocks.offer_deadline(policy, now, int(settings["offer_deadline_minutes"]))
+
+
+def routed(decision: routing.Decision, now: datetime, deadline: datetime | None) -> tuple[dict, dict]:
     """What a routing decision changes on the ticket, and the event that records it (without the
-    ticket, the time, the actor and the status before)."""
+    ticket, the time, the actor and the status before). `deadline`: the offer's, when it is one."""
     route = decision.as_dict()
     if decision.offered_party_id is None:
         return ({**hq_queue_values(decision.cause), "route": route, "updated_at": now},
                 {"kind": "queued_to_hq", "to_status": "hq_queue", "reason_code": decision.cause,
                  "data": {"route": route}})
-    deadline = now + timedelta(minutes=int(settings["offer_deadline_minutes"]))
     return ({"status": "offered", "offered_party_id": decision.offered_party_id, "hq_queue_cause": None,
              "offer_deadline": deadline, "route": route, "updated_at": now},
             {"kind": "offered", "party_id": decision.offered_party_id, "to_status": "offered",
@@ -315,7 +321,10 @@ def notify_offer(ticket: Ticket, now: datetime) -> None:
 def offer_notification(ticket: Ticket, now: datetime) -> dict:
     """The offer's notification to the offered partner's administrators (party_role_insert's
     parameters)."""
-    deadline = ticket.offer_deadline.astimezone(CHINA).strftime("%H:%M")  # the same in every language
+    # The same in every language; with the date when it is not today (a night's offer waits for
+    # the next working morning).
+    local = ticket.offer_deadline.astimezone(CHINA)
+    deadline = local.strftime("%H:%M" if local.date() == today_in_china(now) else "%Y-%m-%d %H:%M")
     return party_notification(
         ticket.offered_party_id, "partner_admin", "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
         lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
@@ -629,9 +638,9 @@ def offer_by_hand(ticket: Ticket, user: User, party_id: int, override_reason: st
     if not certified_engineers_for(ticket, party.id, today_in_china(now)) and not override_reason:
         raise ValidationFailed(_("This partner has no engineer certified for the product line."),
                                {"override_reason": _("Give a reason to offer it anyway.")})
-    settings = load_settings()
+    deadline = offer_deadline(clocks.policy_row(ticket), now, load_settings())
     ticket.status, ticket.offered_party_id, ticket.hq_queue_cause = "offered", party.id, None
-    ticket.offer_deadline = now + timedelta(minutes=int(settings["offer_deadline_minutes"]))
+    ticket.offer_deadline = deadline
     ticket.updated_at = now
     add_event(ticket, "offered", now, user, party_id=party.id, from_status="hq_queue", to_status="offered",
               note=override_reason or None, data={"by_hand": True, "deadline": ticket.offer_deadline.isoformat()})

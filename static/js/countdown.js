@@ -1,4 +1,5 @@
 // Live countdowns: <span data-deadline="ISO" data-now="ISO server time" data-expired-text="…">.
+// A deadline a day or more away keeps the date and time written by the server.
 // The server's clock is the reference, so a wrong phone clock does not mislead a partner.
 (function () {
   "use strict";
@@ -16,6 +17,7 @@
         el.classList.add("text-danger");
         return;
       }
+      if (left >= 86400) { return; }  // a day or more: the date and time the server wrote stay
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       el.textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(s);
       el.classList.toggle("text-danger", left < 300);

@@ -83,6 +83,17 @@ def test_hq_opens_a_ticket_and_the_xihu_agent_resolves_it_on_a_phone(browsers):
     with page.expect_navigation():
         page.locator(f"main table a[href='/tickets/{ticket_id}']").first.click()
     assert path_of(page) == f"/tickets/{ticket_id}"
+    # The offer's deadline: a live countdown within a day; a business-hours ticket opened at night
+    # or on a day off has until the next working morning, shown as its date and time.
+    countdown = page.locator("main .countdown").first
+    left = page.evaluate("el => (Date.parse(el.dataset.deadline) - Date.parse(el.dataset.now)) / 1000",
+                         countdown.element_handle())
+    if left < 86400:
+        first = countdown.inner_text()
+        page.wait_for_timeout(1500)
+        assert countdown.inner_text() != first and re.fullmatch(r"\d+(:\d\d){1,2}", first), first
+    else:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", countdown.inner_text()), countdown.inner_text()
     engineers = page.locator("main form[action$='/accept'] select[name=engineer_id] option")
     assert engineers.count() >= 1, f"no certified engineer offered for the ticket:\n{page.inner_text('main')}"
     partner.shot("offer")
