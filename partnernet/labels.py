@@ -51,6 +51,11 @@ LABELS = {
     # what can be imported and exported
     "partners": _l("Partners"), "coverage": _l("Coverage"), "engineers": _l("Engineers"),
     "certifications": _l("Certifications"),
+    # the change log
+    "user_created": _l("User created"), "user_changed": _l("User changed"), "password_set": _l("Password set"),
+    "token_created": _l("API token created"), "token_revoked": _l("API token revoked"),
+    "setting_changed": _l("Setting changed"), "sla_policy_changed": _l("SLA policy changed"),
+    "calendar_day_set": _l("Calendar day set"), "calendar_imported": _l("Calendar year imported"),
 }
 
 

@@ -7,5 +7,5 @@ from partnernet.notifications.models import Notification  # noqa: F401
 from partnernet.network.models import (  # noqa: F401
     Certification, Coverage, Engineer, Party, PartyEvent, ProductLine)
 from partnernet.regions.models import Region  # noqa: F401
-from partnernet.settings.models import CalendarDay, Setting, SlaPolicy  # noqa: F401
+from partnernet.settings.models import CalendarDay, ChangeEvent, Setting, SlaPolicy  # noqa: F401
 from partnernet.tickets.models import EventCountDay, OfferCountMonth, Ticket, TicketEvent  # noqa: F401

@@ -29,6 +29,7 @@ NAVIGATION = [
     ("settings.general", _l("Settings"), ("hq_admin",), None),
     ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
     ("settings.sla_policies", _l("SLA policies"), ("hq_admin",), None),
+    ("settings.changes_log", _l("Change log"), ("hq_admin",), None),
 ]
 
 BADGE_COLOURS = {

@@ -190,6 +190,7 @@ EXPECTED = {
     ("regions.index", "GET"): ui_any(),
     ("regions.search_json", "GET"): ui_any(),
     ("settings.calendar_page", "GET"): ui_admin(),
+    ("settings.changes_log", "GET"): ui_admin(),
     ("settings.general", "GET"): ui_admin(),
     ("users.index", "GET"): ui_admin(),
     ("users.edit", "GET"): ui_admin(),

@@ -27,7 +27,7 @@ from partnernet.config import ROOT
 
 # The newest revision in migrations/: what an upgrade must reach.
 HEAD = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
-APPEND_ONLY = ("ticket_event", "party_event")
+APPEND_ONLY = ("ticket_event", "party_event", "change_event")
 
 
 # -- empty databases ----------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_downgrade_to_base_and_up_again_on_postgresql():
 # -- (d) events are append-only, by the database's own rule ---------------------------------------
 
 def insert_events(engine) -> dict:
-    """The fewest rows for a ticket_event and a party_event; their ids."""
+    """The fewest rows for a ticket_event, a party_event and a change_event; their ids."""
     now = datetime(2026, 1, 5, 9, 30)
     with engine.begin() as connection:
         def insert(sql, **values):
@@ -241,7 +241,10 @@ def insert_events(engine) -> dict:
         party_event_id = insert(
             "INSERT INTO party_event (party_id, at, kind) VALUES (:party, :now, 'created')",
             party=hq_id, now=now)
-    return {"ticket_event": ticket_event_id, "party_event": party_event_id}
+        change_event_id = insert(
+            "INSERT INTO change_event (at, kind, target, data) VALUES (:now, 'setting_changed', 'audit_threshold', "
+            "'{\"from\": \"0.20\", \"to\": \"0.25\"}')", now=now)
+    return {"ticket_event": ticket_event_id, "party_event": party_event_id, "change_event": change_event_id}
 
 
 CHANGES = {
@@ -251,6 +254,8 @@ CHANGES = {
                      "DELETE FROM ticket_event"],
     "party_event": ["UPDATE party_event SET reason = 'rewritten' WHERE id = :id",
                     "DELETE FROM party_event WHERE id = :id"],
+    "change_event": ["UPDATE change_event SET actor_user_id = NULL, target = 'offer_deadline_minutes' WHERE id = :id",
+                     "DELETE FROM change_event"],
 }
 
 

@@ -174,7 +174,7 @@ def add_engineer(data, partner_id):
     """A new engineer (hq_admin, hq_manager, or the partner's own partner_admin)."""
     party = partner_or_404(partner_id)
     require_engineer_manager(party)
-    return service.save_engineer(party, data)
+    return service.save_engineer(party, data, actor_id=api_user().id)
 
 
 @blp.route("/engineers/<id:engineer_id>", methods=["GET"], tags=ENGINEERS)

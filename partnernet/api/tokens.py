@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from partnernet.auth.models import ApiToken, User
 from partnernet.errors import NotFound, ValidationFailed
 from partnernet.extensions import commit_keeping_loaded, db, without_transaction
+from partnernet.settings import changes
 
 PREFIX = "pn_"
 # last_used_at is written at most this often per token, not on every request.
@@ -24,8 +25,9 @@ def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def issue_token(user: User, name: str, now: datetime) -> tuple[ApiToken, str]:
-    """A new token for `user`; the secret is returned here once and never stored."""
+def issue_token(user: User, name: str, now: datetime, actor: User | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`, issued by `actor` (the user on their profile page; None: the
+    command line); the secret is returned here once and never stored."""
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(_("The token cannot be created."), {"name": _("Give the token a name.")})
@@ -34,14 +36,19 @@ def issue_token(user: User, name: str, now: datetime) -> tuple[ApiToken, str]:
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(secret), created_at=now)
     db.session.add(token)
+    db.session.flush()
+    changes.record("token_created", actor.id if actor else None, now, target=name, user_id=user.id, token_id=token.id)
     db.session.commit()
     return token, secret
 
 
-def revoke_token(token: ApiToken, now: datetime) -> ApiToken:
-    """Revoke a token: the next request that carries it is refused. Revoking twice changes nothing."""
+def revoke_token(token: ApiToken, now: datetime, actor: User | None = None) -> ApiToken:
+    """Revoke a token: the next request that carries it is refused. Revoking twice changes nothing.
+    `actor`: as for issue_token."""
     if token.revoked_at is None:
         token.revoked_at = now
+        changes.record("token_revoked", actor.id if actor else None, now, target=token.name, user_id=token.user_id,
+                       token_id=token.id)
         db.session.commit()
     return token
 

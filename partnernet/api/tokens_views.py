@@ -36,7 +36,7 @@ def create_token():
     if not form.validate_on_submit():
         return render_profile(form, status=422)
     try:
-        _token, secret = tokens.issue_token(current_user, form.name.data, now_utc())
+        _token, secret = tokens.issue_token(current_user, form.name.data, now_utc(), current_user)
     except DomainError as error:
         db.session.rollback()
         form.name.errors = list(form.name.errors) + list(error.fields.values())
@@ -48,6 +48,6 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id):
-    tokens.revoke_token(tokens.own_token(current_user, token_id), now_utc())
+    tokens.revoke_token(tokens.own_token(current_user, token_id), now_utc(), current_user)
     flash(_("Token revoked: requests that carry it are refused from now on."), "success")
     return redirect(url_for("profile.index"))

@@ -7,6 +7,7 @@ from partnernet.db_types import utcnow
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.network.models import Engineer, Party
+from partnernet.settings import changes
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -38,8 +39,10 @@ def password_problem(password: str, email: str) -> str | None:
     return None
 
 
-def create_user(email, name, role, password, party_id=None, engineer_id=None, locale=None) -> User:
-    """A new user bound to its party; HQ roles belong to HQ, partner roles to a partner."""
+def create_user(email, name, role, password, party_id=None, engineer_id=None, locale=None,
+                actor: User | None = None) -> User:
+    """A new user bound to its party; HQ roles belong to HQ, partner roles to a partner.
+    `actor`: who created it (None: the command line), for the change log."""
     email = normalise_email(email)
     fields = {}
     if role not in ROLES:
@@ -73,6 +76,9 @@ def create_user(email, name, role, password, party_id=None, engineer_id=None, lo
     user.set_password(password)
     db.session.add(user)
     try:
+        db.session.flush()
+        changes.record("user_created", actor.id if actor else None, utcnow(), target=email, user_id=user.id,
+                       role=role, party_id=party_id)
         db.session.commit()
     except IntegrityError:
         # The same e-mail or engineer created at the same moment by someone else: theirs stands.
@@ -121,6 +127,10 @@ def update_user(user: User, actor: User | None, role: str, active: bool) -> User
         fields["role"] = _("This is the last active hq_admin.")
     if fields:
         raise ValidationFailed(_("The user was not changed."), fields)
+    changed = changes.differences({"role": user.role, "active": user.active}, {"role": role, "active": active})
+    if changed:
+        changes.record("user_changed", actor.id if actor else None, utcnow(), target=user.email, user_id=user.id,
+                       **changed)
     if user.active and not active:
         user.session_version += 1  # every session and remember-me cookie ends now
     user.role, user.active = role, active
@@ -128,11 +138,13 @@ def update_user(user: User, actor: User | None, role: str, active: bool) -> User
     return user
 
 
-def reset_password(user: User, new: str) -> User:
-    """An hq_admin sets a new password (a forgotten one); the user's sessions end."""
+def reset_password(user: User, new: str, actor: User | None = None) -> User:
+    """An hq_admin (`actor`; None: the command line) sets a new password (a forgotten one); the
+    user's sessions end."""
     problem = password_problem(new or "", user.email)
     if problem:
         raise ValidationFailed(_("The password was not changed."), {"password": problem})
+    changes.record("password_set", actor.id if actor else None, utcnow(), target=user.email, user_id=user.id)
     user.set_password(new)
     user.session_version += 1
     db.session.commit()

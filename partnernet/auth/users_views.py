@@ -61,7 +61,7 @@ def new_password(user_id):
     password_form = ResetPasswordForm()
     if password_form.validate_on_submit():
         try:
-            reset_password(user, password_form.password.data)
+            reset_password(user, password_form.password.data, current_user)
         except ValidationFailed as error:
             db.session.rollback()
             password_form.password.errors = list(error.fields.values())

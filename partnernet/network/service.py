@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from partnernet.auth.models import User
+from partnernet.db_types import utcnow
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import label
@@ -13,6 +14,7 @@ from partnernet.network.models import (
     coverage_product_line)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
+from partnernet.settings import changes
 from partnernet.settings.cache import cached
 
 # onboarding → active ⇄ probation → suspended → terminated (DESIGN.md). An active partner may be
@@ -311,7 +313,7 @@ def overlapping_coverage(coverage: Coverage, today: date) -> list[Coverage]:
     return list(db.session.execute(statement).scalars())
 
 
-def save_engineer(party: Party, values: dict, engineer: Engineer | None = None) -> Engineer:
+def save_engineer(party: Party, values: dict, engineer: Engineer | None = None, actor_id: int | None = None) -> Engineer:
     name = (values.get("name") or "").strip()
     if not name:
         raise ValidationFailed(_("The engineer cannot be saved."), {"name": _("A name is required.")})
@@ -321,16 +323,21 @@ def save_engineer(party: Party, values: dict, engineer: Engineer | None = None) 
     engineer.email = (values.get("email") or "").strip().lower() or None
     engineer.active = bool(values.get("active", True))
     db.session.add(engineer)
-    login_follows(engineer)
+    login_follows(engineer, actor_id, utcnow())
     db.session.commit()
     return engineer
 
 
-def login_follows(engineer: Engineer) -> None:
-    """An engineer who no longer serves no longer signs in (web or API); one back again does."""
-    if engineer.id is not None:
-        db.session.execute(sa.update(User).where(User.engineer_id == engineer.id).values(active=engineer.active)
-                           .execution_options(synchronize_session="fetch"))
+def login_follows(engineer: Engineer, actor_id: int | None, now: datetime) -> None:
+    """An engineer who no longer serves no longer signs in (web or API); one back again does.
+    The login's change is in the change log, by whoever changed the record."""
+    if engineer.id is None:
+        return
+    for user in db.session.execute(sa.select(User).where(
+            User.engineer_id == engineer.id, User.active != engineer.active)).scalars():
+        changes.record("user_changed", actor_id, now, target=user.email, user_id=user.id,
+                       active=[user.active, engineer.active], via="engineer_record")
+        user.active = engineer.active
 
 
 def remind_expiring_certifications(today: date, days: int, now: datetime) -> int:

@@ -605,7 +605,7 @@ def write_engineers(rows: list[PlannedRow], actor_id, now) -> None:
         engineer = planned.target or Engineer(party_id=values["party"].id, name=values["name"], email=values["email"])
         engineer.phone, engineer.active = values["phone"], values["active"]
         db.session.add(engineer)
-        service.login_follows(engineer)
+        service.login_follows(engineer, actor_id, now)
 
 
 def write_certifications(rows: list[PlannedRow], actor_id, now) -> None:

@@ -241,7 +241,7 @@ def new_engineer(party_id):
     require_engineer_manager(party)
     form = EngineerForm()
     if form.validate_on_submit():
-        engineer = service.save_engineer(party, form.data)
+        engineer = service.save_engineer(party, form.data, actor_id=current_user.id)
         flash(_("Engineer %(name)s added.", name=engineer.name), "success")
         return redirect(url_for("network.engineer", engineer_id=engineer.id))
     return render_template("network/engineer_form.html", form=form, party=party, engineer=None)
@@ -254,7 +254,7 @@ def edit_engineer(engineer_id):
     require_engineer_manager(engineer.party)
     form = EngineerForm(obj=engineer)
     if form.validate_on_submit():
-        service.save_engineer(engineer.party, form.data, engineer)
+        service.save_engineer(engineer.party, form.data, engineer, current_user.id)
         flash(_("Engineer saved."), "success")
         return redirect(url_for("network.engineer", engineer_id=engineer.id))
     return render_template("network/engineer_form.html", form=form, party=engineer.party, engineer=engineer)
@@ -286,7 +286,7 @@ def create_engineer_login(engineer_id):
     if form.validate_on_submit():
         try:
             create_user(form.email.data, engineer.name, "engineer", form.password.data,
-                        party_id=engineer.party_id, engineer_id=engineer.id)
+                        party_id=engineer.party_id, engineer_id=engineer.id, actor=current_user)
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)

@@ -7,7 +7,6 @@ and a CSV import write whole years), so a single manual edit does not hide a mis
 import calendar as gregorian
 import csv
 import io
-import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,11 +19,11 @@ from flask_babel import gettext
 from partnernet import sla
 from partnernet.errors import NotFound
 from partnernet.extensions import db
+from partnernet.settings import changes
 from partnernet.settings.cache import cached
 from partnernet.settings.models import CalendarDay, SlaPolicy
 from partnernet.timeclock import now_utc
 
-log = logging.getLogger(__name__)
 
 MAKE_UP_DAY_NOTE = "调休"
 NOTE_LENGTH = 64
@@ -133,13 +132,15 @@ def set_day(day: date, is_working: bool, note: str | None, user_id: int | None) 
     """Mark one day as a working day or a day off (a manual edit; wins until a CSV import of its year)."""
     note = (note or "").strip()[:NOTE_LENGTH] or None
     row = db.session.get(CalendarDay, day)
+    before = None if row is None else {"is_working": row.is_working, "note": row.note}
     if row is None:
         row = CalendarDay(day=day)
         db.session.add(row)
-    row.is_working, row.note, row.source, row.updated_at = is_working, note, "manual", now_utc()
+    now = now_utc()
+    changes.record("calendar_day_set", user_id, now, target=day.isoformat(),
+                   **{"from": before, "to": {"is_working": is_working, "note": note}})
+    row.is_working, row.note, row.source, row.updated_at = is_working, note, "manual", now
     db.session.commit()
-    # calendar_day has no column for who edited; the log keeps it.
-    log.info("calendar day %s set to %s by user %s", day, "working" if is_working else "off", user_id)
     return row
 
 
@@ -163,7 +164,7 @@ class YearImport:
         return not self.errors
 
 
-def import_year_csv(text: str | bytes) -> YearImport:
+def import_year_csv(text: str | bytes, user_id: int | None = None) -> YearImport:
     """Replace one year of the calendar with the State Council's arrangement from a CSV file.
 
     Columns: `date,is_working[,note]` with a header row; dates as 2027-10-01 (or 2027/10/1),
@@ -174,7 +175,7 @@ def import_year_csv(text: str | bytes) -> YearImport:
     the day and from Monday–Friday otherwise, with source 'import'; earlier rows of the year,
     manual edits included, are replaced. All or nothing: with any bad row (bad date, bad boolean,
     a date outside the year, a date listed twice, a note too long) nothing is written and each
-    error names its line.
+    error names its line. `user_id`: who imported it (None: the command line), for the change log.
     """
     result = YearImport()
     if isinstance(text, bytes):
@@ -246,8 +247,10 @@ def import_year_csv(text: str | bytes) -> YearImport:
             result.working_weekend_days += 1
     db.session.execute(sa.delete(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))))
     db.session.execute(sa.insert(CalendarDay), rows)
-    db.session.commit()
     result.days_written = len(rows)
+    changes.record("calendar_imported", user_id, now, target=year, days=result.days_written,
+                   days_off_on_weekdays=result.days_off_on_weekdays, working_weekend_days=result.working_weekend_days)
+    db.session.commit()
     return result
 
 

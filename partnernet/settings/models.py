@@ -2,7 +2,7 @@
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
@@ -61,3 +61,28 @@ class CalendarDay(db.Model):
     note: Mapped[str | None] = mapped_column(sa.String(64))
     source: Mapped[str] = mapped_column(sa.String(16), default="package")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# What the change log records; ChangeEvent.data for each is in partnernet.settings.changes.
+CHANGE_KINDS = ("user_created", "user_changed", "password_set", "token_created", "token_revoked",
+                "setting_changed", "sla_policy_changed", "calendar_day_set", "calendar_imported")
+
+
+class ChangeEvent(db.Model):
+    """Append-only log of HQ's privileged changes that have no history of their own: users and
+    their rights, API tokens, settings, SLA policies and the working calendar (partners, coverage,
+    tickets and audit decisions keep theirs in party_event, ticket_event and audit_decision)."""
+
+    __tablename__ = "change_event"
+    __table_args__ = (one_of("kind", CHANGE_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the log's order
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))  # None: the command line
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)  # the user concerned
+    target: Mapped[str | None] = mapped_column(sa.String(255))  # a setting's key, a policy's code, a day…
+    data: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    actor = relationship("User", foreign_keys=[actor_user_id])
+    user = relationship("User", foreign_keys=[user_id])

@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 
 from partnernet.extensions import db
+from partnernet.settings import changes
 from partnernet.settings.cache import cached
 from partnernet.settings.models import Setting
 
@@ -37,11 +38,32 @@ def save_settings(values: dict, actor_id: int, now) -> list[str]:
     current = load_settings()
     changed = [key for key, value in values.items() if key in DEFAULTS and not same(current[key], value)]
     for key in changed:
+        changes.record("setting_changed", actor_id, now, target=key, **{"from": current[key], "to": values[key]})
         row = db.session.get(Setting, key) or Setting(key=key)
         row.value, row.updated_at, row.updated_by_id = values[key], now, actor_id
         db.session.add(row)
     db.session.commit()
     return changed
+
+
+POLICY_COLUMNS = ("day_start", "day_end", "response_minutes", "resolution_simple_minutes", "resolution_complex_minutes")
+
+
+def save_sla_policy(policy, values: dict, actor_id: int | None, now) -> list[str]:
+    """New hours and targets for an SLA policy (24x7 keeps no hours), logged with what changed.
+    New tickets use them; open tickets keep their due times. Returns the columns changed."""
+    after = {name: values[name] for name in POLICY_COLUMNS}
+    if policy.kind == "always":
+        after["day_start"] = after["day_end"] = None
+    changed = changes.differences({name: getattr(policy, name) for name in POLICY_COLUMNS}, after)
+    if changed:
+        changes.record("sla_policy_changed", actor_id, now, target=policy.code, **{
+            name: [value.strftime("%H:%M") if hasattr(value, "strftime") else value for value in pair]
+            for name, pair in changed.items()})
+        for name, (_before, value) in changed.items():
+            setattr(policy, name, value)
+    db.session.commit()
+    return list(changed)
 
 
 def same(stored, new) -> bool:

@@ -1,18 +1,24 @@
-"""HQ settings pages: the general settings, the working calendar and the SLA policies (hq_admin)."""
+"""HQ settings pages: the general settings, the working calendar, the SLA policies and the change
+log of users, tokens and all of these (hq_admin)."""
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
+from wtforms.fields.core import UnboundField
 
+from partnernet.api.fields import MAX_ID
+from partnernet.auth.models import User
 from partnernet.auth.scope import require_role
 from partnernet.extensions import db
 from partnernet.settings import calendar
 from partnernet.network.models import PARTNER_KINDS
+from partnernet.network.views import page_number
 from partnernet.settings.forms import CalendarDayForm, CalendarImportForm, SettingsForm, SlaPolicyForm
-from partnernet.settings.models import CalendarDay, SlaPolicy
-from partnernet.settings.service import load_settings, save_settings
+from partnernet.settings import changes
+from partnernet.settings.models import CHANGE_KINDS, CalendarDay, SlaPolicy
+from partnernet.settings.service import load_settings, save_settings, save_sla_policy
 from partnernet.timeclock import now_utc, today_in_china
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -79,7 +85,7 @@ def import_calendar():
     if not form.validate_on_submit():
         flash(_("Choose a CSV file."), "danger")
         return redirect(url_for("settings.calendar_page"))
-    result = calendar.import_year_csv(form.file.data.read(1024 * 1024))
+    result = calendar.import_year_csv(form.file.data.read(1024 * 1024), current_user.id)
     if not result.ok:
         for error in result.errors[:20]:
             flash(_("Row %(row)d: %(message)s", row=error.row, message=error.message), "danger")
@@ -104,10 +110,29 @@ def sla_policies():
                                                         and form.day_start.data < form.day_end.data):
                 form.day_end.errors = [_("The working day must end after it starts.")]
             else:
-                form.populate_obj(policy)
-                if policy.kind == "always":
-                    policy.day_start = policy.day_end = None
-                db.session.commit()
+                save_sla_policy(policy, form.data, current_user.id, now_utc())
                 flash(_("Policy saved. New tickets use it; open tickets keep their due times."), "success")
                 return redirect(url_for("settings.sla_policies"))
     return render_template("settings/sla_policies.html", policies=policies, forms=forms)
+
+
+@bp.get("/changes")
+@login_required
+def changes_log():
+    """Who changed which user, token, setting, SLA policy or calendar day, and when."""
+    require_role(current_user, "hq_admin")
+    kind = request.args.get("kind", "") if request.args.get("kind") in CHANGE_KINDS else ""
+    user_id = request.args.get("user", type=int)
+    about = db.session.get(User, user_id) if user_id is not None and 1 <= user_id <= MAX_ID else None
+    if user_id is not None and about is None:
+        abort(404)  # no such user
+    page = db.paginate(changes.changes_statement(kind or None, user_id), page=page_number(), per_page=50,
+                       error_out=False)
+    return render_template("settings/changes.html", page=page, kind=kind, kinds=CHANGE_KINDS, about=about,
+                           names=CHANGED_NAMES)
+
+
+# What the log calls a setting or a policy's column: the label of its field on the page.
+CHANGED_NAMES = {**{name: field.args[0] for form in (SettingsForm, SlaPolicyForm)
+                    for name, field in vars(form).items() if isinstance(field, UnboundField)},
+                 "kind_priority": _l("Kind priority within a level (1 first)")}

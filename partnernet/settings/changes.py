@@ -1,0 +1,45 @@
+"""The change log: HQ's privileged changes to users, API tokens, settings, SLA policies and the
+working calendar, each an append-only event with the acting user (None: the command line).
+
+Each service records its change in the transaction that makes it, so the log and the change
+commit together or not at all. What `data` holds, by kind:
+
+- user_created: {"role", "party_id"}; user_changed: {"role": [before, after], "active": [...]},
+  only what changed; password_set: {} (set by an hq_admin or the command line, never shown);
+- token_created, token_revoked: {"token_id"}, target the token's name, user the token's owner;
+- setting_changed: {"from", "to"}, target the setting's key;
+- sla_policy_changed: {column: [before, after]} for what changed, target the policy's code;
+- calendar_day_set: {"from": {"is_working", "note"} or None, "to": {…}}, target the day;
+- calendar_imported: {"days", "days_off_on_weekdays", "working_weekend_days"}, target the year.
+"""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from partnernet.extensions import db
+from partnernet.settings.models import CHANGE_KINDS, ChangeEvent
+
+def record(kind: str, actor_id: int | None, now: datetime, target=None, user_id: int | None = None,
+           **data) -> ChangeEvent:
+    """Add the event to the session; the caller's commit writes it with the change."""
+    event = ChangeEvent(kind=kind, at=now, actor_user_id=actor_id, user_id=user_id,
+                        target=None if target is None else str(target)[:255], data=data or None)
+    db.session.add(event)
+    return event
+
+
+def differences(before: dict, after: dict) -> dict:
+    """{name: [before, after]} for the values that differ."""
+    return {name: [before[name], after[name]] for name in after if before.get(name) != after[name]}
+
+
+def changes_statement(kind: str | None = None, user_id: int | None = None):
+    """The log, newest first: of one kind, or about one user; actors and users loaded with it."""
+    statement = (sa.select(ChangeEvent).options(joinedload(ChangeEvent.actor), joinedload(ChangeEvent.user))
+                 .order_by(ChangeEvent.id.desc()))
+    if kind in CHANGE_KINDS:
+        statement = statement.where(ChangeEvent.kind == kind)
+    if user_id is not None:
+        statement = statement.where(ChangeEvent.user_id == user_id)
+    return statement
