@@ -56,6 +56,10 @@ LABELS = {
     "token_created": _l("API token created"), "token_revoked": _l("API token revoked"),
     "setting_changed": _l("Setting changed"), "sla_policy_changed": _l("SLA policy changed"),
     "calendar_day_set": _l("Calendar day set"), "calendar_imported": _l("Calendar year imported"),
+    "customer_created": _l("Customer created"), "contract_created": _l("Contract created"),
+    "service_paid": _l("Service fee paid"),
+    # a contract's service entitlement today
+    "free": _l("Free period"), "paid": _l("Paid up"), "unpaid": _l("Unpaid"),
 }
 
 

@@ -16,6 +16,7 @@ NAVIGATION = [
     ("home.engineer", _l("My work"), ("engineer",), None),
     ("tickets.index", _l("Tickets"), ("hq_admin", "hq_manager", "hq_agent", "partner_admin", "engineer"), None),
     ("tickets.queue", _l("HQ queue"), HQ_ROLES, None),
+    ("customers.index", _l("Customers"), HQ_ROLES, None),
     ("network.partners", _l("Partners"), HQ_ROLES, None),
     ("network.coverage_by_region", _l("Coverage"), HQ_ROLES, None),
     ("network.partner", _l("Our company"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
@@ -35,6 +36,7 @@ NAVIGATION = [
 BADGE_COLOURS = {
     "active": "success", "valid": "success", "resolved": "success", "closed": "secondary",
     "onboarding": "info", "pending": "info", "offered": "info", "new": "info",
+    "free": "info", "paid": "success", "unpaid": "warning",
     "probation": "warning", "waiting_on_customer": "warning", "hq_queue": "warning",
     "suspended": "danger", "terminated": "dark", "rejected": "danger", "expired": "secondary",
     "revoked": "danger",

@@ -106,6 +106,7 @@ EXPECTED = {
     ("api_v1.change_ticket_status", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.create_contract", "POST"): api_hq(),
     ("api_v1.create_customer", "POST"): api_hq(),
+    ("api_v1.record_service_payment", "POST"): api_manager(),
     ("api_v1.create_partner", "POST"): api_manager(),
     ("api_v1.decide_finding", "POST"): api_manager(),
     ("api_v1.decline_offer", "POST"): api(E403, E403, E403, OWN_ONLY, E403),
@@ -155,6 +156,13 @@ EXPECTED = {
     ("auth.password", "POST"): ui_any(),
     ("auth.set_language", "POST"): public(),
     ("customers.search_json", "GET"): ui_hq(),
+    ("customers.index", "GET"): ui_hq(),
+    ("customers.new", "GET"): ui_hq(),
+    ("customers.new", "POST"): ui_hq(),
+    ("customers.detail", "GET"): ui_hq(),
+    ("customers.add_contract", "POST"): ui_hq(),
+    ("customers.record_service_payment", "POST"): ui_manager(),
+    ("network.partners_json", "GET"): ui_hq(),
     ("home.engineer", "GET"): ui(E403, E403, E403, E403, OK),
     ("home.hq", "GET"): ui_hq(),
     ("home.index", "GET"): ui_any(),
@@ -261,8 +269,8 @@ def build_world(app):
                                          scan_filename="scan.pdf", scan_content_type="application/pdf"))
     w.cust_a = f.customer(sold_by=w.a, region_code="330106")
     w.cust_b = f.customer(sold_by=w.b, region_code="330203")
-    f.contract(w.cust_a)
-    f.contract(w.cust_b)
+    w.con_a = f.contract(w.cust_a)
+    w.con_b = f.contract(w.cust_b)
     w.users = {
         "hq_admin": f.user("hq_admin"),
         "hq_manager": f.user("hq_manager"),
@@ -316,6 +324,8 @@ def url_values(w, rule, role, scope):
             values[name] = (w.cov_a if own else w.cov_b).id
         elif name == "customer_id":
             values[name] = (w.cust_a if own else w.cust_b).id
+        elif name == "contract_id":
+            values[name] = (w.con_a if own else w.con_b).id
         elif name == "run_id":
             values[name] = w.run.id
         elif name == "finding_id":
@@ -354,6 +364,7 @@ def api_body(w, endpoint, scope):
         "api_v1.decide_finding": {"decision": "warning", "note": "matrix"},
         "api_v1.create_customer": {"name": "矩阵客户", "region_code": "330106"},
         "api_v1.create_contract": {"product_lines": ["workflow"], "value": "1000.00", "starts_on": today},
+        "api_v1.record_service_payment": {"paid_until": (date.today() + timedelta(days=800)).isoformat()},
         "api_v1.create_partner": {"name": "矩阵伙伴", "kind": "agent", "tiers": ["L1"], "province_code": "330000"},
         "api_v1.update_partner": {"name": "甲伙伴" if own else "乙伙伴", "kind": "agent", "tiers": ["L1", "L2"],
                                   "province_code": "330000"},

@@ -1,4 +1,4 @@
-"""change log: HQ's changes to users, API tokens, settings, SLA policies and the calendar
+"""change log: HQ's changes to users, API tokens, settings, SLA policies, the calendar, customers and contracts
 
 DESIGN.md: every privileged action is an event with the acting user. Partners, coverage,
 tickets and audit decisions had their history; these had none (a setting kept only its last
@@ -16,7 +16,8 @@ branch_labels = None
 depends_on = None
 
 KINDS = ("user_created", "user_changed", "password_set", "token_created", "token_revoked",
-         "setting_changed", "sla_policy_changed", "calendar_day_set", "calendar_imported")
+         "setting_changed", "sla_policy_changed", "calendar_day_set", "calendar_imported",
+         "customer_created", "contract_created", "service_paid")
 
 
 def upgrade():

@@ -5,11 +5,12 @@ from sqlalchemy.orm import selectinload
 from partnernet.api import schemas
 from partnernet.api.blueprint import api_user, blp, documented_errors
 from partnernet.api.pagination import keyset_page, page_schema
-from partnernet.auth.models import HQ_ROLES
+from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.customers import service
-from partnernet.customers.models import Customer
-from partnernet.timeclock import now_utc
+from partnernet.customers.models import Contract, Customer
+from partnernet.settings.service import load_settings
+from partnernet.timeclock import now_utc, today_in_china
 
 TAGS = ["customers"]
 
@@ -36,7 +37,7 @@ def list_customers(args):
 def create_customer(data):
     """A new customer (HQ)."""
     require_role(api_user(), *HQ_ROLES)
-    return service.create_customer(data, now_utc())
+    return service.create_customer(data, now_utc(), api_user().id)
 
 
 @blp.route("/customers/<id:customer_id>", methods=["GET"], tags=TAGS)
@@ -58,4 +59,18 @@ def create_contract(data, customer_id):
     user = api_user()
     require_role(user, *HQ_ROLES)
     customer = get_or_404(Customer, customer_id, user)
-    return service.create_contract(customer, data, now_utc())
+    return service.create_contract(customer, data, now_utc(), user.id)
+
+
+@blp.route("/contracts/<id:contract_id>/service-payments", methods=["POST"], tags=TAGS)
+@blp.arguments(schemas.ServicePaymentIn)
+@blp.response(200, schemas.Contract)
+@documented_errors(400, 403, 404, 422)
+def record_service_payment(data, contract_id):
+    """Annual service fees received (hq_admin, hq_manager): the contract's service is paid up to
+    `paid_until`. Tickets of an entitled customer are not billable."""
+    user = api_user()
+    require_role(user, *MANAGER_ROLES)
+    contract = get_or_404(Contract, contract_id, user)
+    return service.record_service_payment(contract, data["paid_until"], today_in_china(), load_settings(), user.id,
+                                          now_utc())

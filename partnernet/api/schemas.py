@@ -250,6 +250,12 @@ class ContractIn(ma.Schema):
     sold_by_partner_id = Id(allow_none=True, metadata={"description": "Default: who sold the customer."})
 
 
+class ServicePaymentIn(ma.Schema):
+    paid_until = Day(required=True, metadata={"description": (
+        "The last day the annual service fees received now pay for; it must lie after the last day "
+        "already covered (the free period or fees paid before), and at most ten years ahead.")})
+
+
 # --- tickets -----------------------------------------------------------------------------------
 
 class IntakeIn(ma.Schema):

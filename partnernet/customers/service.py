@@ -1,6 +1,7 @@
-"""Rules over customers and their contracts; the API (and later the UI) calls these."""
+"""Rules over customers and their contracts: the API and the pages call these."""
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -11,10 +12,13 @@ from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.network.models import Party, ProductLine
 from partnernet.regions.models import Region
+from partnernet.settings import changes
 from partnernet.settings.models import SlaPolicy
+from partnernet.tickets.service import add_months
 
 CUSTOMER_FIELDS = ("name", "region_code", "contact_name", "contact_phone", "contact_email")
 DEFAULT_SLA_POLICY = "business-hours"
+CENT = Decimal("0.01")
 
 
 def seller(party_id: int | None, fields: dict, field: str) -> Party | None:
@@ -27,8 +31,8 @@ def seller(party_id: int | None, fields: dict, field: str) -> Party | None:
     return party
 
 
-def create_customer(values: dict, now: datetime) -> Customer:
-    """A new customer in a region, sold by a partner or by HQ."""
+def create_customer(values: dict, now: datetime, actor_id: int | None = None) -> Customer:
+    """A new customer in a region, sold by a partner or by HQ (`actor_id`: who, for the change log)."""
     fields = {}
     name = (values.get("name") or "").strip()
     if not name:
@@ -42,12 +46,16 @@ def create_customer(values: dict, now: datetime) -> Customer:
     for field in ("contact_name", "contact_phone", "contact_email"):
         setattr(customer, field, (values.get(field) or "").strip() or None)
     db.session.add(customer)
+    db.session.flush()
+    changes.record("customer_created", actor_id, now, target=name, customer_id=customer.id,
+                   region_code=customer.region_code, sold_by_party_id=customer.sold_by_party_id)
     db.session.commit()
     return customer
 
 
-def create_contract(customer: Customer, values: dict, now: datetime) -> Contract:
-    """A contract of the customer: product lines, value, start, paid-up service and SLA policy."""
+def create_contract(customer: Customer, values: dict, now: datetime, actor_id: int | None = None) -> Contract:
+    """A contract of the customer: product lines, value, start, paid-up service and SLA policy
+    (`actor_id`: who, for the change log)."""
     fields = {}
     codes = list(dict.fromkeys(values.get("product_lines") or []))
     lines = list(db.session.execute(sa.select(ProductLine).where(ProductLine.code.in_(codes), ProductLine.active)
@@ -75,14 +83,68 @@ def create_contract(customer: Customer, values: dict, now: datetime) -> Contract
     sold_by = seller(sold_by_id, fields, "sold_by_partner_id") if sold_by_id else customer.sold_by
     if fields:
         raise ValidationFailed(_("The contract cannot be saved."), fields)
-    contract = Contract(customer_id=customer.id, number=number, value=Decimal(value), starts_on=starts_on,
+    contract = Contract(customer_id=customer.id, number=number, value=Decimal(value).quantize(CENT), starts_on=starts_on,
                         service_paid_until=paid_until, sold_by_party_id=sold_by.id, sla_policy_id=policy.id,
                         created_at=now)
     contract.product_lines = lines
     db.session.add(contract)
+    db.session.flush()
+    changes.record("contract_created", actor_id, now, target=number, customer_id=customer.id, value=str(contract.value),
+                   starts_on=starts_on.isoformat(), product_lines=[line.code for line in lines],
+                   service_paid_until=paid_until.isoformat() if paid_until else None)
     db.session.commit()
     return contract
 
 
 def generated_number(now: datetime) -> str:
     return f"C{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+# --- the service entitlement --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """Where a contract's service entitlement stands on a day: `state` is `free` (the free
+    period), `paid` (annual fees paid up) or `unpaid` (tickets are billable); `covered_until` the
+    last day covered (free or paid); `annual_fee` the fee for a year (value x the fee rate)."""
+    state: str
+    covered_until: date
+    annual_fee: Decimal
+
+
+def service_status(contract: Contract, today: date, settings: dict) -> ServiceStatus:
+    free_until = add_months(contract.starts_on, int(settings["free_service_months"])) - timedelta(days=1)
+    covered = max(free_until, contract.service_paid_until or free_until)
+    state = "free" if today <= free_until else "paid" if today <= covered else "unpaid"
+    fee = (contract.value * Decimal(str(settings["service_fee_rate"]))).quantize(CENT)
+    return ServiceStatus(state, covered, fee)
+
+
+def next_paid_until(contract: Contract, today: date, settings: dict) -> date:
+    """What a year's fee paid today covers up to: a year on from the last day covered, or from
+    today when the service has lapsed."""
+    covered = service_status(contract, today, settings).covered_until
+    start = max(covered, today - timedelta(days=1))
+    return add_months(start + timedelta(days=1), 12) - timedelta(days=1)
+
+
+def record_service_payment(contract: Contract, paid_until: date | None, today: date, settings: dict,
+                           actor_id: int | None, now: datetime) -> Contract:
+    """HQ records annual service fees received: service is paid up to `paid_until`, which must
+    extend what is covered now (the free period or fees paid before). Logged with before and after."""
+    status = service_status(contract, today, settings)
+    if paid_until is None or paid_until <= status.covered_until:
+        raise ValidationFailed(_("The payment was not recorded."), {"paid_until": _(
+            "Choose a day after %(day)s, the last day already covered.", day=status.covered_until.isoformat())})
+    if paid_until > add_years(today, 10):
+        raise ValidationFailed(_("The payment was not recorded."), {"paid_until": _("At most ten years ahead.")})
+    changes.record("service_paid", actor_id, now, target=contract.number, customer_id=contract.customer_id, **{
+        "from": contract.service_paid_until.isoformat() if contract.service_paid_until else None,
+        "to": paid_until.isoformat(), "annual_fee": str(status.annual_fee)})
+    contract.service_paid_until = paid_until
+    db.session.commit()
+    return contract
+
+
+def add_years(day: date, years: int) -> date:
+    return add_months(day, 12 * years)

@@ -5,10 +5,13 @@ import io
 import os
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+import sqlalchemy as sa
+from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from partnernet.api.fields import MAX_ID
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
@@ -71,6 +74,21 @@ def partners():
     page = db.paginate(statement, page=page_number(), per_page=50, max_per_page=200, error_out=False)
     return render_template("network/partners.html", page=page, filters=filters, kinds=PARTNER_KINDS,
                            statuses=PARTY_STATUSES, provinces=regions.children(None), product_lines=product_lines())
+
+
+@bp.get("/partners/search.json")
+@login_required
+def partners_json():
+    """Partners by number or a part of the name, for pickers (a customer's seller)."""
+    require_role(current_user, *HQ_ROLES)
+    query = request.args.get("q", "").strip()[:50]
+    if not query:
+        return jsonify([])
+    by_id = query.isascii() and query.isdigit() and int(query) <= MAX_ID
+    condition = Party.id == int(query) if by_id else Party.name.contains(query, autoescape=True)
+    parties = db.session.execute(sa.select(Party).where(Party.kind != "hq", condition)
+                                 .order_by(Party.name).limit(15)).scalars()
+    return jsonify([{"id": p.id, "name": p.name, "kind": label(p.kind), "status": label(p.status)} for p in parties])
 
 
 def partner_form(party=None) -> PartnerForm:

@@ -1,5 +1,6 @@
-"""The change log: HQ's privileged changes to users, API tokens, settings, SLA policies and the
-working calendar, each an append-only event with the acting user (None: the command line).
+"""The change log: HQ's privileged changes to users, API tokens, settings, SLA policies, the
+working calendar, customers and contracts, each an append-only event with the acting user (None:
+the command line).
 
 Each service records its change in the transaction that makes it, so the log and the change
 commit together or not at all. What `data` holds, by kind:
@@ -10,7 +11,12 @@ commit together or not at all. What `data` holds, by kind:
 - setting_changed: {"from", "to"}, target the setting's key;
 - sla_policy_changed: {column: [before, after]} for what changed, target the policy's code;
 - calendar_day_set: {"from": {"is_working", "note"} or None, "to": {…}}, target the day;
-- calendar_imported: {"days", "days_off_on_weekdays", "working_weekend_days"}, target the year.
+- calendar_imported: {"days", "days_off_on_weekdays", "working_weekend_days"}, target the year;
+- customer_created: {"customer_id", "region_code", "sold_by_party_id"}, target the name;
+- contract_created: {"customer_id", "value", "starts_on", "product_lines", "service_paid_until"},
+  target the contract's number;
+- service_paid: {"customer_id", "from", "to", "annual_fee"}: service paid up to `to` (was `from`),
+  target the contract's number.
 """
 from datetime import datetime
 

@@ -65,13 +65,15 @@ class CalendarDay(db.Model):
 
 # What the change log records; ChangeEvent.data for each is in partnernet.settings.changes.
 CHANGE_KINDS = ("user_created", "user_changed", "password_set", "token_created", "token_revoked",
-                "setting_changed", "sla_policy_changed", "calendar_day_set", "calendar_imported")
+                "setting_changed", "sla_policy_changed", "calendar_day_set", "calendar_imported",
+                "customer_created", "contract_created", "service_paid")
 
 
 class ChangeEvent(db.Model):
     """Append-only log of HQ's privileged changes that have no history of their own: users and
-    their rights, API tokens, settings, SLA policies and the working calendar (partners, coverage,
-    tickets and audit decisions keep theirs in party_event, ticket_event and audit_decision)."""
+    their rights, API tokens, settings, SLA policies, the working calendar, customers, contracts
+    and service fees paid (partners, coverage, tickets and audit decisions keep theirs in
+    party_event, ticket_event and audit_decision)."""
 
     __tablename__ = "change_event"
     __table_args__ = (one_of("kind", CHANGE_KINDS),)

@@ -9,6 +9,7 @@ from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
 from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role, scoped, ticket_events
 from partnernet.errors import DomainError
+from partnernet.customers.models import Customer
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
@@ -74,7 +75,14 @@ def new():
         else:
             flash(_("Ticket #%(id)d opened.", id=ticket.id), "success")
             return redirect(url_for("tickets.detail", ticket_id=ticket.id))
-    return render_template("tickets/new.html", form=form, product_lines=product_lines())
+    # The customer chosen (after a refused form, or from a customer's page: ?customer=ID), named
+    # in the search box.
+    chosen_id = form.customer_id.data if request.method == "POST" else request.args.get("customer", type=int)
+    chosen = db.session.execute(scoped(sa.select(Customer).where(Customer.id == chosen_id), Customer, current_user)
+                                ).scalar_one_or_none() if chosen_id and 0 < chosen_id <= MAX_ID else None
+    if chosen is not None:
+        form.customer_id.data = chosen.id
+    return render_template("tickets/new.html", form=form, product_lines=product_lines(), chosen=chosen)
 
 
 def own_certified_engineers(ticket: Ticket, party_id: int):

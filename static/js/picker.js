@@ -1,4 +1,4 @@
-// Search-as-you-type pickers. <input data-picker="region|customer" data-url=… data-target=ID>:
+// Search-as-you-type pickers. <input data-picker="region|customer|partner" data-url=… data-target=ID>:
 // the visible input searches, the hidden input named by data-target receives the chosen value.
 (function () {
   "use strict";
@@ -11,6 +11,12 @@
         return r.name + " · " + r.code + " · " + (levels[r.level] || r.level) + (r.parent_name ? " · " + r.parent_name : "");
       },
       typed: function (text) { return /^\d{6}$/.test(text) ? text : ""; }
+    },
+    partner: {
+      value: function (p) { return p.id; },
+      shown: function (p) { return p.name; },
+      line: function (p) { return p.name + " · " + p.kind + " · " + p.status + " · #" + p.id; },
+      typed: function () { return ""; }
     },
     customer: {
       value: function (c) { return c.id; },

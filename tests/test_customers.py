@@ -1,0 +1,167 @@
+"""Customers on HQ's pages: a caller not yet known is added and served, contracts, and the annual
+service fees that keep a customer entitled after its free year."""
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from partnernet.customers import service
+from partnernet.customers.models import Contract, Customer
+from partnernet.extensions import db
+from partnernet.settings.models import ChangeEvent
+from partnernet.settings.service import load_settings
+from partnernet.tickets.models import Ticket
+from tests import factories
+from tests.test_api import assert_error, bearer, token_for
+from tests.test_tickets import certified_partner
+
+pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
+
+TODAY = date.today()
+
+
+def count(model) -> int:
+    db.session.expire_all()
+    return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+
+
+def logged(kind):
+    return [(e.actor_user_id, e.target, e.data) for e in db.session.execute(
+        sa.select(ChangeEvent).where(ChangeEvent.kind == kind).order_by(ChangeEvent.id)).scalars()]
+
+
+def test_an_agent_adds_a_first_caller_as_a_customer_and_opens_their_ticket(client, login_as, app):
+    certified_partner()
+    agent = factories.user("hq_agent")
+    login_as(agent)
+    before = count(Customer)
+    for bad, field in (({"region_code": ""}, "region_code"), ({"region_code": "999999"}, "region_code"),
+                       ({"name": ""}, "name"), ({"sold_by_partner_id": "abc"}, "sold_by_partner_id"),
+                       ({"sold_by_partner_id": str(2**40)}, "sold_by_partner_id")):
+        response = client.post("/customers/new", data={"name": "西湖文旅集团", "region_code": "330106", **bad})
+        assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True), bad
+    assert count(Customer) == before  # a refused form adds nothing
+
+    response = client.post("/customers/new", data={"name": "西湖文旅集团", "region_code": "330106",
+                                                   "contact_phone": "0571-8888 0000"})
+    assert response.status_code == 302
+    customer = db.session.execute(sa.select(Customer).where(Customer.name == "西湖文旅集团")).scalar_one()
+    assert customer.sold_by.is_hq and customer.contact_phone == "0571-8888 0000"
+    assert response.location == f"/customers/{customer.id}"
+    assert logged("customer_created") == [(agent.id, "西湖文旅集团", {
+        "customer_id": customer.id, "region_code": "330106", "sold_by_party_id": customer.sold_by_party_id})]
+
+    # From the customer's page to the intake form, with the customer already chosen.
+    page = client.get(f"/tickets/new?customer={customer.id}").get_data(as_text=True)
+    assert f'value="{customer.id}"' in page and "西湖文旅集团 · " in page
+    response = client.post("/tickets/new", data={"customer_id": customer.id, "product_line": "workflow",
+                                                 "complexity": "simple", "channel": "phone", "subject": "首次来电"})
+    assert response.status_code == 302
+    ticket = db.session.execute(sa.select(Ticket).where(Ticket.customer_id == customer.id)).scalar_one()
+    assert ticket.billable and ticket.billable_reason == "no_contract"  # served, and billed
+    assert "首次来电" in client.get(f"/customers/{customer.id}").get_data(as_text=True)
+
+
+def test_a_customer_sold_by_a_partner_is_chosen_with_the_partner_picker(client, login_as, app):
+    seller = factories.partner(name="杭州恒信科技")
+    login_as(factories.user("hq_manager"))
+    found = client.get("/partners/search.json", query_string={"q": "恒信"}).get_json()
+    assert [p["id"] for p in found] == [seller.id]
+    assert client.get("/partners/search.json", query_string={"q": "总部"}).get_json() == []  # never HQ
+    assert client.post("/customers/new", data={"name": "滨江制造", "region_code": "330108",
+                                               "sold_by_partner_id": str(seller.id)}).status_code == 302
+    customer = db.session.execute(sa.select(Customer).where(Customer.name == "滨江制造")).scalar_one()
+    assert customer.sold_by_party_id == seller.id
+
+
+def test_a_contract_added_on_the_page_makes_the_first_year_free(client, login_as, app):
+    certified_partner()
+    customer = factories.customer(region_code="330106")
+    agent = factories.user("hq_agent")
+    login_as(agent)
+    form = {"value": "68000", "starts_on": (TODAY - timedelta(days=10)).isoformat(), "product_lines": ["workflow"],
+            "sla_policy": "business-hours"}
+    for bad in ({"value": "NaN"}, {"value": "0"}, {"value": "abc"}, {"product_lines": []},
+                {"service_paid_until": (TODAY - timedelta(days=20)).isoformat()}, {"sla_policy": "gold"}):
+        response = client.post(f"/customers/{customer.id}/contracts", data={**form, **bad})
+        assert response.status_code == 422, bad
+    assert count(Contract) == 0
+    assert client.post(f"/customers/{customer.id}/contracts", data=form).status_code == 302
+    contract = db.session.execute(sa.select(Contract).where(Contract.customer_id == customer.id)).scalar_one()
+    assert (contract.value, contract.sla_policy.code) == (Decimal("68000.00"), "business-hours")
+    assert [(actor, data["customer_id"], data["value"]) for actor, _number, data in logged("contract_created")] == \
+        [(agent.id, customer.id, "68000.00")]
+    page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert contract.number in page and "12,240.00" in page  # the annual fee: 18% of the value
+    from tests.test_tickets import open_ticket
+    assert not open_ticket(customer).billable
+
+
+def test_fees_received_keep_a_customer_entitled_after_the_free_year_and_are_logged(client, login_as, app):
+    certified_partner()
+    customer = factories.customer(region_code="330106")
+    contract = factories.contract(customer, value=Decimal("50000.00"), starts_on=TODAY - timedelta(days=800),
+                                  service_paid_until=None)
+    from tests.test_tickets import open_ticket
+    assert open_ticket(customer).billable_reason == "service_unpaid"
+    settings = load_settings()
+    assert service.service_status(contract, TODAY, settings).state == "unpaid"
+    proposed = service.next_paid_until(contract, TODAY, settings)
+    assert proposed == service.add_years(TODAY, 1) - timedelta(days=1)  # a lapsed service restarts today
+
+    login_as(factories.user("hq_agent"))
+    assert client.post(f"/customers/contracts/{contract.id}/service-payment",
+                       data={"paid_until": proposed.isoformat()}).status_code == 403  # not an agent's to record
+    client.post("/logout")
+    manager = factories.user("hq_manager")
+    login_as(manager)
+    page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert f'value="{proposed.isoformat()}"' in page  # the form proposes a year on
+    covered = service.service_status(contract, TODAY, settings).covered_until
+    for bad in (covered.isoformat(), "", service.add_years(TODAY, 11).isoformat()):
+        response = client.post(f"/customers/contracts/{contract.id}/service-payment", data={"paid_until": bad})
+        assert response.status_code == 422, bad
+    db.session.refresh(contract)
+    assert contract.service_paid_until is None and logged("service_paid") == []
+
+    response = client.post(f"/customers/contracts/{contract.id}/service-payment",
+                           data={"paid_until": proposed.isoformat()})
+    assert response.status_code == 302
+    db.session.refresh(contract)
+    assert contract.service_paid_until == proposed
+    assert service.service_status(contract, TODAY, settings).state == "paid"
+    assert logged("service_paid") == [(manager.id, contract.number, {
+        "customer_id": customer.id, "from": None, "to": proposed.isoformat(), "annual_fee": "9000.00"})]
+    assert not open_ticket(customer).billable
+
+
+def test_the_service_status_follows_the_free_period_and_the_fees_paid(app):
+    customer = factories.customer()
+    contract = factories.contract(customer, starts_on=date(2026, 3, 15), service_paid_until=None,
+                                  value=Decimal("100000.00"))
+    settings = load_settings()
+    assert service.service_status(contract, date(2027, 3, 14), settings) == \
+        service.ServiceStatus("free", date(2027, 3, 14), Decimal("18000.00"))
+    assert service.service_status(contract, date(2027, 3, 15), settings).state == "unpaid"
+    # Paid before the free year ends: the next year follows on from it.
+    assert service.next_paid_until(contract, date(2027, 1, 10), settings) == date(2028, 3, 14)
+    contract.service_paid_until = date(2028, 3, 14)
+    assert service.service_status(contract, date(2028, 3, 14), settings).state == "paid"
+    assert service.service_status(contract, date(2028, 3, 15), settings).state == "unpaid"
+    assert service.next_paid_until(contract, date(2027, 6, 1), settings) == date(2029, 3, 14)
+
+
+def test_the_api_records_fees_received_for_managers_and_refuses_a_day_already_covered(app, client):
+    customer = factories.customer()
+    contract = factories.contract(customer, starts_on=TODAY - timedelta(days=30), service_paid_until=None)
+    headers = bearer(token_for(factories.user("hq_manager")))
+    path = f"/api/v1/contracts/{contract.id}/service-payments"
+    assert_error(client.post(path, json={"paid_until": TODAY.isoformat()}, headers=headers),
+                 422, "validation_failed", ["paid_until"])
+    assert_error(client.post(path, json={}, headers=headers), 422, "validation_failed", ["paid_until"])
+    later = service.add_years(TODAY, 2)
+    response = client.post(path, json={"paid_until": later.isoformat()}, headers=headers)
+    assert response.status_code == 200 and response.get_json()["service_paid_until"] == later.isoformat()
+    assert client.post(f"/api/v1/contracts/{2**31 - 1}/service-payments", json={"paid_until": later.isoformat()},
+                       headers=headers).status_code == 404
