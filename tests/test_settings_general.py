@@ -1,4 +1,6 @@
 """The general settings page (hq_admin): what it changes takes effect at once, with who changed it."""
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from partnernet.extensions import db
@@ -9,7 +11,7 @@ from tests import factories
 VALID = {"offer_deadline_minutes": "10", "onsite_threshold_cny": "80000", "free_service_months": "12",
          "audit_threshold": "0.25", "audit_min_offers": "10", "audit_sold_not_served_threshold": "0.30",
          "certification_reminder_days": "45", "priority_branch": "2", "priority_joint_venture": "1",
-         "priority_franchisee": "3", "priority_agent": "4"}
+         "priority_franchisee": "3", "priority_agent": "4", "service_fee_rate": "0.18"}
 
 
 def test_an_admin_changes_settings_and_they_apply_at_once_recorded_with_who_changed_them(client, login_as, app):
@@ -33,7 +35,8 @@ def test_an_admin_changes_settings_and_they_apply_at_once_recorded_with_who_chan
 def test_bad_settings_are_form_errors_and_change_nothing(client, login_as, app):
     login_as(factories.user("hq_admin"))
     for field, value in (("offer_deadline_minutes", "0"), ("audit_threshold", "1.5"), ("audit_threshold", "sNaN"),
-                         ("priority_agent", "x"), ("onsite_threshold_cny", "-1"), ("certification_reminder_days", "")):
+                         ("priority_agent", "x"), ("onsite_threshold_cny", "-1"), ("certification_reminder_days", ""),
+                         ("service_fee_rate", "0.25"), ("service_fee_rate", "0.1"), ("service_fee_rate", "NaN")):
         response = client.post("/settings/", data={**VALID, field: value})
         assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True), (field, value)
     assert changed_by_anyone() == 0
@@ -49,3 +52,13 @@ def test_only_an_hq_admin_may_change_settings(client, login_as, app):
 def changed_by_anyone() -> int:
     return db.session.execute(sa.select(sa.func.count()).select_from(Setting)
                               .where(Setting.updated_by_id.is_not(None))).scalar()
+
+
+def test_the_annual_service_fee_follows_the_rate_hq_sets_within_15_to_20_percent(client, login_as, app):
+    customer = factories.customer()
+    factories.contract(customer, value=Decimal("100000.00"))
+    login_as(factories.user("hq_admin"))
+    assert "18,000.00" in client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert client.post("/settings/", data={**VALID, "service_fee_rate": "0.2"}).status_code == 302
+    assert Decimal(load_settings()["service_fee_rate"]) == Decimal("0.2")
+    assert "20,000.00" in client.get(f"/customers/{customer.id}").get_data(as_text=True)

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from partnernet.audit.forms import finite
 from partnernet.network.models import PARTNER_KINDS
+from partnernet.settings.service import SERVICE_FEE_RATE_RANGE
 
 
 class CalendarDayForm(FlaskForm):
@@ -41,6 +42,8 @@ class SettingsForm(FlaskForm):
     onsite_threshold_cny = DecimalField(_l("Contract value from which on-site service (L3) is included, CNY"),
                                         places=2, validators=[InputRequired(), finite, NumberRange(0, 10 ** 9)])
     free_service_months = whole(_l("Months of free service after a contract starts"), 0, 120)
+    service_fee_rate = DecimalField(_l("Annual service fee (share of the contract value, 0.15 to 0.20)"), places=None,
+                                    validators=[InputRequired(), finite, NumberRange(*SERVICE_FEE_RATE_RANGE)])
     audit_threshold = share(_l("Audit: push-back threshold (share of offers, e.g. 0.20)"))
     audit_min_offers = whole(_l("Audit: minimum volume (offers, or sold tickets)"), 0, 1000000)
     audit_sold_not_served_threshold = share(_l("Audit: sold-not-served threshold (share, e.g. 0.30)"))
