@@ -201,6 +201,8 @@ EXPECTED = {
     ("settings.changes_log", "GET"): ui_admin(),
     ("settings.general", "GET"): ui_admin(),
     ("users.index", "GET"): ui_admin(),
+    ("users.new", "GET"): ui_admin(),
+    ("users.new", "POST"): ui_admin(),
     ("users.edit", "GET"): ui_admin(),
     ("users.edit", "POST"): ui_admin(),
     ("users.new_password", "POST"): ui_admin(),

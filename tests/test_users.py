@@ -73,3 +73,34 @@ def test_the_list_finds_users_by_email_or_name(client, login_as, app):
     login_as(factories.user("hq_admin"))
     page = client.get("/users/", query_string={"q": "小明"}).get_data(as_text=True)
     assert "王小明" in page and client.get("/users/", query_string={"q": "%"}).status_code == 200
+
+
+def test_an_admin_creates_a_new_partners_first_login_and_an_hq_user_on_the_page(client, login_as, app):
+    partner = factories.partner(name="温州新锐科技")
+    admin = factories.user("hq_admin")
+    login_as(admin)
+    page = client.get("/users/new").get_data(as_text=True)
+    assert 'value="engineer"' not in page  # engineers get theirs on their engineer page
+    form = {"email": "Li.Na@WZ-Xinrui.example", "name": "李娜", "role": "partner_admin", "partner_id": str(partner.id),
+            "password": "a long first secret"}
+    for bad in ({"partner_id": ""}, {"partner_id": "abc"}, {"password": "short"}, {"email": "not-an-address"},
+                {"role": "engineer"}, {"password": "li.na@wz-xinrui.example!"}):
+        response = client.post("/users/new", data={**form, **bad})
+        assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True), bad
+    assert db.session.execute(sa.select(User).where(User.email == "li.na@wz-xinrui.example")).first() is None
+
+    response = client.post("/users/new", data=form)
+    assert response.status_code == 302
+    user = db.session.execute(sa.select(User).where(User.email == "li.na@wz-xinrui.example")).scalar_one()
+    assert (user.role, user.party_id, user.name) == ("partner_admin", partner.id, "李娜")
+    assert client.post("/users/new", data=form).status_code == 422  # the same e-mail again
+    # An HQ role belongs to HQ, whatever partner was picked.
+    assert client.post("/users/new", data={**form, "email": "ops@hq.example", "role": "hq_agent"}).status_code == 302
+    hq_user = db.session.execute(sa.select(User).where(User.email == "ops@hq.example")).scalar_one()
+    assert hq_user.party.is_hq
+    from partnernet.settings.models import ChangeEvent
+    assert db.session.execute(sa.select(ChangeEvent.actor_user_id, ChangeEvent.kind).where(
+        ChangeEvent.user_id == user.id)).all() == [(admin.id, "user_created")]
+    # The new partner administrator signs in with the initial password.
+    newcomer = app.test_client()
+    assert newcomer.post("/login", data={"email": user.email, "password": "a long first secret"}).status_code == 302

@@ -1,8 +1,8 @@
 """Sign-in and language forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, SubmitField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from partnernet.config import LANGUAGES
 
@@ -33,3 +33,20 @@ class UserForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+
+
+class NewUserForm(FlaskForm):
+    """An hq_admin adds an HQ user or a partner's administrator (engineers get their login on
+    their engineer page, bound to their record)."""
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=255)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
+    role = SelectField(_l("Role"))
+    partner_id = HiddenField(_l("Partner"), validators=[Optional()])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
+
+    def party_id(self) -> int | None:
+        """The chosen partner's id; None when none is chosen; 0 (no such partner) for anything else."""
+        text = (self.partner_id.data or "").strip()
+        if not text:
+            return None
+        return int(text) if text.isascii() and text.isdigit() and int(text) < 2**31 else 0

@@ -5,10 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from partnernet.auth.forms import ResetPasswordForm, UserForm
+from partnernet.auth.forms import NewUserForm, ResetPasswordForm, UserForm
 from partnernet.auth.models import ROLES, User
 from partnernet.auth.scope import get_or_404, require_role
-from partnernet.auth.service import reset_password, roles_for, update_user
+from partnernet.auth.service import create_user, reset_password, roles_for, update_user
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import choices
@@ -31,6 +31,35 @@ def index():
         statement = statement.where(User.role == role)
     page = db.paginate(statement.order_by(User.email), page=page_number(), per_page=50, error_out=False)
     return render_template("users/index.html", page=page, q=q, role=role, roles=ROLES)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """An HQ user, or a partner's administrator (a new partner's first login)."""
+    require_role(current_user, "hq_admin")
+    form = NewUserForm()
+    form.role.choices = choices(NEW_USER_ROLES)
+    if form.validate_on_submit():
+        party_id = form.party_id() if form.role.data == "partner_admin" else None
+        try:
+            if form.role.data == "partner_admin" and party_id is None:
+                raise ValidationFailed(_("The user cannot be created."), {"partner_id": _("Choose the partner.")})
+            user = create_user(form.email.data, form.name.data, form.role.data, form.password.data,
+                               party_id=party_id, actor=current_user)
+        except ValidationFailed as error:
+            db.session.rollback()
+            for name, message in error.fields.items():
+                form[FORM_FIELD.get(name, name)].errors = list(form[FORM_FIELD.get(name, name)].errors) + [message]
+        else:
+            flash(_("%(email)s can now sign in.", email=user.email), "success")
+            return redirect(url_for("users.edit", user_id=user.id))
+    return render_template("users/new.html", form=form), 422 if form.errors else 200
+
+
+# Engineers get their login on their engineer page, bound to their record.
+NEW_USER_ROLES = tuple(role for role in ROLES if role != "engineer")
+FORM_FIELD = {"party_id": "partner_id", "engineer_id": "role"}  # the service's field names on this form
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
