@@ -69,4 +69,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_input_checks(app)
     register_template_helpers(app)
     register_commands(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

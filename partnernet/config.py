@@ -32,6 +32,9 @@ def from_environment(instance_path: str) -> dict:
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     secure_cookies = os.environ.get("SESSION_COOKIE_SECURE", "1" if env == "production" else "0") == "1"
+    proxies = os.environ.get("TRUSTED_PROXIES", "0")
+    if not proxies.isdigit():
+        raise ConfigError(f"TRUSTED_PROXIES must be a whole number of proxies in front of the app, not {proxies!r}")
     return {
         "ENV_NAME": env,
         "SECRET_KEY": secret,
@@ -53,6 +56,9 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
+        # How many reverse proxies stand in front of the app: their X-Forwarded-For/-Proto/-Host
+        # are believed that many hops deep, so that sign-in limits count each client's own address.
+        "TRUSTED_PROXIES": int(proxies),
         # E-mail for notifications; without SMTP_HOST they stay in the app only.
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),

@@ -5,7 +5,7 @@ import pytest
 
 from partnernet import create_app
 from partnernet.config import ConfigError
-from partnernet.extensions import db
+from partnernet.extensions import db, limiter
 from tests import factories
 from tests.factories import PASSWORD
 
@@ -170,6 +170,51 @@ def test_failed_sign_ins_are_throttled_per_account(client, app):
     assert "15" in blocked.get_data(as_text=True)
     other = factories.user("hq_agent")
     assert client.post("/login", data={"email": other.email, "password": PASSWORD}).status_code == 302
+
+
+def test_guessing_from_one_address_does_not_lock_the_real_user_out_elsewhere(app):
+    user = factories.user("hq_agent")
+    attacker, owner = app.test_client(), app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    for _ in range(10):
+        assert attacker.post("/login", data={"email": user.email, "password": "wrong password!"}).status_code == 200
+    assert attacker.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 429
+    assert owner.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+def test_guessing_one_account_from_many_addresses_is_throttled_too(app):
+    user = factories.user("hq_agent")
+    for n in range(50):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"203.0.113.{n // 9 + 1}"  # 9 tries per address: under 10
+        assert guesser.post("/login", data={"email": user.email, "password": "wrong password!"}).status_code == 200
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert owner.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_client_is_limited_by_its_own_address(database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "WTF_CSRF_ENABLED": False,
+                      "TRUSTED_PROXIES": 1, "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        limiter.reset()
+        email = factories.user("hq_agent").email
+    client = app.test_client()  # every request comes from the proxy's address
+    for _ in range(10):
+        client.post("/login", data={"email": email, "password": "wrong password!"},
+                    headers={"X-Forwarded-For": "203.0.113.7"})
+    assert client.post("/login", data={"email": email, "password": PASSWORD},
+                       headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 429
+    assert client.post("/login", data={"email": email, "password": PASSWORD},
+                       headers={"X-Forwarded-For": "198.51.100.20"}).status_code == 302
+
+
+def test_trusted_proxies_must_be_a_number(monkeypatch, tmp_path):
+    from partnernet.config import from_environment
+    monkeypatch.setenv("TRUSTED_PROXIES", "yes")
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        from_environment(str(tmp_path))
 
 
 def test_failed_sign_ins_are_throttled_per_address(client, app):

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from partnernet.auth.forms import LanguageForm, LoginForm, PasswordForm
@@ -50,13 +51,26 @@ def failed_sign_in(response) -> bool:
     return request.method == "POST" and response.status_code != 302
 
 
+def account() -> str:
+    return (request.form.get("email") or "").strip().lower()[:255]
+
+
+def account_from_address_key() -> str:
+    return f"account:{account()}|address:{get_remote_address()}"
+
+
 def account_key() -> str:
-    return "account:" + (request.form.get("email") or "").strip().lower()[:255]
+    return "account:" + account()
 
 
+# Failed sign-ins are limited three ways. Ten per account from one address: someone guessing from
+# one place stops there, and does not lock the real user (elsewhere) out. Thirty per address,
+# whatever the accounts. Fifty per account from everywhere: a guess spread over many addresses
+# is slowed too, at the price that such an attack can hold the real user up for a while.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", key_func=account_key, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit("10 per 15 minutes", key_func=account_from_address_key, methods=["POST"], deduct_when=failed_sign_in)
 @limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit("50 per 15 minutes", key_func=account_key, methods=["POST"], deduct_when=failed_sign_in)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
