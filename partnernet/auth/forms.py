@@ -41,12 +41,5 @@ class NewUserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=255)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
     role = SelectField(_l("Role"))
-    partner_id = HiddenField(_l("Partner"), validators=[Optional()])
+    partner_id = HiddenField(_l("Partner (for a partner administrator)"), validators=[Optional()])
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
-
-    def party_id(self) -> int | None:
-        """The chosen partner's id; None when none is chosen; 0 (no such partner) for anything else."""
-        text = (self.partner_id.data or "").strip()
-        if not text:
-            return None
-        return int(text) if text.isascii() and text.isdigit() and int(text) < 2**31 else 0

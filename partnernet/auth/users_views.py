@@ -12,6 +12,7 @@ from partnernet.auth.service import create_user, reset_password, roles_for, upda
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import choices
+from partnernet.lookup import chosen_id
 from partnernet.network.views import page_number
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -41,7 +42,7 @@ def new():
     form = NewUserForm()
     form.role.choices = choices(NEW_USER_ROLES)
     if form.validate_on_submit():
-        party_id = form.party_id() if form.role.data == "partner_admin" else None
+        party_id = chosen_id(form.partner_id.data) if form.role.data == "partner_admin" else None
         try:
             if form.role.data == "partner_admin" and party_id is None:
                 raise ValidationFailed(_("The user cannot be created."), {"partner_id": _("Choose the partner.")})

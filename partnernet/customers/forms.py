@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, StopValidation
 
-from partnernet.api.fields import MAX_ID
 from partnernet.network.forms import MultiCheckboxField, ends_after
 
 
@@ -25,13 +24,6 @@ class CustomerForm(FlaskForm):
     contact_name = StringField(_l("Contact"), validators=[Optional(), Length(max=64)])
     contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     contact_email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=255)])
-
-    def seller_id(self) -> int | None:
-        """The chosen partner's id; None for HQ; 0 (no such partner) for anything else typed in."""
-        text = (self.sold_by_partner_id.data or "").strip()
-        if not text:
-            return None
-        return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_ID else 0
 
 
 class ContractForm(FlaskForm):

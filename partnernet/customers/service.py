@@ -83,7 +83,8 @@ def create_contract(customer: Customer, values: dict, now: datetime, actor_id: i
     sold_by = seller(sold_by_id, fields, "sold_by_partner_id") if sold_by_id else customer.sold_by
     if fields:
         raise ValidationFailed(_("The contract cannot be saved."), fields)
-    contract = Contract(customer_id=customer.id, number=number, value=Decimal(value).quantize(CENT), starts_on=starts_on,
+    contract = Contract(customer_id=customer.id, number=number, value=Decimal(value).quantize(CENT),
+                        starts_on=starts_on,
                         service_paid_until=paid_until, sold_by_party_id=sold_by.id, sla_policy_id=policy.id,
                         created_at=now)
     contract.product_lines = lines

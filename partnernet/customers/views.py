@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.customers import service
@@ -16,6 +15,7 @@ from partnernet.customers.models import Contract, Customer
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
+from partnernet.lookup import chosen_id, number_or_name
 from partnernet.network.views import page_number, product_lines, show_errors
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
@@ -26,14 +26,6 @@ from partnernet.timeclock import now_utc, today_in_china
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 
-def search_condition(query: str):
-    """By number (ASCII digits a column can hold: "²" is a digit to str.isdigit, not to int()),
-    else by a part of the name."""
-    if query.isascii() and query.isdigit() and int(query) <= MAX_ID:
-        return Customer.id == int(query)
-    return Customer.name.contains(query, autoescape=True)
-
-
 @bp.get("/")
 @login_required
 def index():
@@ -42,7 +34,7 @@ def index():
     statement = sa.select(Customer).options(selectinload(Customer.contracts), selectinload(Customer.region),
                                             selectinload(Customer.sold_by))
     if q:
-        statement = statement.where(search_condition(q))
+        statement = statement.where(number_or_name(q, Customer.id, Customer.name))
     page = db.paginate(scoped(statement, Customer, current_user).order_by(Customer.name, Customer.id),
                        page=page_number(), per_page=50, error_out=False)
     today, settings = today_in_china(), load_settings()
@@ -58,9 +50,9 @@ def new():
     form = CustomerForm()
     if form.validate_on_submit():
         values = {name: form[name].data for name in service.CUSTOMER_FIELDS}
+        values["sold_by_partner_id"] = chosen_id(form.sold_by_partner_id.data)
         try:
-            customer = service.create_customer({**values, "sold_by_partner_id": form.seller_id()}, now_utc(),
-                                               current_user.id)
+            customer = service.create_customer(values, now_utc(), current_user.id)
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -155,7 +147,7 @@ def search_json():
     if not query:
         return jsonify([])
     customers = db.session.execute(
-        scoped(sa.select(Customer).where(search_condition(query)), Customer, current_user)
+        scoped(sa.select(Customer).where(number_or_name(query, Customer.id, Customer.name)), Customer, current_user)
         .order_by(Customer.name).limit(15)).scalars()
     return jsonify([{"id": c.id, "name": c.name, "region_code": c.region_code, "region_name": c.region.name}
                     for c in customers])

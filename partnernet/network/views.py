@@ -11,7 +11,6 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from partnernet.api.fields import MAX_ID
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
@@ -20,6 +19,7 @@ from partnernet.auth.service import create_user
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import label, product_line_choices
+from partnernet.lookup import number_or_name
 from partnernet.network import certifications, coverage_map, service, transfer
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
                                       PartnerForm, ReviewForm, RevokeForm, StatusForm)
@@ -84,9 +84,7 @@ def partners_json():
     query = request.args.get("q", "").strip()[:50]
     if not query:
         return jsonify([])
-    by_id = query.isascii() and query.isdigit() and int(query) <= MAX_ID
-    condition = Party.id == int(query) if by_id else Party.name.contains(query, autoescape=True)
-    parties = db.session.execute(sa.select(Party).where(Party.kind != "hq", condition)
+    parties = db.session.execute(sa.select(Party).where(Party.kind != "hq", number_or_name(query, Party.id, Party.name))
                                  .order_by(Party.name).limit(15)).scalars()
     return jsonify([{"id": p.id, "name": p.name, "kind": label(p.kind), "status": label(p.status)} for p in parties])
 

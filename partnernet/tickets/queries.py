@@ -8,6 +8,7 @@ from flask_sqlalchemy.pagination import Pagination
 
 from partnernet.auth.scope import scoped
 from partnernet.extensions import db
+from partnernet.lookup import is_number
 from partnernet.network.service import product_line_id
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
@@ -32,7 +33,7 @@ class TicketFilters:
     @classmethod
     def from_args(cls, args) -> "TicketFilters":
         partner = args.get("partner_id", "")
-        partner = partner if partner.isascii() and partner.isdigit() and int(partner) < 2**31 else ""
+        partner = partner if is_number(partner) else ""
         return cls(
             status=args.get("status", "") if args.get("status") in TICKET_STATUSES + ("open",) else "",
             region=args.get("region", "")[:6], partner_id=int(partner) if partner.isdigit() else None,
