@@ -1,4 +1,5 @@
 """Security headers on every page (no inline scripts, no framing, no sniffing) and the cookies of a sign-in."""
+import re
 from tests import factories
 
 
@@ -11,6 +12,17 @@ def test_pages_carry_a_strict_content_security_policy(client, login_as, app):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"
         assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_no_template_carries_inline_script_or_style_which_the_policy_would_block():
+    """The policy allows scripts and styles from the app's own files only: an inline one is
+    silently dropped by the browser (a form's width, a handler), so none may be written."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "templates"
+    offending = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.html"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if re.search(r'\sstyle=|<style|<script(?![^>]*\bsrc=)|\son[a-z]+=', line)]
+    assert offending == []
 
 
 def test_session_cookie_is_httponly_and_samesite(client, app):

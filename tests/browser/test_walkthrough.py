@@ -252,3 +252,30 @@ def test_the_dashboard_and_the_map_in_english(browsers):
     manager.shot("coverage-china-english")
     with page.expect_navigation():
         page.click("footer button[value=zh_CN]")  # leave the demo manager in Chinese
+
+
+def test_an_agent_adds_a_first_caller_with_the_pickers_and_opens_their_ticket(browsers):
+    name = f"浏览器测试客户 {uuid.uuid4().hex[:6]}"
+    agent = browsers.open(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = agent.login("agent@hq.demo", next="/customers/new")
+    page.fill("#name", name)
+    page.fill("#region-search", "西湖")
+    page.locator(".picker-list button", has_text="330106").first.click()
+    assert page.input_value("#region_code") == "330106"
+    page.fill("#partner-search", "西溪")
+    page.locator(".picker-list button").first.wait_for()
+    page.locator(".picker-list button").first.click()
+    assert page.input_value("#sold_by_partner_id").isdigit()
+    agent.shot("new-customer")
+    submit(page, "form")
+    assert re.fullmatch(r"/customers/\d+", path_of(page)), f"no customer page: {page.url}\n{flash(page)}"
+    assert name in page.inner_text("main h1") and "西溪" in page.inner_text("main")
+    agent.shot("customer")
+    with page.expect_navigation():
+        page.click("main a[href*='/tickets/new?customer=']")
+    assert name in page.input_value("#customer-search")
+    page.select_option("#product_line", "workflow")
+    page.fill("#subject", "首次来电：无法登录")
+    submit(page, "form")
+    assert re.fullmatch(r"/tickets/\d+", path_of(page)), f"no ticket page after intake: {page.url}\n{flash(page)}"
+    agent.shot("first-callers-ticket")
