@@ -57,6 +57,7 @@ LABELS = {
     "setting_changed": _l("Setting changed"), "sla_policy_changed": _l("SLA policy changed"),
     "calendar_day_set": _l("Calendar day set"), "calendar_imported": _l("Calendar year imported"),
     "customer_created": _l("Customer created"), "contract_created": _l("Contract created"),
+    "customer_changed": _l("Customer changed"), "contract_changed": _l("Contract changed"),
     "service_paid": _l("Service fee paid"),
     # a contract's service entitlement today
     "free": _l("Free period"), "paid": _l("Paid up"), "unpaid": _l("Unpaid"),

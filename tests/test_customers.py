@@ -165,3 +165,46 @@ def test_the_api_records_fees_received_for_managers_and_refuses_a_day_already_co
     assert response.status_code == 200 and response.get_json()["service_paid_until"] == later.isoformat()
     assert client.post(f"/api/v1/contracts/{2**31 - 1}/service-payments", json={"paid_until": later.isoformat()},
                        headers=headers).status_code == 404
+
+
+def test_hq_corrects_a_customer_and_a_contract_and_the_log_says_what_changed(client, login_as, app):
+    seller = factories.partner(name="宁波海曙科技")
+    customer = factories.customer(region_code="330106", contact_phone="0571-1")
+    contract = factories.contract(customer, number="HT-2026-1", value=Decimal("30000.00"),
+                                  starts_on=TODAY - timedelta(days=400), service_paid_until=TODAY + timedelta(days=30),
+                                  product_lines=[factories.product_line("workflow")])
+    factories.contract(factories.customer(), number="HT-2026-2")
+    agent = factories.user("hq_agent")
+    login_as(agent)
+    page = client.get(f"/customers/{customer.id}/edit").get_data(as_text=True)
+    assert 'value="0571-1"' in page and 'value="330106"' in page
+    form = {"name": customer.name, "region_code": "330203", "sold_by_partner_id": str(seller.id),
+            "contact_phone": "0574-2"}
+    assert client.post(f"/customers/{customer.id}/edit", data={**form, "region_code": "999999"}).status_code == 422
+    assert client.post(f"/customers/{customer.id}/edit", data=form).status_code == 302
+    db.session.refresh(customer)
+    assert (customer.region_code, customer.sold_by_party_id, customer.contact_phone) == ("330203", seller.id, "0574-2")
+    assert client.post(f"/customers/{customer.id}/edit", data=form).status_code == 302  # nothing changes
+
+    edit_form = {"number": "HT-2026-1", "value": "80000", "starts_on": contract.starts_on.isoformat(),
+                 "product_lines": ["workflow", "mobile"], "sla_policy": "24x7"}
+    page = client.get(f"/customers/contracts/{contract.id}/edit").get_data(as_text=True)
+    assert 'value="HT-2026-1"' in page and 'name="service_paid_until"' not in page
+    for bad in ({"number": "HT-2026-2"}, {"starts_on": (TODAY + timedelta(days=60)).isoformat()}, {"value": "-5"}):
+        assert client.post(f"/customers/contracts/{contract.id}/edit", data={**edit_form, **bad}).status_code == 422, bad
+    assert client.post(f"/customers/contracts/{contract.id}/edit", data=edit_form).status_code == 302
+    db.session.refresh(contract)
+    assert (contract.value, contract.sla_policy.code, sorted(line.code for line in contract.product_lines)) == \
+        (Decimal("80000.00"), "24x7", ["mobile", "workflow"])
+    assert client.post(f"/customers/contracts/{contract.id}/edit", data=edit_form).status_code == 302
+
+    assert logged("customer_changed") == [(agent.id, customer.name, {
+        "customer_id": customer.id, "region_code": ["330106", "330203"], "sold_by": ["总部", "宁波海曙科技"],
+        "contact_phone": ["0571-1", "0574-2"]})]
+    assert logged("contract_changed") == [(agent.id, "HT-2026-1", {
+        "customer_id": customer.id, "value": ["30000.00", "80000.00"], "sla_policy": ["business-hours", "24x7"],
+        "product_lines": [["workflow"], ["workflow", "mobile"]]})]
+    client.post("/logout")
+    login_as(factories.user("hq_admin"))
+    log = client.get("/settings/changes").get_data(as_text=True)
+    assert "宁波海曙科技" in log and "24x7" in log and "workflow, mobile" in log

@@ -37,5 +37,10 @@ class ContractForm(FlaskForm):
     sla_policy = SelectField(_l("SLA policy"), choices=[])
 
 
+class ContractEditForm(ContractForm):
+    """A contract corrected; fees received are recorded on their own (ServicePaymentForm)."""
+    service_paid_until = None
+
+
 class ServicePaymentForm(FlaskForm):
     paid_until = DateField(_l("Service now paid until"), validators=[DataRequired()])

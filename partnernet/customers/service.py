@@ -17,6 +17,7 @@ from partnernet.settings.models import SlaPolicy
 from partnernet.tickets.service import add_months
 
 CUSTOMER_FIELDS = ("name", "region_code", "contact_name", "contact_phone", "contact_email")
+CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
 DEFAULT_SLA_POLICY = "business-hours"
 CENT = Decimal("0.01")
 
@@ -31,8 +32,8 @@ def seller(party_id: int | None, fields: dict, field: str) -> Party | None:
     return party
 
 
-def create_customer(values: dict, now: datetime, actor_id: int | None = None) -> Customer:
-    """A new customer in a region, sold by a partner or by HQ (`actor_id`: who, for the change log)."""
+def checked_customer(values: dict) -> dict:
+    """A customer's columns from `values`, or ValidationFailed with a message per field."""
     fields = {}
     name = (values.get("name") or "").strip()
     if not name:
@@ -42,20 +43,39 @@ def create_customer(values: dict, now: datetime, actor_id: int | None = None) ->
     sold_by = seller(values.get("sold_by_partner_id"), fields, "sold_by_partner_id")
     if fields:
         raise ValidationFailed(_("The customer cannot be saved."), fields)
-    customer = Customer(name=name, region_code=values["region_code"], sold_by_party_id=sold_by.id, created_at=now)
-    for field in ("contact_name", "contact_phone", "contact_email"):
-        setattr(customer, field, (values.get(field) or "").strip() or None)
+    return {"name": name, "region_code": values["region_code"], "sold_by_party_id": sold_by.id,
+            **{field: (values.get(field) or "").strip() or None for field in CONTACT_FIELDS}}
+
+
+def create_customer(values: dict, now: datetime, actor_id: int | None = None) -> Customer:
+    """A new customer in a region, sold by a partner or by HQ (`actor_id`: who, for the change log)."""
+    customer = Customer(**checked_customer(values), created_at=now)
     db.session.add(customer)
     db.session.flush()
-    changes.record("customer_created", actor_id, now, target=name, customer_id=customer.id,
+    changes.record("customer_created", actor_id, now, target=customer.name, customer_id=customer.id,
                    region_code=customer.region_code, sold_by_party_id=customer.sold_by_party_id)
     db.session.commit()
     return customer
 
 
-def create_contract(customer: Customer, values: dict, now: datetime, actor_id: int | None = None) -> Contract:
-    """A contract of the customer: product lines, value, start, paid-up service and SLA policy
-    (`actor_id`: who, for the change log)."""
+def update_customer(customer: Customer, values: dict, now: datetime, actor_id: int | None) -> list[str]:
+    """New name, region, seller or contacts; logged with what changed. Tickets already opened keep
+    their region; new ones are routed from the new one. Returns the columns changed."""
+    after = checked_customer(values)
+    changed = changes.differences({name: getattr(customer, name) for name in after}, after)
+    if changed:
+        changes.record("customer_changed", actor_id, now, target=after["name"], customer_id=customer.id,
+                       **readable(changed))
+        for name, (_before, value) in changed.items():
+            setattr(customer, name, value)
+    db.session.commit()
+    return list(changed)
+
+
+def checked_contract(values: dict, customer: Customer, now: datetime, contract: Contract | None = None):
+    """A contract's columns and product lines from `values` (for `contract` when it is an edit,
+    which keeps its number unless another is given, and its paid-up service), or
+    ValidationFailed with a message per field."""
     fields = {}
     codes = list(dict.fromkeys(values.get("product_lines") or []))
     lines = list(db.session.execute(sa.select(ProductLine).where(ProductLine.code.in_(codes), ProductLine.active)
@@ -67,34 +87,83 @@ def create_contract(customer: Customer, values: dict, now: datetime, actor_id: i
     value = values.get("value")
     if value is None or Decimal(value) <= 0:
         fields["value"] = _("The contract value must be more than zero.")
-    starts_on, paid_until = values.get("starts_on"), values.get("service_paid_until")
+    starts_on = values.get("starts_on")
+    paid_until = values.get("service_paid_until") if contract is None else contract.service_paid_until
     if starts_on is None:
         fields["starts_on"] = _("A start date is required.")
     elif paid_until is not None and paid_until < starts_on:
-        fields["service_paid_until"] = _("Service cannot be paid until before the contract starts.")
+        fields["service_paid_until" if contract is None else "starts_on"] = _(
+            "Service cannot be paid until before the contract starts.")
     policy = db.session.execute(sa.select(SlaPolicy).where(
         SlaPolicy.code == (values.get("sla_policy") or DEFAULT_SLA_POLICY))).scalar_one_or_none()
     if policy is None:
         fields["sla_policy"] = _("Unknown SLA policy.")
-    number = (values.get("number") or "").strip() or generated_number(now)
-    if db.session.execute(sa.select(Contract.id).where(Contract.number == number)).first():
+    number = (values.get("number") or "").strip() or (contract.number if contract else generated_number(now))
+    taken = sa.select(Contract.id).where(Contract.number == number)
+    if contract is not None:
+        taken = taken.where(Contract.id != contract.id)
+    if db.session.execute(taken).first():
         fields["number"] = _("This contract number is already used.")
     sold_by_id = values.get("sold_by_partner_id")
-    sold_by = seller(sold_by_id, fields, "sold_by_partner_id") if sold_by_id else customer.sold_by
+    sold_by = seller(sold_by_id, fields, "sold_by_partner_id") if sold_by_id else None
     if fields:
         raise ValidationFailed(_("The contract cannot be saved."), fields)
-    contract = Contract(customer_id=customer.id, number=number, value=Decimal(value).quantize(CENT),
-                        starts_on=starts_on,
-                        service_paid_until=paid_until, sold_by_party_id=sold_by.id, sla_policy_id=policy.id,
-                        created_at=now)
+    columns = {"number": number, "value": Decimal(value).quantize(CENT), "starts_on": starts_on,
+               "sla_policy_id": policy.id, "service_paid_until": paid_until,
+               "sold_by_party_id": sold_by.id if sold_by else (contract.sold_by_party_id if contract
+                                                               else customer.sold_by_party_id)}
+    return columns, lines
+
+
+def create_contract(customer: Customer, values: dict, now: datetime, actor_id: int | None = None) -> Contract:
+    """A contract of the customer: product lines, value, start, paid-up service and SLA policy
+    (`actor_id`: who, for the change log)."""
+    columns, lines = checked_contract(values, customer, now)
+    contract = Contract(customer_id=customer.id, created_at=now, **columns)
     contract.product_lines = lines
     db.session.add(contract)
     db.session.flush()
-    changes.record("contract_created", actor_id, now, target=number, customer_id=customer.id, value=str(contract.value),
-                   starts_on=starts_on.isoformat(), product_lines=[line.code for line in lines],
+    paid_until = columns["service_paid_until"]
+    changes.record("contract_created", actor_id, now, target=contract.number, customer_id=customer.id,
+                   value=str(contract.value), starts_on=contract.starts_on.isoformat(),
+                   product_lines=[line.code for line in lines],
                    service_paid_until=paid_until.isoformat() if paid_until else None)
     db.session.commit()
     return contract
+
+
+def update_contract(contract: Contract, values: dict, now: datetime, actor_id: int | None) -> list[str]:
+    """A contract corrected: number, product lines, value, start or SLA policy (fees received are
+    recorded with record_service_payment). New tickets use it; tickets already opened keep their
+    entitlement and due times. Logged with what changed; returns the names changed."""
+    columns, lines = checked_contract(values, contract.customer, now, contract)
+    before = {name: getattr(contract, name) for name in columns}
+    before["product_lines"] = [line.code for line in contract.product_lines]
+    after = {**columns, "product_lines": [line.code for line in lines]}
+    changed = changes.differences(before, after)
+    if changed:
+        changes.record("contract_changed", actor_id, now, target=columns["number"], customer_id=contract.customer_id,
+                       **readable(changed))
+        for name, value in columns.items():
+            setattr(contract, name, value)
+        contract.product_lines = lines
+    db.session.commit()
+    return list(changed)
+
+
+def readable(changed: dict) -> dict:
+    """{column: [before, after]} as the change log shows it: the seller's and the policy's names
+    for their ids, dates and amounts as text."""
+    def shown(name, value):
+        if name == "sold_by_party_id":
+            return db.session.get(Party, value).name
+        if name == "sla_policy_id":
+            return db.session.get(SlaPolicy, value).code
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(value) if isinstance(value, Decimal) else value
+    names = {"sold_by_party_id": "sold_by", "sla_policy_id": "sla_policy"}
+    return {names.get(name, name): [shown(name, value) for value in pair] for name, pair in changed.items()}
 
 
 def generated_number(now: datetime) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.customers import service
-from partnernet.customers.forms import ContractForm, CustomerForm, ServicePaymentForm
+from partnernet.customers.forms import ContractEditForm, ContractForm, CustomerForm, ServicePaymentForm
 from partnernet.customers.models import Contract, Customer
 from partnernet.errors import DomainError
 from partnernet.extensions import db
@@ -62,8 +62,31 @@ def new():
     return render_template("customers/new.html", form=form), 422 if form.errors else 200
 
 
-def contract_form(formdata=None) -> ContractForm:
-    form = ContractForm(formdata=formdata) if formdata is not None else ContractForm()
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(customer_id):
+    """A customer corrected: name, region, seller, contacts."""
+    require_role(current_user, *HQ_ROLES)
+    customer = get_or_404(Customer, customer_id, current_user)
+    form = CustomerForm(obj=customer)
+    if request.method == "GET":
+        form.sold_by_partner_id.data = "" if customer.sold_by.is_hq else str(customer.sold_by_party_id)
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in service.CUSTOMER_FIELDS}
+        values["sold_by_partner_id"] = chosen_id(form.sold_by_partner_id.data)
+        try:
+            changed = service.update_customer(customer, values, now_utc(), current_user.id)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            flash(_("Customer saved: %(count)d changed.", count=len(changed)), "success")
+            return redirect(url_for("customers.detail", customer_id=customer.id))
+    return render_template("customers/edit.html", form=form, customer=customer), 422 if form.errors else 200
+
+
+def contract_form(formdata=None, form_class=ContractForm, obj=None) -> ContractForm:
+    form = form_class(formdata=formdata, obj=obj) if formdata is not None else form_class(obj=obj)
     form.product_lines.choices = product_line_choices(product_lines())
     chinese = ui_language() == "zh_CN"
     form.sla_policy.choices = [(p.code, p.name_zh if chinese else p.name_en) for p in
@@ -116,6 +139,30 @@ def add_contract(customer_id):
             flash(_("Contract %(number)s added.", number=contract.number), "success")
             return redirect(url_for("customers.detail", customer_id=customer.id))
     return render_detail(customer, form=form)
+
+
+@bp.route("/contracts/<int:contract_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_contract(contract_id):
+    """A contract corrected: number, product lines, value, start, SLA policy."""
+    require_role(current_user, *HQ_ROLES)
+    contract = get_or_404(Contract, contract_id, current_user)
+    form = contract_form(request.form if request.method == "POST" else None, ContractEditForm, contract)
+    if request.method == "GET":
+        form.product_lines.data = [line.code for line in contract.product_lines]
+        form.sla_policy.data = contract.sla_policy.code
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in ("number", "product_lines", "value", "starts_on", "sla_policy")}
+        try:
+            changed = service.update_contract(contract, values, now_utc(), current_user.id)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            flash(_("Contract %(number)s saved: %(count)d changed.", number=contract.number, count=len(changed)),
+                  "success")
+            return redirect(url_for("customers.detail", customer_id=contract.customer_id))
+    return render_template("customers/contract_edit.html", form=form, contract=contract), 422 if form.errors else 200
 
 
 @bp.post("/contracts/<int:contract_id>/service-payment")

@@ -13,6 +13,7 @@ commit together or not at all. What `data` holds, by kind:
 - calendar_day_set: {"from": {"is_working", "note"} or None, "to": {…}}, target the day;
 - calendar_imported: {"days", "days_off_on_weekdays", "working_weekend_days"}, target the year;
 - customer_created: {"customer_id", "region_code", "sold_by_party_id"}, target the name;
+- customer_changed, contract_changed: {"customer_id", column: [before, after]} for what changed;
 - contract_created: {"customer_id", "value", "starts_on", "product_lines", "service_paid_until"},
   target the contract's number;
 - service_paid: {"customer_id", "from", "to", "annual_fee"}: service paid up to `to` (was `from`),

@@ -66,7 +66,7 @@ class CalendarDay(db.Model):
 # What the change log records; ChangeEvent.data for each is in partnernet.settings.changes.
 CHANGE_KINDS = ("user_created", "user_changed", "password_set", "token_created", "token_revoked",
                 "setting_changed", "sla_policy_changed", "calendar_day_set", "calendar_imported",
-                "customer_created", "contract_created", "service_paid")
+                "customer_created", "customer_changed", "contract_created", "contract_changed", "service_paid")
 
 
 class ChangeEvent(db.Model):

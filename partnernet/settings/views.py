@@ -12,6 +12,7 @@ from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import User
 from partnernet.auth.scope import require_role
 from partnernet.extensions import db
+from partnernet.customers.forms import ContractForm, CustomerForm
 from partnernet.settings import calendar
 from partnernet.network.models import PARTNER_KINDS
 from partnernet.network.views import page_number
@@ -133,6 +134,6 @@ def changes_log():
 
 
 # What the log calls a setting or a policy's column: the label of its field on the page.
-CHANGED_NAMES = {**{name: field.args[0] for form in (SettingsForm, SlaPolicyForm)
+CHANGED_NAMES = {**{name: field.args[0] for form in (ContractForm, CustomerForm, SettingsForm, SlaPolicyForm)
                     for name, field in vars(form).items() if isinstance(field, UnboundField)},
-                 "kind_priority": _l("Kind priority within a level (1 first)")}
+                 "kind_priority": _l("Kind priority within a level (1 first)"), "sold_by": _l("Sold by")}
