@@ -222,6 +222,15 @@ def test_the_next_partner_after_a_night_decline_also_has_until_the_working_morni
     assert ticket.offer_deadline == china(2026, 11, 30, 9, 15)
 
 
+def test_an_offer_by_hand_at_night_also_waits_for_the_working_morning(app):
+    ticket = ticket_opened_at(china(2026, 11, 28, 3, 0))  # no partner covers it: the HQ queue
+    assert ticket.status == "hq_queue"
+    partner, _engineer = certified_partner()
+    service.offer_by_hand(ticket, factories.user("hq_agent"), partner.id, "",
+                          china(2026, 11, 28, 4, 0).astimezone(timezone.utc))
+    assert (ticket.status, ticket.offer_deadline) == ("offered", china(2026, 11, 30, 9, 15))
+
+
 def test_a_24x7_offer_runs_on_the_wall_clock(app):
     certified_partner()
     ticket = ticket_opened_at(china(2026, 11, 28, 3, 0), policy="24x7")

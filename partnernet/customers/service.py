@@ -14,7 +14,6 @@ from partnernet.network.models import Party, ProductLine
 from partnernet.regions.models import Region
 from partnernet.settings import changes
 from partnernet.settings.models import SlaPolicy
-from partnernet.tickets.service import add_months
 
 CUSTOMER_FIELDS = ("name", "region_code", "contact_name", "contact_phone", "contact_email")
 CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
@@ -123,11 +122,9 @@ def create_contract(customer: Customer, values: dict, now: datetime, actor_id: i
     contract.product_lines = lines
     db.session.add(contract)
     db.session.flush()
-    paid_until = columns["service_paid_until"]
     changes.record("contract_created", actor_id, now, target=contract.number, customer_id=customer.id,
-                   value=str(contract.value), starts_on=contract.starts_on.isoformat(),
-                   product_lines=[line.code for line in lines],
-                   service_paid_until=paid_until.isoformat() if paid_until else None)
+                   value=contract.value, starts_on=contract.starts_on, product_lines=[line.code for line in lines],
+                   service_paid_until=contract.service_paid_until)
     db.session.commit()
     return contract
 
@@ -153,15 +150,13 @@ def update_contract(contract: Contract, values: dict, now: datetime, actor_id: i
 
 def readable(changed: dict) -> dict:
     """{column: [before, after]} as the change log shows it: the seller's and the policy's names
-    for their ids, dates and amounts as text."""
+    for their ids."""
     def shown(name, value):
         if name == "sold_by_party_id":
             return db.session.get(Party, value).name
         if name == "sla_policy_id":
             return db.session.get(SlaPolicy, value).code
-        if isinstance(value, date):
-            return value.isoformat()
-        return str(value) if isinstance(value, Decimal) else value
+        return value
     names = {"sold_by_party_id": "sold_by", "sla_policy_id": "sla_policy"}
     return {names.get(name, name): [shown(name, value) for value in pair] for name, pair in changed.items()}
 
@@ -182,7 +177,9 @@ class ServiceStatus:
     annual_fee: Decimal
 
 
-def service_status(contract: Contract, today: date, settings: dict) -> ServiceStatus:
+def service_status(contract, today: date, settings: dict) -> ServiceStatus:
+    """The one rule of entitlement (intake asks it too): the free months from the start, then up
+    to the day fees are paid. `contract`: a Contract or a row with its columns."""
     free_until = add_months(contract.starts_on, int(settings["free_service_months"])) - timedelta(days=1)
     covered = max(free_until, contract.service_paid_until or free_until)
     state = "free" if today <= free_until else "paid" if today <= covered else "unpaid"
@@ -208,12 +205,21 @@ def record_service_payment(contract: Contract, paid_until: date | None, today: d
             "Choose a day after %(day)s, the last day already covered.", day=status.covered_until.isoformat())})
     if paid_until > add_years(today, 10):
         raise ValidationFailed(_("The payment was not recorded."), {"paid_until": _("At most ten years ahead.")})
-    changes.record("service_paid", actor_id, now, target=contract.number, customer_id=contract.customer_id, **{
-        "from": contract.service_paid_until.isoformat() if contract.service_paid_until else None,
-        "to": paid_until.isoformat(), "annual_fee": str(status.annual_fee)})
+    changes.record("service_paid", actor_id, now, target=contract.number, customer_id=contract.customer_id,
+                   **{"from": contract.service_paid_until, "to": paid_until, "annual_fee": status.annual_fee})
     contract.service_paid_until = paid_until
     db.session.commit()
     return contract
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=d)
+        except ValueError:
+            continue
 
 
 def add_years(day: date, years: int) -> date:

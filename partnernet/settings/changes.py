@@ -19,7 +19,8 @@ commit together or not at all. What `data` holds, by kind:
 - service_paid: {"customer_id", "from", "to", "annual_fee"}: service paid up to `to` (was `from`),
   target the contract's number.
 """
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -27,13 +28,28 @@ from sqlalchemy.orm import joinedload
 from partnernet.extensions import db
 from partnernet.settings.models import CHANGE_KINDS, ChangeEvent
 
+
 def record(kind: str, actor_id: int | None, now: datetime, target=None, user_id: int | None = None,
            **data) -> ChangeEvent:
-    """Add the event to the session; the caller's commit writes it with the change."""
+    """Add the event to the session; the caller's commit writes it with the change. `data` may
+    hold dates, times and amounts: they are stored as text."""
     event = ChangeEvent(kind=kind, at=now, actor_user_id=actor_id, user_id=user_id,
-                        target=None if target is None else str(target)[:255], data=data or None)
+                        target=None if target is None else str(target)[:255], data=storable(data) or None)
     db.session.add(event)
     return event
+
+
+def storable(value):
+    """`value` as the log's JSON holds it: dates as 2026-12-04, times as 09:00, amounts as text."""
+    if isinstance(value, dict):
+        return {key: storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(item) for item in value]
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def differences(before: dict, after: dict) -> dict:

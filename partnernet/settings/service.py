@@ -57,9 +57,7 @@ def save_sla_policy(policy, values: dict, actor_id: int | None, now) -> list[str
         after["day_start"] = after["day_end"] = None
     changed = changes.differences({name: getattr(policy, name) for name in POLICY_COLUMNS}, after)
     if changed:
-        changes.record("sla_policy_changed", actor_id, now, target=policy.code, **{
-            name: [value.strftime("%H:%M") if hasattr(value, "strftime") else value for value in pair]
-            for name, pair in changed.items()})
+        changes.record("sla_policy_changed", actor_id, now, target=policy.code, **changed)
         for name, (_before, value) in changed.items():
             setattr(policy, name, value)
     db.session.commit()

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from partnernet import routing
 from partnernet.auth.models import User
 from partnernet.customers.models import Contract, Customer, contract_product_line
+from partnernet.customers.service import service_status
 from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import commit_keeping_loaded, db, without_transaction
@@ -165,28 +166,15 @@ def contract_for(rows, today: date):
     return max(pool, key=lambda r: (r.starts_on, r.id)) if pool else None
 
 
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=d)
-        except ValueError:
-            continue
-
-
 def entitlement(contract, tier: str, today: date, settings: dict) -> tuple[bool, str | None]:
     """(billable, why): on-site below the threshold, or service past the free year and unpaid."""
     if contract is None:
         return True, "no_contract"
     if tier == "L3" and contract.value < Decimal(str(settings["onsite_threshold_cny"])):
         return True, "onsite_not_included"
-    free_until = add_months(contract.starts_on, int(settings["free_service_months"]))
-    if today < free_until:
-        return False, None
-    if contract.service_paid_until is not None and contract.service_paid_until >= today:
-        return False, None
-    return True, "service_unpaid"
+    if service_status(contract, today, settings).state == "unpaid":
+        return True, "service_unpaid"
+    return False, None
 
 
 def default_tier(contract, settings: dict) -> str:

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
 from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role, scoped, ticket_events
-from partnernet.errors import DomainError
 from partnernet.customers.models import Customer
+from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
