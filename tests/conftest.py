@@ -9,6 +9,26 @@ from partnernet import create_app  # noqa: E402
 from partnernet.extensions import db, limiter  # noqa: E402
 from tests import databases  # noqa: E402
 
+# The clock sweep (.ci/clock-sweep) runs the tests marked `clock` with the machine's clock moved to six
+# moments in China (night, noon and evening; a working day and a Sunday). Every test is marked but
+# those of the modules below, each of which pins every time it uses or reads no time at all; so a new
+# test module is swept unless it is named here with its reason.
+CLOCK_FREE_MODULES = {
+    "test_demo": "seeds the demo on a fixed day and hour (TODAY, NOW) and compares databases",
+    "test_sla": "pure business-time arithmetic between fixed instants",
+    "test_routing": "the pure routing decision at a fixed NOW",
+    "test_calendar": "the working-day table for fixed years and days",
+    "test_migrations": "the schema, up and down",
+    "test_translations": "the catalogues and templates",
+    "test_model_constraints": "the database's constraints (uniqueness, enumerations), whatever the dates",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] not in CLOCK_FREE_MODULES:
+            item.add_marker(pytest.mark.clock)
+
 
 @pytest.fixture(scope="session")
 def database_factory(tmp_path_factory):

@@ -9,6 +9,7 @@ from partnernet.extensions import db
 from partnernet.network.models import Certification, Coverage, Engineer, Party, ProductLine
 from partnernet.settings.models import SlaPolicy
 from partnernet.tickets.models import Ticket, TicketEvent  # noqa: F401
+from partnernet.timeclock import today_in_china
 
 PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -46,8 +47,8 @@ def engineer(party, **fields) -> Engineer:
 def certification(engineer_, line="workflow", **fields) -> Certification:
     n = next(_sequence)
     values = dict(engineer_id=engineer_.id, product_line_id=product_line(line).id, level="professional",
-                  number=f"CERT-{n:06d}", issued_on=date.today() - timedelta(days=100),
-                  expires_on=date.today() + timedelta(days=265), status="valid")
+                  number=f"CERT-{n:06d}", issued_on=today_in_china() - timedelta(days=100),
+                  expires_on=today_in_china() + timedelta(days=265), status="valid")
     values.update(fields)
     return save(Certification(**values))
 
@@ -72,7 +73,7 @@ def contract(customer_, **fields) -> Contract:
     n = next(_sequence)
     policy = db.session.execute(db.select(SlaPolicy).where(SlaPolicy.code == "business-hours")).scalar_one()
     values = dict(customer_id=customer_.id, number=f"C-{n:06d}", value=Decimal("80000.00"),
-                  starts_on=date.today() - timedelta(days=30), sold_by_party_id=customer_.sold_by_party_id,
+                  starts_on=today_in_china() - timedelta(days=30), sold_by_party_id=customer_.sold_by_party_id,
                   sla_policy_id=policy.id)
     values.update(fields)
     return save(Contract(**values))

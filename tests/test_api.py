@@ -17,7 +17,7 @@ from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Coverage, Party, PartyEvent
 from partnernet.tickets.models import Ticket, TicketEvent
-from partnernet.timeclock import now_utc
+from partnernet.timeclock import now_utc, today_in_china
 from tests import databases, factories
 from tests.test_tickets import certified_partner
 
@@ -49,7 +49,7 @@ def as_user(client):
 
 def customer_with_contract(region_code="330106", **contract_fields):
     customer = factories.customer(region_code=region_code)
-    factories.contract(customer, **{"starts_on": date.today() - timedelta(days=30), **contract_fields})
+    factories.contract(customer, **{"starts_on": today_in_china() - timedelta(days=30), **contract_fields})
     return customer
 
 
@@ -834,7 +834,7 @@ def test_coverage_is_added_and_ended_once(app, as_user):
     assert [c["id"] for c in caller.get(f"/api/v1/partners/{partner.id}/coverage").get_json()["items"]] == \
         [coverage["id"], all_lines["id"]]
     yesterday_ended = db.session.get(Coverage, all_lines["id"])
-    yesterday_ended.effective_to = date.today() - timedelta(days=2)
+    yesterday_ended.effective_to = today_in_china() - timedelta(days=2)
     db.session.commit()
     assert_error(caller.delete(f"/api/v1/coverage/{all_lines['id']}"), 409, "conflict")
     assert_error(caller.post(f"/api/v1/partners/{partner.id}/coverage",
@@ -892,7 +892,7 @@ def test_of_two_reviews_at_once_one_wins_and_the_other_is_a_conflict(app):
     with db.engine.begin() as other_reviewer:
         other_reviewer.execute(sa.update(Certification).where(Certification.id == pending.id).values(status="valid"))
     with pytest.raises(Conflict):
-        certifications.review(seen, "reject", "看错了", reviewer.id, now_utc(), date.today())
+        certifications.review(seen, "reject", "看错了", reviewer.id, now_utc(), today_in_china())
     db.session.expire_all()
     assert db.session.get(Certification, pending.id).status == "valid"
 

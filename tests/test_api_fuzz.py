@@ -27,7 +27,7 @@ from partnernet import create_app
 from partnernet.api import tokens
 from partnernet.extensions import db
 from partnernet.tickets import service
-from partnernet.timeclock import now_utc
+from partnernet.timeclock import now_utc, today_in_china
 from tests import factories
 
 ROLES = ("hq_admin", "hq_agent", "partner_admin", "engineer")
@@ -51,7 +51,7 @@ def seed_network() -> dict[str, str]:
     """A small network, its ids in 1..12: two partners in Hangzhou with certified engineers and a
     pending certification each, customers with contracts, tickets offered, accepted and queued.
     Returns a token per role."""
-    today = date.today()
+    today = today_in_china()
     partners = []
     for region in ("330106", "330100"):
         partner = factories.partner(tiers=["L1", "L2", "L3"])

@@ -29,6 +29,7 @@ import pytest
 from partnernet.api.tokens import issue_token
 from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.extensions import db
+from partnernet.timeclock import now_utc, today_in_china
 from tests import factories as f
 
 ROLES = ("anonymous", "hq_admin", "hq_manager", "hq_agent", "partner_admin", "engineer")
@@ -247,7 +248,7 @@ KNOWN_BUGS = {}  # none at the moment; an entry pins a wrong answer while it is 
 # --------------------------------------------------------------------------------------------
 # The world.
 
-NOW = datetime.now(timezone.utc)
+NOW = now_utc()
 
 
 class World:
@@ -291,7 +292,7 @@ def build_world(app):
         w.tokens[role] = issue_token(user, "matrix", NOW)[1]
         w.spare_token_ids[role] = issue_token(user, "spare", NOW)[0].id  # "own" token to revoke
     w.other_token_id = issue_token(w.admin_b, "theirs", NOW)[0].id
-    w.run = f.save(AuditRun(period_start=date.today() - timedelta(days=30), period_end=date.today(),
+    w.run = f.save(AuditRun(period_start=today_in_china() - timedelta(days=30), period_end=today_in_china(),
                             threshold=Decimal("0.5"), min_offers=1, sold_not_served_threshold=Decimal("0.5"),
                             triggered_by="ui", created_by_id=w.users["hq_admin"].id))
     w.finding_a = f.save(AuditFinding(run_id=w.run.id, party_id=w.a.id, offered=4, accepted=1, declined=3,
@@ -363,14 +364,14 @@ def api_body(w, endpoint, scope):
     own = scope == "own"
     eng = (w.eng_a if own else w.eng_b).id
     party = (w.a if own else w.b).id
-    today = date.today().isoformat()
-    later = (date.today() + timedelta(days=365)).isoformat()
+    today = today_in_china().isoformat()
+    later = (today_in_china() + timedelta(days=365)).isoformat()
     bodies = {
-        "api_v1.run_audit": {"period_start": (date.today() - timedelta(days=7)).isoformat(), "period_end": today},
+        "api_v1.run_audit": {"period_start": (today_in_china() - timedelta(days=7)).isoformat(), "period_end": today},
         "api_v1.decide_finding": {"decision": "warning", "note": "matrix"},
         "api_v1.create_customer": {"name": "矩阵客户", "region_code": "330106"},
         "api_v1.create_contract": {"product_lines": ["workflow"], "value": "1000.00", "starts_on": today},
-        "api_v1.record_service_payment": {"paid_until": (date.today() + timedelta(days=800)).isoformat()},
+        "api_v1.record_service_payment": {"paid_until": (today_in_china() + timedelta(days=800)).isoformat()},
         "api_v1.create_partner": {"name": "矩阵伙伴", "kind": "agent", "tiers": ["L1"], "province_code": "330000"},
         "api_v1.update_partner": {"name": "甲伙伴" if own else "乙伙伴", "kind": "agent", "tiers": ["L1", "L2"],
                                   "province_code": "330000"},

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from partnernet.extensions import db, limiter
+from partnernet.timeclock import today_in_china
 from tests import factories as f
 from tests.factories import PASSWORD
 from tests.test_authorization_matrix import NOW, build_world, url_values
@@ -287,7 +288,7 @@ def queued_ticket(w) -> int:
 def fresh_finding(w) -> int:
     from partnernet.audit.models import AuditFinding, AuditRun
     from decimal import Decimal
-    run = f.save(AuditRun(period_start=date.today() - timedelta(days=30), period_end=date.today() - timedelta(days=1),
+    run = f.save(AuditRun(period_start=today_in_china() - timedelta(days=30), period_end=today_in_china() - timedelta(days=1),
                           threshold=Decimal("0.5"), min_offers=1, sold_not_served_threshold=Decimal("0.5"),
                           triggered_by="ui", created_by_id=w.users["hq_admin"].id))
     return f.save(AuditFinding(run_id=run.id, party_id=w.a.id, offered=4, accepted=1, declined=3, flagged=True,
@@ -401,7 +402,7 @@ def extra_pages(w):
 
 def valid_fill(w, n: int) -> dict:
     """A valid value by field name, for fields a page leaves empty; `n` keeps unique fields unique."""
-    today = date.today()
+    today = today_in_china()
     return {
         "name": f"好名字{n}", "number": f"BAD-{n:05d}", "email": f"bad{n}@example.com",
         "contact_email": f"contact{n}@example.com", "capacity": "10", "province_code": "330000",
@@ -692,8 +693,8 @@ def test_every_form_answers_every_nasty_value_with_an_error_or_a_safe_echo(app, 
             n += 1
             values = baseline(form, w, n, endpoint)
             first, second = ordered[0], ordered[1]
-            later = "17:00" if fields[first][0] == "time" else (date.today() + timedelta(days=20)).isoformat()
-            earlier = "09:00" if fields[first][0] == "time" else (date.today() - timedelta(days=20)).isoformat()
+            later = "17:00" if fields[first][0] == "time" else (today_in_china() + timedelta(days=20)).isoformat()
+            earlier = "09:00" if fields[first][0] == "time" else (today_in_china() - timedelta(days=20)).isoformat()
             values[first], values[second] = [later], [earlier]
             key = (endpoint, f"{first}>{second}", "out_of_order")
             keys.add(key)
@@ -1220,8 +1221,8 @@ def store_markup_everywhere(app, w) -> dict:
     number = "=2+2" + SCRIPT
     post_ok(hq, f"/engineers/{engineer.id}/certifications", {
         "product_line": "workflow", "level": "associate", "number": number,
-        "issued_on": (date.today() - timedelta(days=5)).isoformat(),
-        "expires_on": (date.today() + timedelta(days=300)).isoformat()}, "submitting a certification")
+        "issued_on": (today_in_china() - timedelta(days=5)).isoformat(),
+        "expires_on": (today_in_china() + timedelta(days=300)).isoformat()}, "submitting a certification")
     shown[engineer_name] = [f"/engineers/{engineer.id}", f"/partners/{w.a.id}"]
     shown[number] = [f"/engineers/{engineer.id}", "/certifications/review"]
     # A customer through the API, a ticket through the intake form.
@@ -1230,7 +1231,7 @@ def store_markup_everywhere(app, w) -> dict:
     customer = app.test_client().post("/api/v1/customers", json={"name": customer_name, "region_code": "330106"},
                                       headers=headers).get_json()
     app.test_client().post(f"/api/v1/customers/{customer['id']}/contracts", headers=headers, json={
-        "product_lines": ["workflow"], "value": "80000.00", "starts_on": (date.today() - timedelta(days=10)).isoformat()})
+        "product_lines": ["workflow"], "value": "80000.00", "starts_on": (today_in_china() - timedelta(days=10)).isoformat()})
     subject = SCRIPT + ATTRIBUTE
     opened = post_ok(hq, "/tickets/new", {"customer_id": str(customer["id"]), "product_line": "workflow",
                                           "complexity": "simple", "tier": "L1", "channel": "web", "subject": subject,

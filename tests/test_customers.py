@@ -12,13 +12,12 @@ from partnernet.extensions import db
 from partnernet.settings.models import ChangeEvent
 from partnernet.settings.service import load_settings
 from partnernet.tickets.models import Ticket
+from partnernet.timeclock import today_in_china
 from tests import factories
 from tests.test_api import assert_error, bearer, token_for
 from tests.test_tickets import certified_partner
 
 pytestmark = pytest.mark.usefixtures("invariants")  # checked after every scenario
-
-TODAY = date.today()
 
 
 def count(model) -> int:
@@ -76,14 +75,15 @@ def test_a_customer_sold_by_a_partner_is_chosen_with_the_partner_picker(client, 
 
 
 def test_a_contract_added_on_the_page_makes_the_first_year_free(client, login_as, app):
+    today = today_in_china()
     certified_partner()
     customer = factories.customer(region_code="330106")
     agent = factories.user("hq_agent")
     login_as(agent)
-    form = {"value": "68000", "starts_on": (TODAY - timedelta(days=10)).isoformat(), "product_lines": ["workflow"],
+    form = {"value": "68000", "starts_on": (today - timedelta(days=10)).isoformat(), "product_lines": ["workflow"],
             "sla_policy": "business-hours"}
     for bad in ({"value": "NaN"}, {"value": "0"}, {"value": "abc"}, {"product_lines": []},
-                {"service_paid_until": (TODAY - timedelta(days=20)).isoformat()}, {"sla_policy": "gold"}):
+                {"service_paid_until": (today - timedelta(days=20)).isoformat()}, {"sla_policy": "gold"}):
         response = client.post(f"/customers/{customer.id}/contracts", data={**form, **bad})
         assert response.status_code == 422, bad
     assert count(Contract) == 0
@@ -99,16 +99,17 @@ def test_a_contract_added_on_the_page_makes_the_first_year_free(client, login_as
 
 
 def test_fees_received_keep_a_customer_entitled_after_the_free_year_and_are_logged(client, login_as, app):
+    today = today_in_china()
     certified_partner()
     customer = factories.customer(region_code="330106")
-    contract = factories.contract(customer, value=Decimal("50000.00"), starts_on=TODAY - timedelta(days=800),
+    contract = factories.contract(customer, value=Decimal("50000.00"), starts_on=today - timedelta(days=800),
                                   service_paid_until=None)
     from tests.test_tickets import open_ticket
     assert open_ticket(customer).billable_reason == "service_unpaid"
     settings = load_settings()
-    assert service.service_status(contract, TODAY, settings).state == "unpaid"
-    proposed = service.next_paid_until(contract, TODAY, settings)
-    assert proposed == service.add_years(TODAY, 1) - timedelta(days=1)  # a lapsed service restarts today
+    assert service.service_status(contract, today, settings).state == "unpaid"
+    proposed = service.next_paid_until(contract, today, settings)
+    assert proposed == service.add_years(today, 1) - timedelta(days=1)  # a lapsed service restarts today
 
     login_as(factories.user("hq_agent"))
     assert client.post(f"/customers/contracts/{contract.id}/service-payment",
@@ -118,8 +119,8 @@ def test_fees_received_keep_a_customer_entitled_after_the_free_year_and_are_logg
     login_as(manager)
     page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert f'value="{proposed.isoformat()}"' in page  # the form proposes a year on
-    covered = service.service_status(contract, TODAY, settings).covered_until
-    for bad in (covered.isoformat(), "", service.add_years(TODAY, 11).isoformat()):
+    covered = service.service_status(contract, today, settings).covered_until
+    for bad in (covered.isoformat(), "", service.add_years(today, 11).isoformat()):
         response = client.post(f"/customers/contracts/{contract.id}/service-payment", data={"paid_until": bad})
         assert response.status_code == 422, bad
     db.session.refresh(contract)
@@ -130,7 +131,7 @@ def test_fees_received_keep_a_customer_entitled_after_the_free_year_and_are_logg
     assert response.status_code == 302
     db.session.refresh(contract)
     assert contract.service_paid_until == proposed
-    assert service.service_status(contract, TODAY, settings).state == "paid"
+    assert service.service_status(contract, today, settings).state == "paid"
     assert logged("service_paid") == [(manager.id, contract.number, {
         "customer_id": customer.id, "from": None, "to": proposed.isoformat(), "annual_fee": "9000.00"})]
     assert not open_ticket(customer).billable
@@ -153,14 +154,15 @@ def test_the_service_status_follows_the_free_period_and_the_fees_paid(app):
 
 
 def test_the_api_records_fees_received_for_managers_and_refuses_a_day_already_covered(app, client):
+    today = today_in_china()
     customer = factories.customer()
-    contract = factories.contract(customer, starts_on=TODAY - timedelta(days=30), service_paid_until=None)
+    contract = factories.contract(customer, starts_on=today - timedelta(days=30), service_paid_until=None)
     headers = bearer(token_for(factories.user("hq_manager")))
     path = f"/api/v1/contracts/{contract.id}/service-payments"
-    assert_error(client.post(path, json={"paid_until": TODAY.isoformat()}, headers=headers),
+    assert_error(client.post(path, json={"paid_until": today.isoformat()}, headers=headers),
                  422, "validation_failed", ["paid_until"])
     assert_error(client.post(path, json={}, headers=headers), 422, "validation_failed", ["paid_until"])
-    later = service.add_years(TODAY, 2)
+    later = service.add_years(today, 2)
     response = client.post(path, json={"paid_until": later.isoformat()}, headers=headers)
     assert response.status_code == 200 and response.get_json()["service_paid_until"] == later.isoformat()
     assert client.post(f"/api/v1/contracts/{2**31 - 1}/service-payments", json={"paid_until": later.isoformat()},
@@ -168,10 +170,11 @@ def test_the_api_records_fees_received_for_managers_and_refuses_a_day_already_co
 
 
 def test_hq_corrects_a_customer_and_a_contract_and_the_log_says_what_changed(client, login_as, app):
+    today = today_in_china()
     seller = factories.partner(name="宁波海曙科技")
     customer = factories.customer(region_code="330106", contact_phone="0571-1")
     contract = factories.contract(customer, number="HT-2026-1", value=Decimal("30000.00"),
-                                  starts_on=TODAY - timedelta(days=400), service_paid_until=TODAY + timedelta(days=30),
+                                  starts_on=today - timedelta(days=400), service_paid_until=today + timedelta(days=30),
                                   product_lines=[factories.product_line("workflow")])
     factories.contract(factories.customer(), number="HT-2026-2")
     agent = factories.user("hq_agent")
@@ -190,7 +193,7 @@ def test_hq_corrects_a_customer_and_a_contract_and_the_log_says_what_changed(cli
                  "product_lines": ["workflow", "mobile"], "sla_policy": "24x7"}
     page = client.get(f"/customers/contracts/{contract.id}/edit").get_data(as_text=True)
     assert 'value="HT-2026-1"' in page and 'name="service_paid_until"' not in page
-    for bad in ({"number": "HT-2026-2"}, {"starts_on": (TODAY + timedelta(days=60)).isoformat()}, {"value": "-5"}):
+    for bad in ({"number": "HT-2026-2"}, {"starts_on": (today + timedelta(days=60)).isoformat()}, {"value": "-5"}):
         assert client.post(f"/customers/contracts/{contract.id}/edit", data={**edit_form, **bad}).status_code == 422, bad
     assert client.post(f"/customers/contracts/{contract.id}/edit", data=edit_form).status_code == 302
     db.session.refresh(contract)

@@ -16,6 +16,7 @@ from partnernet.api import tokens
 from partnernet.api.models import IdempotencyKey
 from partnernet.extensions import db
 from partnernet.invariants import STATUS_EVENTS, check
+from partnernet.settings.models import SlaPolicy
 from partnernet.tickets import service
 from partnernet.tickets.models import SLA_EVENT_KINDS, Ticket, TicketEvent
 from partnernet.timeclock import now_utc
@@ -59,9 +60,11 @@ def expiry_network():
 
 def open_overdue_offers(agent, count: int) -> dict[int, str]:
     """`count` tickets opened an hour ago, each offered to the agent with a deadline 45 minutes
-    past; their product lines by id."""
+    past; their product lines by id. The contract is served 24x7, so the offers run on the wall
+    clock whatever the hour: a business-hours offer opened at night would wait for the morning."""
     customer = factories.customer(region_code="330106")
-    factories.contract(customer)
+    round_the_clock = db.session.execute(sa.select(SlaPolicy).where(SlaPolicy.code == "24x7")).scalar_one()
+    factories.contract(customer, sla_policy_id=round_the_clock.id)
     opened = now_utc() - timedelta(hours=1)
     lines = {}
     for n in range(count):

@@ -25,7 +25,7 @@ from partnernet.extensions import db
 from partnernet.invariants import check
 from partnernet.tickets import service
 from partnernet.tickets.models import Ticket, TicketEvent
-from partnernet.timeclock import now_utc
+from partnernet.timeclock import now_utc, today_in_china
 from tests import databases, factories
 from tests.test_tickets import NOW, certified_partner, events, open_ticket
 from tests.load_client import ApiClient, Tally, run_clients
@@ -84,8 +84,8 @@ def seed(url: str) -> dict:
             engineers = [factories.engineer(partner) for _ in range(2)]
             for engineer in engineers:
                 for line in ("workflow", "mobile"):
-                    factories.certification(engineer, line, issued_on=date.today() - timedelta(days=30),
-                                            expires_on=date.today() + timedelta(days=365))
+                    factories.certification(engineer, line, issued_on=today_in_china() - timedelta(days=30),
+                                            expires_on=today_in_china() + timedelta(days=365))
             admin = factories.user(role="partner_admin", party=partner)
             partners.append({"id": partner.id, "engineers": [e.id for e in engineers], "clients": clients,
                              "token": tokens.issue_token(admin, "load", issued)[1]})

@@ -8,6 +8,7 @@ from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network import certifications, service
 from partnernet.network.models import Certification, Coverage, Party, PartyEvent
+from partnernet.timeclock import now_utc, today_in_china
 from tests import factories
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
@@ -139,14 +140,14 @@ def test_certified_through_the_expiry_day_and_not_after(app, engineer):
 @pytest.mark.parametrize("status", ["pending", "rejected", "revoked", "expired"])
 def test_only_a_valid_certification_counts(app, engineer, status):
     cert = factories.certification(engineer, status=status)
-    assert not service.is_certified(engineer.id, cert.product_line_id, date.today())
+    assert not service.is_certified(engineer.id, cert.product_line_id, today_in_china())
 
 
 def test_an_inactive_engineer_is_not_certified(app, engineer):
     cert = factories.certification(engineer)
     engineer.active = False
     db.session.commit()
-    assert not service.is_certified(engineer.id, cert.product_line_id, date.today())
+    assert not service.is_certified(engineer.id, cert.product_line_id, today_in_china())
 
 
 def test_submission_is_pending_until_approved(app, engineer):
@@ -253,7 +254,7 @@ def test_engineer_submits_only_own_certifications_and_cannot_approve(client, log
 
 
 def test_manager_approves_from_the_review_queue(client, login_as, app, engineer):
-    cert = certifications.submit(engineer, "workflow", "associate", "Q-1", date(2026, 1, 1), date.today() + timedelta(days=700), NOW)
+    cert = certifications.submit(engineer, "workflow", "associate", "Q-1", date(2026, 1, 1), today_in_china() + timedelta(days=700), NOW)
     login_as(factories.user("hq_manager"))
     queue = client.get("/certifications/review").get_data(as_text=True)
     assert "Q-1" in queue
@@ -316,7 +317,6 @@ def test_an_engineer_gets_one_login_a_second_is_a_form_error(client, login_as, a
 
 def test_an_engineer_set_inactive_can_no_longer_sign_in_or_use_a_token_until_set_active_again(client, login_as, app):
     from partnernet.api.tokens import issue_token
-    from partnernet.timeclock import now_utc
     own = factories.partner()
     engineer = factories.engineer(own)
     user = factories.user("engineer", engineer_=engineer)

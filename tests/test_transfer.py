@@ -14,6 +14,7 @@ from partnernet.extensions import db
 from partnernet.network import transfer
 from partnernet.network.models import Certification, Coverage, Engineer, Party, PartyEvent
 from partnernet.network.service import partner_list_statement
+from partnernet.timeclock import today_in_china
 from tests import factories
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
@@ -46,7 +47,7 @@ def errors_of(kind: str, content: bytes, file_format="csv") -> list[tuple[int, s
 
 
 def export_all(kind: str, file_format="csv") -> bytes:
-    return transfer.export_file(kind, file_format, partner_list_statement(date.today()))
+    return transfer.export_file(kind, file_format, partner_list_statement(today_in_china()))
 
 
 @pytest.fixture
@@ -371,7 +372,7 @@ def test_export_writes_what_the_filtered_list_shows(client, login_as, app):
     response = client.get("/export/partners.csv?kind=branch")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
-    assert f"partnernet-partners-{date.today():%Y}" in response.headers["Content-Disposition"]
+    assert f"partnernet-partners-{today_in_china():%Y}" in response.headers["Content-Disposition"]
     names = [cells["name"] for _, cells in transfer.read_sheet(response.data, "csv").rows]
     assert names == ["浙江分公司"]
     engineers = transfer.read_sheet(client.get("/export/engineers.xlsx?status=probation").data, "xlsx").rows
