@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 CATALOGUES := $(wildcard partnernet/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test test-browser load bench translations extract-messages clean
+.PHONY: run test test-clocks test-browser load bench translations extract-messages clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(STAMP) translations
 
 test: $(STAMP) translations
 	$(BIN)/python -m pytest -q
+
+# The clock sweep (README "Tests"): the tests marked clock at six moments in China, as CI runs it.
+test-clocks: $(STAMP) translations
+	bash .ci/clock-sweep
 
 # The browser tests in Debian's headless Chromium (apt-get install chromium fonts-noto-cjk); left
 # out of `make test` by pytest.ini. Screenshots of every page visited: test-artifacts/screenshots/.
