@@ -16,7 +16,7 @@ from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.auth.service import create_user
-from partnernet.errors import DomainError
+from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
 from partnernet.labels import label, product_line_choices
 from partnernet.lookup import number_or_name
@@ -35,14 +35,6 @@ bp = Blueprint("network", __name__)
 
 def product_lines() -> list[ProductLine]:
     return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
-
-
-def show_errors(form, error: DomainError) -> None:
-    """Put a service's field errors on the form, and its message on top."""
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [message]
-    flash(error.message, "danger")
 
 
 MAX_PAGE = 10**6  # a million pages of a list is more than any list here; beyond, the offset overflows
