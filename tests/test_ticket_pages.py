@@ -256,3 +256,14 @@ def test_a_refused_offer_by_hand_keeps_the_partner_and_says_why_once(client, log
     assert response.status_code == 422
     assert re.search(rf'<input[^>]*name="party_id"[^>]*value="{uncertified.id}"', page)
     assert error_messages(page) == ["Give a reason to offer it anyway."]
+
+
+def test_a_refused_intake_keeps_the_region_chosen_and_names_it(client, login_as, app):
+    customer = factories.customer(region_code="330106")
+    factories.contract(customer)
+    login_as(factories.user("hq_agent"))
+    page = client.post("/tickets/new", data={"customer_id": customer.id, "region_code": "330102", "product_line": "workflow",
+                                             "complexity": "simple", "channel": "web", "subject": ""}).get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="region-search"[^>]*value="上城区', page)
+    assert re.search(r'<input[^>]*name="region_code"[^>]*value="330102"', page)
+    assert selected(page, "channel") == ["web"] and len(error_messages(page)) == 1

@@ -12,7 +12,7 @@ from partnernet.settings.service import SERVICE_FEE_RATE_RANGE
 
 class CalendarDayForm(FlaskForm):
     day = DateField(_l("Date"), validators=[DataRequired()])
-    is_working = SelectField(_l("Working day?"), choices=["working", "off"])
+    is_working = SelectField(_l("Working day?"), choices=[("working", _l("working")), ("off", _l("day off"))])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=64)])
 
 
