@@ -17,6 +17,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=os.path.join(root, "static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    # Browsers ask for /favicon.ico on every page, whatever the page links: it is a static file.
+    app.add_url_rule("/favicon.ico", "static", defaults={"filename": "favicon.ico"})
     # A row id in a page's path (<int:…>) as in the API's: digits no column holds answer 404, not
     # a database overflow. Set before any blueprint adds its rules.
     from partnernet.api.spec import IdConverter

@@ -1,4 +1,5 @@
 """What every template can use: the navigation for the user's role, labels, date formatting."""
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import request, url_for
@@ -9,29 +10,71 @@ from partnernet.auth.forms import LanguageForm
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.labels import label
 
-# (endpoint, label, roles that see it, the URL's arguments from the user)
+# (endpoint, label, roles that see it, the URL's arguments from the user), in menus: a menu's label,
+# or None for a top-level link. A menu with one item for a role is shown as that item's link.
 NAVIGATION = [
-    ("home.hq", _l("Dashboard"), HQ_ROLES, None),
-    ("home.partner", _l("Home"), ("partner_admin",), None),
-    ("home.engineer", _l("My work"), ("engineer",), None),
-    ("tickets.index", _l("Tickets"), ("hq_admin", "hq_manager", "hq_agent", "partner_admin", "engineer"), None),
-    ("tickets.queue", _l("HQ queue"), HQ_ROLES, None),
-    ("customers.index", _l("Customers"), HQ_ROLES, None),
-    ("network.partners", _l("Partners"), HQ_ROLES, None),
-    ("network.coverage_by_region", _l("Coverage"), HQ_ROLES, None),
-    ("network.partner", _l("Our company"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
-    ("network.engineer", _l("My certifications"), ("engineer",), lambda u: {"engineer_id": u.engineer_id}),
-    ("network.review_queue", _l("Certification reviews"), MANAGER_ROLES, None),
-    ("audit.runs", _l("Audits"), HQ_ROLES, None),
-    ("audit.our_findings", _l("Our audit findings"), ("partner_admin",), None),
-    ("transfer.import_page", _l("Import"), MANAGER_ROLES, None),
-    ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",), None),
-    ("users.index", _l("Users"), ("hq_admin",), None),
-    ("settings.general", _l("Settings"), ("hq_admin",), None),
-    ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
-    ("settings.sla_policies", _l("SLA policies"), ("hq_admin",), None),
-    ("settings.changes_log", _l("Change log"), ("hq_admin",), None),
+    (None, [
+        ("home.hq", _l("Dashboard"), HQ_ROLES, None),
+        ("home.partner", _l("Home"), ("partner_admin",), None),
+        ("home.engineer", _l("My work"), ("engineer",), None),
+    ]),
+    (_l("Tickets"), [
+        ("tickets.index", _l("Tickets"), ("hq_admin", "hq_manager", "hq_agent", "partner_admin", "engineer"), None),
+        ("tickets.queue", _l("HQ queue"), HQ_ROLES, None),
+        ("customers.index", _l("Customers"), HQ_ROLES, None),
+    ]),
+    (_l("Network"), [
+        ("network.partners", _l("Partners"), HQ_ROLES, None),
+        ("network.coverage_by_region", _l("Coverage"), HQ_ROLES, None),
+        ("network.partner", _l("Our company"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
+        ("network.engineer", _l("My certifications"), ("engineer",), lambda u: {"engineer_id": u.engineer_id}),
+        ("network.review_queue", _l("Certification reviews"), MANAGER_ROLES, None),
+        ("transfer.import_page", _l("Import"), MANAGER_ROLES, None),
+        ("regions.index", _l("Regions"), HQ_ROLES + ("partner_admin",), None),
+    ]),
+    (_l("Audit"), [
+        ("audit.runs", _l("Audits"), HQ_ROLES, None),
+        ("audit.our_findings", _l("Our audit findings"), ("partner_admin",), None),
+    ]),
+    (_l("System"), [
+        ("users.index", _l("Users"), ("hq_admin",), None),
+        ("settings.general", _l("Settings"), ("hq_admin",), None),
+        ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
+        ("settings.sla_policies", _l("SLA policies"), ("hq_admin",), None),
+        ("settings.changes_log", _l("Change log"), ("hq_admin",), None),
+    ]),
 ]
+
+
+@dataclass
+class NavLink:
+    endpoint: str
+    url: str
+    text: str
+
+
+@dataclass
+class NavMenu:
+    text: str
+    links: list
+
+    @property
+    def endpoints(self) -> set:
+        return {link.endpoint for link in self.links}
+
+
+def navigation_for(user) -> list:
+    """The user's navigation: links, and menus of links (a menu of one is its link)."""
+    entries = []
+    for menu, items in NAVIGATION:
+        links = [NavLink(e, url_for(e, **(args(user) if args else {})), t)
+                 for e, t, roles, args in items if user.role in roles]
+        if menu is None or len(links) == 1:
+            entries += links
+        elif links:
+            entries.append(NavMenu(menu, links))
+    return entries
+
 
 BADGE_COLOURS = {
     "active": "success", "valid": "success", "resolved": "success", "closed": "secondary",
@@ -73,8 +116,7 @@ def register_template_helpers(app):
         if current_user.is_authenticated:
             from partnernet.notifications.service import unread_count
             unread = unread_count(current_user)
-            navigation = [(e, url_for(e, **(args(current_user) if args else {})), t)
-                          for e, t, roles, args in NAVIGATION if current_user.role in roles]
+            navigation = navigation_for(current_user)
         return {
             "navigation": navigation,
             "language_form": LanguageForm(formdata=None, locale=ui_language(), next=request.full_path.rstrip("?")),

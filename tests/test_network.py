@@ -47,9 +47,9 @@ def test_status_change_needs_a_reason(app):
 def test_illegal_transition_in_the_ui_shows_a_message(client, login_as, app):
     partner = factories.partner(status="onboarding")
     login_as(factories.user("hq_manager"))
-    response = client.post(f"/partners/{partner.id}/status", data={"status": "suspended", "reason": "x"},
-                           follow_redirects=True)
-    assert response.status_code == 200
+    response = client.post(f"/partners/{partner.id}/status", data={"status": "suspended", "reason": "x"})
+    assert response.status_code == 422
+    assert len(error_messages(response.get_data(as_text=True))) == 1
     assert db.session.get(Party, partner.id).status == "onboarding"
 
 
@@ -348,3 +348,66 @@ def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):
     assert response.status_code == 422
     from partnernet.auth.service import find_user
     assert find_user("w@own.cn") is None
+
+
+# --- forms after a refusal: what was entered stays, each error is said once ---------------------
+
+from tests.test_ticket_pages import error_messages, selected  # noqa: E402 (the pages' readers, shared)
+
+
+def test_a_status_change_without_a_reason_keeps_the_status_chosen_and_says_so_once(client, login_as, app):
+    partner = factories.partner(status="active")
+    login_as(factories.user("hq_manager"))
+    client.post("/language", data={"locale": "en"})
+    response = client.post(f"/partners/{partner.id}/status", data={"status": "suspended", "reason": " "})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert selected(page, "status") == ["suspended"]
+    assert len(error_messages(page)) == 1
+    assert db.session.get(Party, partner.id).status == "active"
+
+
+def test_a_refused_coverage_keeps_what_was_entered(client, login_as, app):
+    partner = factories.partner(status="active", tiers=["L1", "L2"])
+    login_as(factories.user("hq_manager"))
+    client.post("/language", data={"locale": "en"})
+    response = client.post(f"/partners/{partner.id}/coverage", data={
+        "region_code": "330106", "all_product_lines": "y", "tiers": ["L3"], "effective_from": "2026-12-01"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_messages(page) == ["The partner does not offer L3."]
+    assert 'value="330106"' in page and 'value="2026-12-01"' in page and "西湖区" in page
+    assert db.session.execute(db.select(Coverage).where(Coverage.party_id == partner.id)).first() is None
+
+
+def test_rejecting_without_a_reason_is_said_once_beside_that_certification(client, login_as, app, engineer):
+    cert = certifications.submit(engineer, "workflow", "associate", "R-1", date(2026, 1, 1), date(2099, 1, 1), NOW)
+    login_as(factories.user("hq_manager"))
+    client.post("/language", data={"locale": "en"})
+    response = client.post(f"/certifications/{cert.id}/review", data={"decision": "reject", "reason": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_messages(page) == ["A reason is required."]
+    assert "R-1" in page and db.session.get(Certification, cert.id).status == "pending"
+
+
+def test_revoking_without_a_reason_is_said_once(client, login_as, app, engineer):
+    cert = factories.certification(engineer, "workflow", issued_on=date(2026, 1, 1), expires_on=date(2099, 1, 1))
+    login_as(factories.user("hq_manager"))
+    response = client.post(f"/certifications/{cert.id}/revoke", data={"reason": " "})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert len(error_messages(page)) == 1
+    assert db.session.get(Certification, cert.id).status == "valid"
+
+
+def test_a_bad_scan_is_said_once_under_the_field_and_the_form_keeps_its_values(client, login_as, app, engineer):
+    login_as(factories.user("hq_manager"))
+    client.post("/language", data={"locale": "en"})
+    response = client.post(f"/engineers/{engineer.id}/certifications", content_type="multipart/form-data", data={
+        "product_line": "integration", "level": "associate", "number": "S-1", "issued_on": "2026-01-01",
+        "expires_on": "2028-01-01", "scan": (io.BytesIO(b"<html>not a scan</html>"), "scan.pdf")})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_messages(page) == ["Only PDF, PNG or JPEG."]
+    assert selected(page, "product_line") == ["integration"] and 'value="S-1"' in page

@@ -63,3 +63,13 @@ def test_hq_admin_changes_a_policy_target(client, login_as, app):
     assert bad.status_code == 200
     db.session.refresh(policy)
     assert policy.day_start.hour == 8
+
+
+def test_a_calendar_day_without_a_date_keeps_what_was_chosen_and_says_so_once(client, login_as, app):
+    from tests.test_ticket_pages import error_messages, selected
+    login_as(factories.user("hq_admin"))
+    response = client.post("/settings/calendar/day", data={"day": "", "is_working": "off", "note": "公司年会"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert selected(page, "is_working") == ["off"] and 'value="公司年会"' in page
+    assert len(error_messages(page)) == 1

@@ -171,3 +171,99 @@ def test_the_list_counts_up_to_its_cap_and_its_pages_hold_every_ticket_once(app,
     assert seen == sorted(opened, reverse=True)  # newest first, each once
     login_as(manager)
     assert '<span class="text-muted fs-6">3+</span>' in client.get("/tickets/").get_data(as_text=True)
+
+
+# --- forms after a refusal: what was chosen stays chosen, each error is said once ----------------
+
+def error_messages(page: str) -> list[str]:
+    """Every error the page shows: banners and the messages under fields."""
+    found = re.findall(r'<div class="(?:alert alert-danger|invalid-feedback[^"]*)"[^>]*>(.*?)</div>', page, re.S)
+    return [re.sub(r"\s+", " ", text).strip() for text in found]
+
+
+def selected(page: str, name: str) -> list[str]:
+    """The options chosen in the select named `name`."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    assert select, f"no select {name} on the page"
+    return re.findall(r'<option selected value="([^"]*)"', select.group(1))
+
+
+@pytest.fixture
+def worked(app):
+    """A ticket in progress at a partner, and the partner's admin."""
+    from partnernet.tickets import service
+    partner, engineer = certified_partner()
+    admin = factories.user("partner_admin", party=partner)
+    ticket = service.accept(open_ticket(), admin, engineer.id, NOW)
+    service.change_status(ticket, admin, "in_progress", "", NOW)
+    return ticket, admin
+
+
+def test_resolving_without_a_note_keeps_resolved_chosen_and_says_once_what_is_missing(client, login_as, worked):
+    """Saving again after the error must resolve, not record the list's first step (waiting on customer)."""
+    ticket, admin = worked
+    login_as(admin)
+    client.post("/language", data={"locale": "en"})
+    response = client.post(f"/tickets/{ticket.id}/status", data={"status": "resolved", "note": " "})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert selected(page, "status") == ["resolved"]
+    assert error_messages(page) == ["A resolution note is required."]
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "in_progress"
+
+
+def test_a_refused_status_change_keeps_the_note_typed(client, login_as, worked):
+    ticket, admin = worked
+    login_as(admin)
+    page = client.post(f"/tickets/{ticket.id}/status", data={"status": "resolved", "note": "x" * 5001}).get_data(as_text=True)
+    assert selected(page, "status") == ["resolved"] and "x" * 5001 in page
+    assert len(error_messages(page)) == 1
+
+
+def test_a_refused_decline_keeps_the_reason_chosen(client, login_as, app):
+    ticket, offered, _other = offered_to_one_of_two()
+    login_as(factories.user("partner_admin", party=offered))
+    response = client.post(f"/tickets/{ticket.id}/decline", data={"reason_code": "customer_unreachable", "note": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert selected(page, "reason_code") == ["customer_unreachable"]
+    assert len(error_messages(page)) == 1
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).offered_party_id == offered.id
+
+
+def test_a_refused_return_keeps_the_reason_chosen(client, login_as, worked):
+    ticket, admin = worked
+    login_as(admin)
+    response = client.post(f"/tickets/{ticket.id}/return", data={"reason_code": "customer_request", "note": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert selected(page, "reason_code") == ["customer_request"]
+    assert len(error_messages(page)) == 1
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "in_progress"
+
+
+def test_a_refused_offer_by_hand_keeps_the_partner_and_says_why_once(client, login_as, app):
+    ticket = open_ticket(factories.customer(region_code="330106"))  # nobody covers it: the HQ queue
+    assert ticket.status == "hq_queue"
+    uncertified = factories.partner(name="无认证工程师的伙伴")
+    login_as(factories.user("hq_agent"))
+    client.post("/language", data={"locale": "en"})
+    response = client.post(f"/tickets/{ticket.id}/offer", data={"party_id": uncertified.id, "override_reason": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(rf'<input[^>]*name="party_id"[^>]*value="{uncertified.id}"', page)
+    assert error_messages(page) == ["Give a reason to offer it anyway."]
+
+
+def test_a_refused_intake_keeps_the_region_chosen_and_names_it(client, login_as, app):
+    customer = factories.customer(region_code="330106")
+    factories.contract(customer)
+    login_as(factories.user("hq_agent"))
+    page = client.post("/tickets/new", data={"customer_id": customer.id, "region_code": "330102", "product_line": "workflow",
+                                             "complexity": "simple", "channel": "web", "subject": ""}).get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="region-search"[^>]*value="上城区', page)
+    assert re.search(r'<input[^>]*name="region_code"[^>]*value="330102"', page)
+    assert selected(page, "channel") == ["web"] and len(error_messages(page)) == 1

@@ -14,7 +14,7 @@ from partnernet.audit.forms import DecisionForm, ResponseForm, RunForm
 from partnernet.audit.measures import MEASURES_WITH_TICKETS
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.scope import require_role
-from partnernet.errors import DomainError
+from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
 from partnernet.labels import label
 from partnernet.settings.service import load_settings
@@ -24,14 +24,6 @@ bp = Blueprint("audit", __name__)
 
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def show_errors(form, error: DomainError) -> None:
-    """Put a service's field errors on the form, and its message on top."""
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [message]
-    flash(error.message, "danger")
 
 
 def last_month(today):

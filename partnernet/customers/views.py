@@ -12,11 +12,11 @@ from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.customers import service
 from partnernet.customers.forms import ContractEditForm, ContractForm, CustomerForm, ServicePaymentForm
 from partnernet.customers.models import Contract, Customer
-from partnernet.errors import DomainError
+from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.lookup import chosen_id, number_or_name
-from partnernet.network.views import page_number, product_lines, show_errors
+from partnernet.network.views import page_number, product_lines
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.templating import ui_language

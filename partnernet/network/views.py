@@ -16,9 +16,9 @@ from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.auth.service import create_user
-from partnernet.errors import DomainError
+from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
-from partnernet.labels import label, product_line_choices
+from partnernet.labels import choices, label, product_line_choices
 from partnernet.lookup import number_or_name
 from partnernet.network import certifications, coverage_map, service, transfer
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
@@ -35,14 +35,6 @@ bp = Blueprint("network", __name__)
 
 def product_lines() -> list[ProductLine]:
     return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
-
-
-def show_errors(form, error: DomainError) -> None:
-    """Put a service's field errors on the form, and its message on top."""
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [message]
-    flash(error.message, "danger")
 
 
 MAX_PAGE = 10**6  # a million pages of a list is more than any list here; beyond, the offset overflows
@@ -139,12 +131,28 @@ def edit_partner(party_id):
 @login_required
 def partner(party_id):
     party = get_or_404(Party, party_id, current_user)
+    coverage_form = coverage_form_for()
+    coverage_form.effective_from.data, coverage_form.tiers.data = today_in_china(), party.tiers
+    return render_partner(party, status_form_for(party), coverage_form)
+
+
+def status_form_for(party: Party) -> StatusForm:
+    form = StatusForm()
+    form.status.choices = choices(service.allowed_transitions(party.status))
+    return form
+
+
+def coverage_form_for() -> CoverageForm:
+    form = CoverageForm()
+    form.product_lines.choices = product_line_choices(product_lines(), lambda line: line.id)
+    return form
+
+
+def render_partner(party: Party, status_form: StatusForm, coverage_form: CoverageForm, status=200):
+    """The partner's page; after a refused form, that form as it was filled in, with its errors."""
     today = today_in_china()
-    status_form = StatusForm()
-    status_form.status.choices = list(service.allowed_transitions(party.status))
-    coverage_form = CoverageForm(effective_from=today)
-    coverage_form.product_lines.choices = product_line_choices(product_lines(), lambda line: line.id)
-    coverage_form.tiers.data = party.tiers
+    chosen_region = db.session.get(Region, coverage_form.region_code.data) \
+        if isinstance(coverage_form.region_code.data, str) and len(coverage_form.region_code.data) == 6 else None
     # Each list is the party's rows as far as the user may see them; an engineer gets no coverage.
     party_coverages = db.session.execute(scoped(
         db.select(Coverage).where(Coverage.party_id == party.id).order_by(Coverage.id), Coverage, current_user)
@@ -179,8 +187,9 @@ def partner(party_id):
                            engineers=engineers, engineer_certifications=engineer_certifications,
                            history=history, show_history=show_records, product_lines=product_lines(),
                            show_audit=show_audit, audit_history=audit_history, audit_weeks=audit_weeks,
-                           can_manage=current_user.role in MANAGER_ROLES,
-                           can_manage_engineers=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin")
+                           can_manage=current_user.role in MANAGER_ROLES, chosen_region=chosen_region,
+                           can_manage_engineers=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
+                           ), status
 
 
 @bp.post("/partners/<int:party_id>/status")
@@ -188,18 +197,19 @@ def partner(party_id):
 def change_status(party_id):
     require_role(current_user, *MANAGER_ROLES)
     party = get_or_404(Party, party_id, current_user)
-    form = StatusForm()
-    form.status.choices = list(service.allowed_transitions(party.status)) or [party.status]
-    if not form.validate_on_submit():
-        flash(_("Choose a new status and give a reason."), "danger")
-    else:
+    form = status_form_for(party)
+    if form.validate_on_submit():
         try:
             service.change_status(party, form.status.data, form.reason.data, current_user.id, now_utc())
-            flash(_("Status changed."), "success")
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "danger")
-    return redirect(url_for("network.partner", party_id=party.id))
+            show_errors(form, error)
+        else:
+            flash(_("Status changed."), "success")
+            return redirect(url_for("network.partner", party_id=party.id))
+    coverage_form = coverage_form_for()
+    coverage_form.effective_from.data, coverage_form.tiers.data = today_in_china(), party.tiers
+    return render_partner(party, form, coverage_form, status=422)
 
 
 @bp.post("/partners/<int:party_id>/coverage")
@@ -207,24 +217,20 @@ def change_status(party_id):
 def add_coverage(party_id):
     require_role(current_user, *MANAGER_ROLES)
     party = get_or_404(Party, party_id, current_user)
-    form = CoverageForm()
-    form.product_lines.choices = product_line_choices(product_lines(), lambda line: line.id)
-    if not form.validate_on_submit():
-        for field in form:
-            for message in field.errors:
-                flash(f"{field.label.text}: {message}", "danger")
-    else:
+    form = coverage_form_for()
+    if form.validate_on_submit():
         try:
             coverage = service.add_coverage(
                 party, form.region_code.data, form.all_product_lines.data,
                 [int(i) for i in form.product_lines.data], form.tiers.data,
                 form.effective_from.data, form.effective_to.data, current_user.id, now_utc())
-            flash(_("Coverage of %(region)s added.", region=coverage.region.name), "success")
         except DomainError as error:
             db.session.rollback()
-            for message in error.fields.values():
-                flash(message, "danger")
-    return redirect(url_for("network.partner", party_id=party.id) + "#coverage")
+            show_errors(form, error)
+        else:
+            flash(_("Coverage of %(region)s added.", region=coverage.region.name), "success")
+            return redirect(url_for("network.partner", party_id=party.id) + "#coverage")
+    return render_partner(party, status_form_for(party), form, status=422)
 
 
 @bp.post("/coverage/<int:coverage_id>/end")
@@ -283,12 +289,13 @@ def engineer(engineer_id):
     return render_engineer(engineer, certification_form())
 
 
-def render_engineer(engineer: Engineer, form, login_form=None, status=200):
+def render_engineer(engineer: Engineer, form, login_form=None, status=200, refused_revoke=None):
     can_edit = current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
     login = db.session.execute(db.select(User).where(User.engineer_id == engineer.id)).scalar_one_or_none()
     return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
                            can_submit=can_submit_for(engineer), can_edit=can_edit, login=login,
-                           can_revoke=current_user.role in MANAGER_ROLES, revoke_form=RevokeForm(),
+                           can_revoke=current_user.role in MANAGER_ROLES, revoke_form=RevokeForm(formdata=None),
+                           refused_revoke=refused_revoke or (None, None),
                            login_form=login_form or EngineerLoginForm(email=engineer.email)), status
 
 
@@ -365,12 +372,17 @@ def certification_scan(certification_id):
 @login_required
 def review_queue():
     require_role(current_user, *MANAGER_ROLES)
+    return render_review_queue()
+
+
+def render_review_queue(refused: tuple[int, ReviewForm] | None = None, status=200):
+    """The queue; after a refused review, that certification's form as it was filled in."""
     today = today_in_china()
     pending = db.session.execute(
         db.select(Certification).where(Certification.status == "pending").order_by(Certification.submitted_at)
     ).scalars().all()
     return render_template("network/review_queue.html", items=[(c, certifications.approval_effect(c, today)) for c in pending],
-                           form=ReviewForm(), today=today)
+                           form=ReviewForm(formdata=None), refused=refused or (None, None), today=today), status
 
 
 @bp.post("/certifications/<int:certification_id>/review")
@@ -383,13 +395,16 @@ def review_certification(certification_id):
         try:
             certifications.review(certification, form.decision.data, form.reason.data, current_user.id,
                                   now_utc(), today_in_china())
-            flash(_("Approved.") if form.decision.data == "approve" else _("Rejected."), "success")
         except DomainError as error:
             db.session.rollback()
-            flash(" ".join([error.message] + list(error.fields.values())), "danger")
-    else:  # a reason over 2000 characters, a decision not offered: say so rather than nothing
-        flash(" ".join(str(message) for messages in form.errors.values() for message in messages), "danger")
-    return redirect(url_for("network.review_queue"))
+            if error.status == 409:  # reviewed meanwhile: it has left the queue
+                flash(error.message, "danger")
+                return redirect(url_for("network.review_queue"))
+            show_errors(form, error)
+        else:
+            flash(_("Approved.") if form.decision.data == "approve" else _("Rejected."), "success")
+            return redirect(url_for("network.review_queue"))
+    return render_review_queue((certification.id, form), status=422)
 
 
 @bp.post("/certifications/<int:certification_id>/revoke")
@@ -403,13 +418,17 @@ def revoke_certification(certification_id):
     if form.validate_on_submit():
         try:
             certifications.revoke(certification, form.reason.data, current_user.id, now_utc())
-            flash(_("Certification revoked."), "success")
         except DomainError as error:
             db.session.rollback()
-            flash(" ".join([error.message] + list(error.fields.values())), "danger")
-    else:
-        flash(" ".join(str(message) for messages in form.errors.values() for message in messages), "danger")
-    return redirect(url_for("network.engineer", engineer_id=certification.engineer_id))
+            if error.status == 409:  # no longer valid: nothing left to revoke
+                flash(error.message, "danger")
+                return redirect(url_for("network.engineer", engineer_id=certification.engineer_id))
+            show_errors(form, error)
+        else:
+            flash(_("Certification revoked."), "success")
+            return redirect(url_for("network.engineer", engineer_id=certification.engineer_id))
+    return render_engineer(get_engineer_in_scope(certification.engineer_id), certification_form(),
+                           refused_revoke=(certification.id, form), status=422)
 
 
 # --- coverage by region ------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TimeField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from partnernet.audit.forms import finite
@@ -12,7 +13,7 @@ from partnernet.settings.service import SERVICE_FEE_RATE_RANGE
 
 class CalendarDayForm(FlaskForm):
     day = DateField(_l("Date"), validators=[DataRequired()])
-    is_working = SelectField(_l("Working day?"), choices=["working", "off"])
+    is_working = SelectField(_l("Working day?"), choices=[SelectChoice("working", _l("working")), SelectChoice("off", _l("day off"))])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=64)])
 
 

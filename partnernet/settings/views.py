@@ -54,15 +54,19 @@ def general():
 @login_required
 def calendar_page():
     require_role(current_user, "hq_admin")
-    year = request.args.get("year", type=int) or today_in_china().year
+    return render_calendar(request.args.get("year", type=int) or today_in_china().year, CalendarDayForm())
+
+
+def render_calendar(year: int, day_form: CalendarDayForm, status=200):
+    """The year's arrangement; after a refused day, the day's form as it was filled in."""
     year = min(max(year, 2000), 2100)
     # The days that differ from Monday–Friday: the arrangement a person checks.
     rows = db.session.execute(db.select(CalendarDay).where(
         CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))).order_by(CalendarDay.day)).scalars().all()
     exceptions = [r for r in rows if r.is_working != (r.day.weekday() < 5)]
     return render_template("settings/calendar.html", year=year, exceptions=exceptions, complete=len(rows) >= 365,
-                           day_form=CalendarDayForm(), import_form=CalendarImportForm(),
-                           missing=calendar.years_without_data(today_in_china()))
+                           day_form=day_form, import_form=CalendarImportForm(),
+                           missing=calendar.years_without_data(today_in_china())), status
 
 
 @bp.post("/calendar/day")
@@ -74,8 +78,7 @@ def set_calendar_day():
         calendar.set_day(form.day.data, form.is_working.data == "working", form.note.data, current_user.id)
         flash(_("%(day)s saved.", day=form.day.data), "success")
         return redirect(url_for("settings.calendar_page", year=form.day.data.year))
-    flash(_("Give a date and whether it is a working day."), "danger")
-    return redirect(url_for("settings.calendar_page"))
+    return render_calendar(today_in_china().year, form, status=422)
 
 
 @bp.post("/calendar/import")

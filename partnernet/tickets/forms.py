@@ -29,15 +29,15 @@ class AcceptForm(FlaskForm):
     engineer_id = SelectField(_l("Engineer"), coerce=int)
 
 
-# The reason selects are rendered with labels in the template. Their codes are checked by the
-# service, which names the field; these forms check the notes (required, at most 2000 characters).
+# The reasons' codes are checked by the service, which names the field; these forms check the
+# notes (required, at most 2000 characters).
 class DeclineForm(FlaskForm):
-    reason_code = SelectField(_l("Reason"), choices=list(DECLINE_REASONS), validate_choice=False)
+    reason_code = SelectField(_l("Reason"), choices=choices(DECLINE_REASONS), validate_choice=False)
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 
 class ReturnForm(FlaskForm):
-    reason_code = SelectField(_l("Reason"), choices=list(RETURN_REASONS), validate_choice=False)
+    reason_code = SelectField(_l("Reason"), choices=choices(RETURN_REASONS), validate_choice=False, id="return_reason")
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 

@@ -9,11 +9,12 @@ from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
 from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role, scoped, ticket_events
 from partnernet.customers.models import Customer
-from partnernet.errors import DomainError
+from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
-from partnernet.labels import product_line_choices
+from partnernet.labels import choices, product_line_choices
 from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
 from partnernet.network.views import page_number
+from partnernet.regions.models import Region
 from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
                                       ReturnForm, StatusForm)
@@ -68,10 +69,7 @@ def new():
                 region_code=form.region_code.data or None), current_user, now_utc())
         except DomainError as error:
             db.session.rollback()
-            for name, message in error.fields.items():
-                if name in form:
-                    form[name].errors = list(form[name].errors) + [message]
-            flash(error.message, "danger")
+            show_errors(form, error)
         else:
             flash(_("Ticket #%(id)d opened.", id=ticket.id), "success")
             return redirect(url_for("tickets.detail", ticket_id=ticket.id))
@@ -82,7 +80,10 @@ def new():
                                 ).scalar_one_or_none() if chosen_id and 0 < chosen_id <= MAX_ID else None
     if chosen is not None:
         form.customer_id.data = chosen.id
-    return render_template("tickets/new.html", form=form, product_lines=product_lines(), chosen=chosen)
+    region_code = form.region_code.data
+    chosen_region = db.session.get(Region, region_code) if isinstance(region_code, str) and len(region_code) == 6 else None
+    return render_template("tickets/new.html", form=form, product_lines=product_lines(), chosen=chosen,
+                           chosen_region=chosen_region)
 
 
 def own_certified_engineers(ticket: Ticket, party_id: int):
@@ -105,7 +106,7 @@ def render_ticket(ticket: Ticket, status=200, **forms):
         accept_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, user.party_id)]
     ours = ticket.owner_party_id == user.party_id or user.is_hq
     status_form = forms.get("status_form") or StatusForm()
-    status_form.status.choices = list(service.WORK_TRANSITIONS.get(ticket.status, ())) if ours else []
+    status_form.status.choices = choices(service.WORK_TRANSITIONS.get(ticket.status, ())) if ours else []
     reassign_form = forms.get("reassign_form") or ReassignForm()
     if ours and ticket.owner_party_id and ticket.status in service.WORK_TRANSITIONS and user.role != "engineer":
         reassign_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, ticket.owner_party_id)]
@@ -134,22 +135,24 @@ def posted_id(name: str) -> int | None:
     return value if value is not None and 1 <= value <= MAX_ID else None
 
 
-def act(ticket_id, action, success_message, form_name=None, form=None, answering_offer=False):
-    """Run one service action for the ticket page; errors come back on the same page. An answer to
-    an offer also finds a ticket once offered to the user's partner and since moved on, so that a
-    late answer is told so (409) rather than shown a 404."""
+def act(ticket_id, action, success_message, form_name=None, form=None, answering_offer=False, validate=True,
+        field_names=None):
+    """Run one service action for the ticket page; errors come back on the same page, in the form
+    as it was filled in. An answer to an offer also finds a ticket once offered to the user's
+    partner and since moved on, so that a late answer is told so (409) rather than shown a 404.
+    `validate=False`: the form's only field is checked by the service (a choice of engineer)."""
     ticket = get_offer_or_404(ticket_id, current_user) if answering_offer \
         else get_or_404(Ticket, ticket_id, current_user)
-    if form is not None and not form.validate_on_submit():  # a note too long, a required note missing
+    if validate and form is not None and not form.validate_on_submit():  # a note too long, a required note missing
         return render_ticket(ticket, status=422, **{form_name: form})
     try:
         action(ticket)
     except DomainError as error:
         db.session.rollback()
-        message = " ".join(dict.fromkeys([error.message] + [str(m) for m in error.fields.values()]))  # each once
-        flash(message, "danger")
         if error.status == 409:
+            flash(error.message, "danger")
             return back_to(ticket_id)
+        show_errors(form, error, field_names)
         ticket = get_or_404(Ticket, ticket_id, current_user)
         extra = {form_name: form} if form_name else {}
         return render_ticket(ticket, status=error.status, **extra)
@@ -170,7 +173,7 @@ def accept(ticket_id):
     require_role(current_user, "partner_admin")
     engineer_id = posted_id("engineer_id")
     return act(ticket_id, lambda t: service.accept(t, current_user, engineer_id, now_utc()),
-               _("Accepted. The ticket is yours."), answering_offer=True)
+               _("Accepted. The ticket is yours."), "accept_form", AcceptForm(), answering_offer=True, validate=False)
 
 
 @bp.post("/<int:ticket_id>/decline")
@@ -196,7 +199,7 @@ def change_status(ticket_id):
 def reassign(ticket_id):
     engineer_id = posted_id("engineer_id")
     return act(ticket_id, lambda t: service.reassign(t, current_user, engineer_id, now_utc()),
-               _("Engineer changed."))
+               _("Engineer changed."), "reassign_form", ReassignForm(), validate=False)
 
 
 @bp.post("/<int:ticket_id>/return")
@@ -229,4 +232,4 @@ def offer_by_hand(ticket_id):
     form = OfferByHandForm()
     party_id = posted_id("party_id")
     return act(ticket_id, lambda t: service.offer_by_hand(t, current_user, party_id, form.override_reason.data, now_utc()),
-               _("Offered."), "offer_form", form)
+               _("Offered."), "offer_form", form, field_names={"partner_id": "party_id"})

@@ -124,10 +124,6 @@ def screenshot_dir():
     return SCREENSHOTS
 
 
-def is_favicon(message) -> bool:
-    return (message.location or {}).get("url", "").endswith("/favicon.ico")
-
-
 @dataclass
 class Problems:
     """What went wrong in the browser on the page being looked at."""
@@ -137,7 +133,7 @@ class Problems:
         text = message.text
         if "Content Security Policy" in text or "Content-Security-Policy" in text:
             self.items.append(f"CSP violation: {text}")
-        elif message.type == "error" and not is_favicon(message):
+        elif message.type == "error":  # a missing /favicon.ico too: every page has one
             self.items.append(f"console error: {text} ({(message.location or {}).get('url', '')})")
 
     def page_error(self, error):

@@ -40,6 +40,7 @@ def test_every_demo_login_lands_on_its_home(browsers, email):
     who = page.inner_text("[data-testid=whoami]")
     assert party in who, who
     user.shot("home")
+    page.click("[data-testid=user-menu]")  # signing out is in the user's menu
     with page.expect_navigation():
         page.click("nav form[action='/logout'] button[type=submit]")
     assert path_of(page) == "/login"
