@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from partnernet.auth.forms import LanguageForm
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
-from partnernet.labels import label
+from partnernet.labels import label, product_line_name
 
 # (endpoint, label, roles that see it, the URL's arguments from the user)
 NAVIGATION = [
@@ -62,6 +62,7 @@ def ui_language() -> str:
 
 def register_template_helpers(app):
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["product_line_name"] = product_line_name
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.filters["weekday"] = lambda day: format_date(day, "EEE")

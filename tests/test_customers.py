@@ -207,4 +207,4 @@ def test_hq_corrects_a_customer_and_a_contract_and_the_log_says_what_changed(cli
     client.post("/logout")
     login_as(factories.user("hq_admin"))
     log = client.get("/settings/changes").get_data(as_text=True)
-    assert "宁波海曙科技" in log and "24x7" in log and "workflow, mobile" in log
+    assert "宁波海曙科技" in log and "24x7" in log and "流程与表单, 移动办公" in log

@@ -348,3 +348,31 @@ def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):
     assert response.status_code == 422
     from partnernet.auth.service import find_user
     assert find_user("w@own.cn") is None
+
+
+# --- product lines by name, in the reader's language ----------------------------------------------
+
+@pytest.mark.parametrize("locale, workflow, oa_core", [("zh_CN", "流程与表单", "OA 核心平台"),
+                                                       ("en", "Workflow &amp; forms", "OA core platform")])
+def test_partner_page_names_the_engineers_product_lines_in_the_readers_language(client, login_as, app,
+                                                                                 locale, workflow, oa_core):
+    partner = factories.partner()
+    engineer = factories.engineer(partner)
+    factories.certification(engineer, "workflow")
+    factories.certification(engineer, "oa-core")
+    login_as(factories.user("hq_manager", locale=locale))
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    engineers_table = page[page.index(engineer.name):]
+    assert workflow in engineers_table and oa_core in engineers_table
+    assert ">workflow <" not in page and ">oa-core <" not in page
+
+
+def test_accepting_with_an_uncertified_engineer_names_the_product_line(app):
+    from partnernet.tickets import service as tickets
+    partner = factories.partner()
+    engineer = factories.engineer(partner)
+    ticket = factories.ticket(factories.customer())
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.check_engineer(ticket, partner.id, engineer.id, TODAY)
+    assert refused.value.fields["engineer_id"] == "未获得 流程与表单 认证。"

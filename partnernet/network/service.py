@@ -8,7 +8,7 @@ from partnernet.auth.models import User
 from partnernet.db_types import utcnow
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
-from partnernet.labels import label
+from partnernet.labels import label, product_line_name
 from partnernet.network.models import (
     PARTNER_KINDS, ROUTABLE_STATUSES, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
     coverage_product_line)
@@ -364,7 +364,7 @@ def remind_expiring_certifications(today: date, days: int, now: datetime) -> int
             recipients, "certification_expiring", f"certification_expiring:{cert.id}:{cert.expires_on.isoformat()}",
             lambda: (_("Certification of %(name)s expires on %(day)s", name=cert.engineer.name, day=cert.expires_on),
                      _("%(line)s certificate %(number)s: submit the renewal now so that HQ can approve it in time.",
-                       line=cert.product_line.code, number=cert.number)),
+                       line=product_line_name(cert.product_line), number=cert.number)),
             f"/engineers/{cert.engineer_id}", now)
     db.session.commit()
     return sent
