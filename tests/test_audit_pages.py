@@ -38,11 +38,11 @@ def test_a_channel_manager_starts_a_run_from_the_page_and_sees_the_flagged_partn
     last_month_end = first_of_this_month - timedelta(days=1)
     assert f'value="{last_month_end.replace(day=1).isoformat()}"' in form   # last month by default
     assert f'value="{last_month_end.isoformat()}"' in form
-    assert 'value="0.20"' in form and 'value="10"' in form and 'value="0.30"' in form  # from the settings
+    assert 'value="20"' in form and 'value="10"' in form and 'value="30"' in form  # from the settings, in per cent
 
     response = client.post("/audits", data={
         "period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(),
-        "threshold": "0.20", "min_offers": "10", "sold_not_served_threshold": "0.30"})
+        "threshold": "20", "min_offers": "10", "sold_not_served_threshold": "30"})
     assert response.status_code == 302
     run = db.session.execute(sa.select(AuditRun)).scalar_one()
     assert (run.triggered_by, run.period_start, run.period_end) == ("ui", *WEEK)
@@ -65,7 +65,7 @@ def test_a_run_for_a_period_not_over_is_refused_on_the_page_with_the_reason(clie
     today = now_utc().astimezone(CHINA).date()
     response = client.post("/audits", data={
         "period_start": (today - timedelta(days=3)).isoformat(), "period_end": today.isoformat(),
-        "threshold": "0.20", "min_offers": "10", "sold_not_served_threshold": "0.30"})
+        "threshold": "20", "min_offers": "10", "sold_not_served_threshold": "30"})
     assert response.status_code == 422
     assert "invalid-feedback" in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
@@ -75,8 +75,8 @@ def test_a_run_for_a_period_not_over_is_refused_on_the_page_with_the_reason(clie
 @pytest.mark.parametrize("value", ["sNaN", "NaN", "-Infinity"])
 def test_a_share_that_is_not_a_finite_number_is_a_form_error(client, login_as, app, field, value):
     login_as(factories.user("hq_manager"))
-    data = {"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(), "threshold": "0.20",
-            "min_offers": "10", "sold_not_served_threshold": "0.30"}
+    data = {"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(), "threshold": "20",
+            "min_offers": "10", "sold_not_served_threshold": "30"}
     response = client.post("/audits", data={**data, field: value})
     assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
@@ -158,7 +158,7 @@ def test_an_hq_agent_may_look_but_not_start_a_run_or_decide(client, login_as, ap
     assert 'name="decision"' not in page_of(client.get(f"/findings/{found.id}"))
     response = client.post("/audits", data={"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(),
                                             "threshold": "0.20", "min_offers": "10",
-                                            "sold_not_served_threshold": "0.30"})
+                                            "sold_not_served_threshold": "30"})
     assert response.status_code == 403
     assert client.post(f"/findings/{found.id}/decision",
                        data={"decision": "suspension", "note": "越权"}).status_code == 403
@@ -242,3 +242,37 @@ def test_the_weekly_push_back_rate_is_set_against_the_median_of_the_partners_wit
     assert all(w.rate is None and w.network_median is None for w in weeks[:-2])
     assert weekly_push_back(quiet.id, WEEK[1])[-1].rate is None
     assert weekly_push_back(a.id, WEEK[1] + timedelta(days=7))[-2].rate == 0.4  # a week later, one step back
+
+
+def input_value(page: str, name: str) -> str:
+    tag = page[page.rindex("<input", 0, page.index(f'name="{name}"')):]
+    return tag[:tag.index(">")].split('value="')[1].split('"')[0]
+
+
+def test_the_run_form_shows_and_takes_thresholds_as_percentages_and_the_run_keeps_fractions(client, login_as, app):
+    login_as(factories.user("hq_manager"))
+    form = page_of(client.get("/audits"))
+    assert input_value(form, "threshold") == "20" and input_value(form, "sold_not_served_threshold") == "30"
+    data = {"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(), "threshold": "25 %",
+            "min_offers": "10", "sold_not_served_threshold": "12.5"}
+    for bad in ("101", "-1", "abc", "0.2.0"):
+        response = client.post("/audits", data={**data, "threshold": bad})
+        assert response.status_code == 422
+        assert "0 和 100" in response.get_data(as_text=True) or "0 and 100" in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
+    assert client.post("/audits", data=data).status_code == 302
+    run = db.session.execute(sa.select(AuditRun)).scalar_one()
+    assert (float(run.threshold), float(run.sold_not_served_threshold)) == (0.25, 0.125)
+
+
+def test_a_decision_is_not_preselected_and_none_chosen_is_a_form_error(client, login_as, app):
+    found = flagged_finding(factories.partner())
+    login_as(factories.user("hq_manager"))
+    page = page_of(client.get(f"/findings/{found.id}"))
+    select = page[page.index('name="decision"'):page.index("</select>", page.index('name="decision"'))]
+    assert select.count("selected") == 1 and '<option value="" selected' in select
+    response = client.post(f"/findings/{found.id}/decision", data={"decision": "", "note": "看一看"})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert text.count("invalid-feedback") == 1 and "看一看" in text
+    assert db.session.execute(sa.select(sa.func.count(AuditDecision.id))).scalar() == 0
