@@ -376,3 +376,56 @@ def test_accepting_with_an_uncertified_engineer_names_the_product_line(app):
         with pytest.raises(ValidationFailed) as refused:
             tickets.check_engineer(ticket, partner.id, engineer.id, TODAY)
     assert refused.value.fields["engineer_id"] == "未获得 流程与表单 认证。"
+
+
+# --- the engineer's home: certificates to renew first ---------------------------------------------
+
+def test_engineers_home_shows_expiring_and_expired_certificates_first_with_days_left_and_a_renew_button(
+        client, login_as, app):
+    from partnernet.timeclock import today_in_china
+    today = today_in_china()
+    engineer = factories.engineer(factories.partner())
+    lasting = factories.certification(engineer, "oa-core", number="OA-LASTING", issued_on=today - timedelta(days=100),
+                                      expires_on=today + timedelta(days=200))
+    expiring = factories.certification(engineer, "workflow", level="expert", number="WF-EXPIRING",
+                                       issued_on=today - timedelta(days=700), expires_on=today + timedelta(days=3))
+    expired = factories.certification(engineer, "mobile", number="MO-EXPIRED", status="expired",
+                                      issued_on=today - timedelta(days=800), expires_on=today - timedelta(days=10))
+    # Expiring too, but its renewal is already with HQ: nothing to do.
+    renewing = factories.certification(engineer, "integration", number="IN-OLD", issued_on=today - timedelta(days=700),
+                                       expires_on=today + timedelta(days=5))
+    factories.certification(engineer, "integration", number="IN-NEW", status="pending", issued_on=today,
+                            expires_on=today + timedelta(days=1100))
+    login_as(factories.user("engineer", engineer_=engineer))
+
+    home = client.get("/me").get_data(as_text=True)
+    order = [home.index(number) for number in ("MO-EXPIRED", "WF-EXPIRING", "OA-LASTING")]
+    assert order == sorted(order), "what needs renewing comes first, the most urgent first"
+    assert "还剩 3 天" in home and "已过期 10 天" in home
+    renew_links = [f'href="/engineers/{engineer.id}?renew={cert.id}#submit-certification"' for cert in
+                   (expiring, expired, lasting, renewing)]
+    assert [link in home for link in renew_links] == [True, True, False, False]
+    assert home.count("续证</a>") == 2
+
+    form = client.get(f"/engineers/{engineer.id}?renew={expiring.id}").get_data(as_text=True)
+    assert '<option selected value="workflow">' in form and '<option selected value="expert">' in form
+    assert "WF-EXPIRING" in form[form.index('id="submit-certification"'):]
+
+
+def test_the_expiring_window_follows_the_certificate_reminder_setting(client, login_as, app):
+    from partnernet.settings.service import save_settings
+    from partnernet.timeclock import today_in_china
+    today = today_in_china()
+    engineer = factories.engineer(factories.partner())
+    cert = factories.certification(engineer, issued_on=today - timedelta(days=300), expires_on=today + timedelta(days=40))
+    login_as(factories.user("engineer", engineer_=engineer))
+    assert f"?renew={cert.id}" not in client.get("/me").get_data(as_text=True)  # 30 days by default
+    save_settings({"certification_reminder_days": 45}, None, NOW)
+    assert f"?renew={cert.id}" in client.get("/me").get_data(as_text=True)
+
+
+def test_a_renewal_link_for_someone_elses_certificate_is_a_404(client, login_as, app):
+    mine, theirs = factories.engineer(factories.partner()), factories.engineer(factories.partner())
+    cert = factories.certification(theirs)
+    login_as(factories.user("engineer", engineer_=mine))
+    assert client.get(f"/engineers/{mine.id}?renew={cert.id}").status_code == 404

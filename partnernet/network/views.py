@@ -11,6 +11,7 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from partnernet.api.fields import MAX_ID
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
@@ -279,14 +280,26 @@ def edit_engineer(engineer_id):
 @bp.get("/engineers/<int:engineer_id>")
 @login_required
 def engineer(engineer_id):
+    """The engineer's page; `?renew=<certificate id>` fills the submission form for its renewal
+    (same product line and level), the certificate's number shown beside it."""
     engineer = get_engineer_in_scope(engineer_id)
-    return render_engineer(engineer, certification_form())
+    form, renewing = certification_form(), None
+    if "renew" in request.args:
+        renew_id = request.args.get("renew", type=int)
+        if renew_id is None or not 1 <= renew_id <= MAX_ID:
+            abort(404)
+        renewing = get_or_404(Certification, renew_id, current_user)
+        if renewing.engineer_id != engineer.id:
+            abort(404)
+        form.product_line.data, form.level.data = renewing.product_line.code, renewing.level
+    return render_engineer(engineer, form, renewing=renewing)
 
 
-def render_engineer(engineer: Engineer, form, login_form=None, status=200):
+def render_engineer(engineer: Engineer, form, login_form=None, status=200, renewing=None):
     can_edit = current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
     login = db.session.execute(db.select(User).where(User.engineer_id == engineer.id)).scalar_one_or_none()
     return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
+                           renewing=renewing,
                            can_submit=can_submit_for(engineer), can_edit=can_edit, login=login,
                            can_revoke=current_user.role in MANAGER_ROLES, revoke_form=RevokeForm(),
                            login_form=login_form or EngineerLoginForm(email=engineer.email)), status
