@@ -1,5 +1,7 @@
 """What every template can use: the navigation for the user's role, labels, date formatting."""
-from datetime import datetime
+from datetime import date, datetime, timedelta
+
+from babel.dates import format_interval
 
 from flask import request, url_for
 from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
@@ -55,6 +57,12 @@ def iso_local(value: str) -> str:
     return local_datetime(datetime.fromisoformat(value)) if value else ""
 
 
+def week(monday: date) -> str:
+    """A week as its days in the reader's language, by the locale's own interval pattern:
+    12月1日至7日, Dec 1 – 7 (never an ISO week number such as 2026-W49)."""
+    return format_interval(monday, monday + timedelta(days=6), "MMMd", locale=get_locale())
+
+
 def ui_language() -> str:
     """The interface language as our code ("zh_CN" or "en"); Babel spells Chinese zh_Hans_CN."""
     return "zh_CN" if get_locale().language == "zh" else "en"
@@ -66,6 +74,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.filters["weekday"] = lambda day: format_date(day, "EEE")
+    app.jinja_env.filters["week"] = week
     app.jinja_env.globals["badge_colour"] = lambda value: BADGE_COLOURS.get(value, "secondary")
 
     @app.context_processor

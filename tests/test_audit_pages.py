@@ -216,8 +216,10 @@ def test_the_partner_page_shows_the_findings_history_and_the_weekly_chart(client
     chart = page.split('data-chart="line"')[1].split("</table>")[0]
     assert 'data-chart-target="partner-weekly-chart"' in page and 'id="partner-weekly-chart"' in page
     assert chart.count("<tr>") == 1 + 12
-    year, week_number, _day = last_week[0].isocalendar()
-    assert f"<td>{year}-W{week_number:02d}</td>" in chart and 'data-value="40.0"' in chart
+    monday, sunday = last_week
+    days = f"{sunday.day}日" if sunday.month == monday.month else f"{sunday.month}月{sunday.day}日"
+    assert f"<td>{monday.month}月{monday.day}日至{days}</td>" in chart and 'data-value="40.0"' in chart
+    assert "-W" not in chart  # a week reads as its days, not as an ISO week number
     assert "vendor/echarts-" in page and "js/charts.js" in page
 
     engineer_user = factories.user("engineer", engineer_=factories.engineer(partner))
@@ -235,7 +237,7 @@ def test_the_weekly_push_back_rate_is_set_against_the_median_of_the_partners_wit
 
     weeks = weekly_push_back(a.id, WEEK[1])
 
-    assert len(weeks) == 12 and weeks[-1].monday == WEEK[0] and weeks[-1].label == "2026-W47"
+    assert len(weeks) == 12 and weeks[-1].monday == WEEK[0]
     assert (weeks[-1].offered, weeks[-1].push_back, weeks[-1].rate) == (10, 4, 0.4)
     assert weeks[-1].network_median == 0.2
     assert (weeks[-2].rate, weeks[-2].network_median) == (None, 0.5)  # no offers to A; B alone that week
@@ -276,3 +278,16 @@ def test_a_decision_is_not_preselected_and_none_chosen_is_a_form_error(client, l
     text = response.get_data(as_text=True)
     assert text.count("invalid-feedback") == 1 and "看一看" in text
     assert db.session.execute(sa.select(sa.func.count(AuditDecision.id))).scalar() == 0
+
+
+@pytest.mark.parametrize("locale, same_month, across_months", [
+    ("zh_CN", "12月7日至13日", "11月30日至12月6日"),
+    ("en", "Dec 7\u2009–\u200913", "Nov 30\u2009–\u2009Dec 6"),
+])
+def test_a_week_reads_as_its_days_in_the_readers_language(app, locale, same_month, across_months):
+    from datetime import date
+    from flask import render_template_string
+    from flask_babel import force_locale
+    with app.test_request_context(), force_locale(locale):
+        assert render_template_string("{{ d|week }}", d=date(2026, 12, 7)) == same_month
+        assert render_template_string("{{ d|week }}", d=date(2026, 11, 30)) == across_months

@@ -64,11 +64,6 @@ class Week:
     rate: float | None      # push_back / offered; None without offers
     network_median: float | None  # the median rate over the partners with offers that week
 
-    @property
-    def label(self) -> str:
-        year, week, _ = self.monday.isocalendar()
-        return f"{year}-W{week:02d}"
-
 
 def week_mondays(last_day: date, weeks: int = WEEKS) -> list[date]:
     """The Mondays of the `weeks` ISO weeks ending with the one holding `last_day`, oldest first."""
