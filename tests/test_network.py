@@ -7,7 +7,7 @@ import pytest
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network import certifications, service
-from partnernet.network.models import Certification, Coverage, Party, PartyEvent
+from partnernet.network.models import Certification, Coverage, Engineer, Party, PartyEvent
 from tests import factories
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
@@ -429,3 +429,51 @@ def test_a_renewal_link_for_someone_elses_certificate_is_a_404(client, login_as,
     cert = factories.certification(theirs)
     login_as(factories.user("engineer", engineer_=mine))
     assert client.get(f"/engineers/{mine.id}?renew={cert.id}").status_code == 404
+
+
+# --- Chinese names in pinyin order for Chinese readers ---------------------------------------------
+
+def names_in(page: str, names) -> list:
+    return sorted(names, key=page.index)
+
+
+@pytest.mark.parametrize("locale, expected", [("zh_CN", ["丽水同创", "临沂锐达", "上海博远"]),
+                                              ("en", ["上海博远", "临沂锐达", "丽水同创"])])
+def test_the_partner_list_sorts_names_by_pinyin_for_chinese_readers_and_as_written_for_english(
+        client, login_as, app, locale, expected):
+    for name in ("上海博远", "临沂锐达", "丽水同创"):
+        factories.partner(name=name)
+    login_as(factories.user("hq_manager", locale=locale))
+    assert names_in(client.get("/partners/").get_data(as_text=True), expected) == expected
+    descending = client.get("/partners/?sort=name&order=desc").get_data(as_text=True)
+    assert names_in(descending, expected) == expected[::-1]
+    found = client.get("/partners/search.json", query_string={"q": "有"}).json  # none match: no error
+    assert found == []
+
+
+def test_the_partner_picker_lists_matches_in_pinyin_order(client, login_as, app):
+    for name in ("上海博远软件", "临沂锐达软件", "丽水同创软件"):
+        factories.partner(name=name)
+    login_as(factories.user("hq_manager"))
+    found = client.get("/partners/search.json", query_string={"q": "软件"}).json
+    assert [p["name"] for p in found] == ["丽水同创软件", "临沂锐达软件", "上海博远软件"]
+
+
+def test_a_partner_written_in_bulk_or_renamed_keeps_its_pinyin_sort_key(app):
+    import sqlalchemy as sa
+    db.session.execute(sa.insert(Party), [{"kind": "agent", "name": "重庆长安", "status": "active", "tier_l1": True}])
+    inserted = db.session.execute(sa.select(Party).where(Party.name == "重庆长安")).scalar_one()
+    assert inserted.name_sort == "chong2qing4chang2an1"
+    partner = factories.partner(name="上海博远")
+    partner.name = "Acme 丽水"
+    db.session.commit()
+    assert db.session.get(Party, partner.id).name_sort == "acmeli2shui3"
+
+
+def test_a_partners_engineers_are_listed_by_pinyin_for_chinese_readers(client, login_as, app):
+    partner = factories.partner()
+    for name in ("周敏", "安然", "李雷"):
+        factories.save(Engineer(party_id=partner.id, name=name))
+    login_as(factories.user("hq_manager"))
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert names_in(page, ["周敏", "安然", "李雷"]) == ["安然", "李雷", "周敏"]

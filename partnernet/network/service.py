@@ -157,8 +157,9 @@ def covers_product_line_clause(product_line_id):
 
 def partner_list_statement(day: date, q: str = "", kind: str = "", status: str = "", province: str = "",
                            product_line_id: int | None = None, uncertified: bool = False,
-                           sort: str = "name", descending: bool = False):
-    """The partners HQ's list shows for these filters (export writes the same rows)."""
+                           sort: str = "name", descending: bool = False, pinyin: bool = False):
+    """The partners HQ's list shows for these filters (export writes the same rows); by name, in
+    pinyin order with `pinyin` (for Chinese readers), else as written."""
     statement = sa.select(Party).where(Party.kind != "hq")
     if q:
         pattern = f"%{q.strip()}%"
@@ -182,8 +183,10 @@ def partner_list_statement(day: date, q: str = "", kind: str = "", status: str =
                          .where(Engineer.active, Certification.status == "valid",
                                 Certification.issued_on <= day, Certification.expires_on >= day))
         statement = statement.where(Party.id.not_in(certified))
-    column = PARTNER_SORTS.get(sort, Party.name)
-    return statement.order_by(column.desc() if descending else column.asc(), Party.id)
+    columns = [PARTNER_SORTS.get(sort, Party.name)]
+    if columns[0] is Party.name and pinyin:
+        columns.insert(0, Party.name_sort)
+    return statement.order_by(*(c.desc() if descending else c.asc() for c in columns), Party.id)
 
 
 # --- creating and editing partners, coverage and engineers ---------------------------------------

@@ -17,9 +17,10 @@ from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.auth.service import create_user
+from partnernet.collation import by_name, sorted_by_name
 from partnernet.errors import DomainError
 from partnernet.extensions import db
-from partnernet.labels import label, product_line_choices
+from partnernet.labels import label, product_line_choices, reads_chinese
 from partnernet.lookup import number_or_name
 from partnernet.network import certifications, coverage_map, service, transfer
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
@@ -71,10 +72,11 @@ def partner_filters() -> dict:
 def partners():
     require_role(current_user, *HQ_ROLES)
     filters = partner_filters()
-    statement = service.partner_list_statement(today_in_china(), **filters)
+    statement = service.partner_list_statement(today_in_china(), **filters, pinyin=reads_chinese())
     page = db.paginate(statement, page=page_number(), per_page=50, max_per_page=200, error_out=False)
     return render_template("network/partners.html", page=page, filters=filters, kinds=PARTNER_KINDS,
-                           statuses=PARTY_STATUSES, provinces=regions.children(None), product_lines=product_lines())
+                           statuses=PARTY_STATUSES, provinces=regions.provinces_for_picker(),
+                           product_lines=product_lines())
 
 
 @bp.get("/partners/search.json")
@@ -86,13 +88,13 @@ def partners_json():
     if not query:
         return jsonify([])
     parties = db.session.execute(sa.select(Party).where(Party.kind != "hq", number_or_name(query, Party.id, Party.name))
-                                 .order_by(Party.name).limit(15)).scalars()
+                                 .order_by(*by_name(Party.name, Party.name_sort), Party.id).limit(15)).scalars()
     return jsonify([{"id": p.id, "name": p.name, "kind": label(p.kind), "status": label(p.status)} for p in parties])
 
 
 def partner_form(party=None) -> PartnerForm:
     form = PartnerForm(obj=party)
-    form.province_code.choices = [("", "—")] + [(r.code, r.name) for r in regions.children(None)]
+    form.province_code.choices = [("", "—")] + [(r.code, r.name) for r in regions.provinces_for_picker()]
     if party is not None and request.method == "GET":
         form.tiers.data = party.tiers
     return form
@@ -154,9 +156,9 @@ def partner(party_id):
     coverages = [(c, regions.count_counties(c.region),
                   service.overlapping_coverage(c, today) if current_user.is_hq and c.is_effective(today) else [])
                  for c in party_coverages]
-    engineers = db.session.execute(scoped(
+    engineers = sorted_by_name(db.session.execute(scoped(  # one partner's: a short list
         db.select(Engineer).where(Engineer.party_id == party.id).order_by(Engineer.id), Engineer, current_user)
-    ).scalars().all()
+    ).scalars())
     engineer_certifications = {}
     for certification in db.session.execute(scoped(
             db.select(Certification).where(Certification.engineer_id.in_([e.id for e in engineers]))
