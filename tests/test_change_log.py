@@ -1,5 +1,5 @@
 """The change log: every privileged change to users, API tokens, settings, SLA policies and the
-calendar is an event with the acting user (DESIGN.md, roles), shown to hq_admin on /settings/changes."""
+calendar is an event with the acting user (docs/design.md, roles), shown to hq_admin on /settings/changes."""
 import io
 import re
 

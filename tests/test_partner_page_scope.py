@@ -1,4 +1,4 @@
-"""The partner page shows each role only what its scope allows (DESIGN.md, roles): an engineer
+"""The partner page shows each role only what its scope allows (docs/design.md, roles): an engineer
 their own record, certifications and assigned tickets; a partner's admin their own partner's data,
 never another partner's; HQ everything."""
 from datetime import date, datetime, timezone

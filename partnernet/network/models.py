@@ -1,4 +1,4 @@
-"""Parties, their coverage, engineers and certifications, as DESIGN.md describes them."""
+"""Parties, their coverage, engineers and certifications, as docs/design.md describes them."""
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from partnernet.extensions import db
 PARTNER_KINDS = ("branch", "joint_venture", "franchisee", "agent")
 PARTY_KINDS = ("hq",) + PARTNER_KINDS
 PARTY_STATUSES = ("onboarding", "active", "probation", "suspended", "terminated")
-ROUTABLE_STATUSES = ("active", "probation")  # the statuses that receive tickets (DESIGN.md)
+ROUTABLE_STATUSES = ("active", "probation")  # the statuses that receive tickets (docs/design.md)
 TIERS = ("L1", "L2", "L3")
 CERTIFICATION_LEVELS = ("associate", "professional", "expert")
 CERTIFICATION_STATUSES = ("pending", "valid", "rejected", "expired", "revoked")

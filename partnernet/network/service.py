@@ -17,7 +17,7 @@ from partnernet.regions.models import Region
 from partnernet.settings import changes
 from partnernet.settings.cache import cached
 
-# onboarding → active ⇄ probation → suspended → terminated (DESIGN.md). An active partner may be
+# onboarding → active ⇄ probation → suspended → terminated (docs/design.md). An active partner may be
 # suspended at once (an audit decision), a suspended one may be reinstated on probation, and any
 # living partner may be terminated.
 TRANSITIONS = {

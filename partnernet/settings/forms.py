@@ -38,7 +38,7 @@ def share(label, low=0, high=100):
 
 
 class SettingsForm(FlaskForm):
-    """The settings DESIGN.md makes configurable (partnernet.settings.service.DEFAULTS)."""
+    """The settings docs/design.md makes configurable (partnernet.settings.service.DEFAULTS)."""
     offer_deadline_minutes = whole(_l("Minutes a partner has to accept an offer (on the ticket's SLA clock)"), 1, 120)
     onsite_threshold_cny = DecimalField(_l("Contract value from which on-site service (L3) is included, CNY"),
                                         places=2, validators=[InputRequired(), finite, NumberRange(0, 10 ** 9)])

@@ -477,7 +477,7 @@ def require_owner(ticket: Ticket, user: User) -> None:
     if ticket.status not in WORK_TRANSITIONS:
         raise InvalidTransition(_("Only an accepted ticket can be worked on."))
     if user.is_hq:
-        return  # HQ may move any ticket it can see (API.md: "owner's users, HQ")
+        return  # HQ may move any ticket it can see (docs/api.md: "owner's users, HQ")
     if ticket.owner_party_id != user.party_id:
         raise NotFound()
     if user.role == "engineer" and ticket.engineer_id != user.engineer_id:
