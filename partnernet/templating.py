@@ -63,6 +63,11 @@ def week(monday: date) -> str:
     return format_interval(monday, monday + timedelta(days=6), "MMMd", locale=get_locale())
 
 
+def period(first: date, last: date) -> str:
+    """Days from `first` to `last` in the reader's language: 2026年11月16日 – 22日, Nov 16 – 22, 2026."""
+    return format_interval(first, last, "yMMMd", locale=get_locale())
+
+
 def ui_language() -> str:
     """The interface language as our code ("zh_CN" or "en"); Babel spells Chinese zh_Hans_CN."""
     return "zh_CN" if get_locale().language == "zh" else "en"
@@ -75,6 +80,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.filters["weekday"] = lambda day: format_date(day, "EEE")
     app.jinja_env.filters["week"] = week
+    app.jinja_env.filters["period"] = period
     app.jinja_env.globals["badge_colour"] = lambda value: BADGE_COLOURS.get(value, "secondary")
 
     @app.context_processor

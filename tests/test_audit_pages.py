@@ -291,3 +291,12 @@ def test_a_week_reads_as_its_days_in_the_readers_language(app, locale, same_mont
     with app.test_request_context(), force_locale(locale):
         assert render_template_string("{{ d|week }}", d=date(2026, 12, 7)) == same_month
         assert render_template_string("{{ d|week }}", d=date(2026, 11, 30)) == across_months
+
+
+@pytest.mark.parametrize("locale, period", [("zh_CN", "2026年11月16日\u2009–\u200922日"), ("en", "Nov 16\u2009–\u200922, 2026")])
+def test_a_runs_period_reads_as_dates_in_the_readers_language(client, login_as, app, locale, period):
+    found = flagged_finding(factories.partner())
+    login_as(factories.user("hq_manager", locale=locale))
+    for path in ("/audits", f"/audits/{found.run_id}", f"/findings/{found.id}"):
+        page = page_of(client.get(path))
+        assert period in page and "2026-11-16" not in page, path
