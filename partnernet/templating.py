@@ -1,7 +1,7 @@
 """What every template can use: the navigation for the user's role, labels, date formatting."""
 from datetime import date, datetime, timedelta
 
-from babel.dates import format_interval
+from babel.dates import format_interval, format_skeleton
 
 from flask import request, url_for
 from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
@@ -63,6 +63,11 @@ def week(monday: date) -> str:
     return format_interval(monday, monday + timedelta(days=6), "MMMd", locale=get_locale())
 
 
+def day_month(day: date) -> str:
+    """A day of this year in the reader's language: 12月1日, Dec 1."""
+    return format_skeleton("MMMd", day, locale=get_locale())
+
+
 def period(first: date, last: date) -> str:
     """Days from `first` to `last` in the reader's language: 2026年11月16日 – 22日, Nov 16 – 22, 2026."""
     return format_interval(first, last, "yMMMd", locale=get_locale())
@@ -81,6 +86,7 @@ def register_template_helpers(app):
     app.jinja_env.filters["weekday"] = lambda day: format_date(day, "EEE")
     app.jinja_env.filters["week"] = week
     app.jinja_env.filters["period"] = period
+    app.jinja_env.filters["day_month"] = day_month
     app.jinja_env.globals["badge_colour"] = lambda value: BADGE_COLOURS.get(value, "secondary")
 
     @app.context_processor

@@ -89,3 +89,11 @@ def test_the_sla_chart_names_each_week_by_its_days(client, login_as, app):
     this_monday = dashboard.monday(dashboard.today_in_china(now_utc()))
     assert f"<td>{format_interval(this_monday, this_monday + timedelta(days=6), 'MMMd', locale='en')}</td>" in page
     assert f"<td>{this_monday.strftime('%m-%d')}</td>" not in page
+
+
+def test_the_resolved_chart_names_each_day_in_the_readers_language(client, login_as, app):
+    from partnernet.timeclock import now_utc
+    today = dashboard.today_in_china(now_utc())
+    login_as(factories.user("hq_manager"))
+    page = client.get("/hq").get_data(as_text=True)
+    assert f"<td>{today.month}月{today.day}日</td>" in page and f"<td>{today.strftime('%m-%d')}</td>" not in page
