@@ -74,9 +74,18 @@ def choices(values) -> list:
     return [SelectChoice(value, LABELS.get(value, value)) for value in values]
 
 
+def reads_chinese() -> bool:
+    """Whether the reader of what is being rendered reads Chinese (the request's or a notification's locale)."""
+    from flask_babel import get_locale
+    return get_locale() is not None and get_locale().language == "zh"
+
+
+def product_line_name(line) -> str:
+    """A product line as people call it, in the reader's language: never its code."""
+    return line.name_zh if reads_chinese() else line.name_en
+
+
 def product_line_choices(lines, value=lambda line: line.code) -> list:
     """Product-line options in the reader's language."""
-    from flask_babel import get_locale
     from wtforms.fields.choices import SelectChoice
-    chinese = get_locale() is not None and get_locale().language == "zh"
-    return [SelectChoice(str(value(line)), line.name_zh if chinese else line.name_en) for line in lines]
+    return [SelectChoice(str(value(line)), product_line_name(line)) for line in lines]

@@ -1,6 +1,8 @@
 """What every template can use: the navigation for the user's role, labels, date formatting."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+
+from babel.dates import format_interval, format_skeleton
 
 from flask import request, url_for
 from flask_babel import format_date, format_datetime, get_locale, lazy_gettext as _l
@@ -8,7 +10,7 @@ from flask_login import current_user
 
 from partnernet.auth.forms import LanguageForm
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
-from partnernet.labels import label
+from partnernet.labels import label, product_line_name
 
 # (endpoint, label, roles that see it, the URL's arguments from the user), in menus: a menu's label,
 # or None for a top-level link. A menu with one item for a role is shown as that item's link.
@@ -98,6 +100,22 @@ def iso_local(value: str) -> str:
     return local_datetime(datetime.fromisoformat(value)) if value else ""
 
 
+def week(monday: date) -> str:
+    """A week as its days in the reader's language, by the locale's own interval pattern:
+    12月1日至7日, Dec 1 – 7 (never an ISO week number such as 2026-W49)."""
+    return format_interval(monday, monday + timedelta(days=6), "MMMd", locale=get_locale())
+
+
+def day_month(day: date) -> str:
+    """A day of this year in the reader's language: 12月1日, Dec 1."""
+    return format_skeleton("MMMd", day, locale=get_locale())
+
+
+def period(first: date, last: date) -> str:
+    """Days from `first` to `last` in the reader's language: 2026年11月16日 – 22日, Nov 16 – 22, 2026."""
+    return format_interval(first, last, "yMMMd", locale=get_locale())
+
+
 def ui_language() -> str:
     """The interface language as our code ("zh_CN" or "en"); Babel spells Chinese zh_Hans_CN."""
     return "zh_CN" if get_locale().language == "zh" else "en"
@@ -105,9 +123,13 @@ def ui_language() -> str:
 
 def register_template_helpers(app):
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["product_line_name"] = product_line_name
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.filters["weekday"] = lambda day: format_date(day, "EEE")
+    app.jinja_env.filters["week"] = week
+    app.jinja_env.filters["period"] = period
+    app.jinja_env.filters["day_month"] = day_month
     app.jinja_env.globals["badge_colour"] = lambda value: BADGE_COLOURS.get(value, "secondary")
 
     @app.context_processor

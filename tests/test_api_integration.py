@@ -4,7 +4,7 @@ The network (a certified partner, a customer under contract, users and their tok
 offers for the audit) is set up directly; from there every step is an operation looked up by its
 operationId in /api/v1/openapi.json, its request built from the document's parameters, and its
 response checked against the document (status, content type, headers, body schema). It opens a
-ticket, follows it to resolution and reads the audit findings, as API.md promises an integrator.
+ticket, follows it to resolution and reads the audit findings, as docs/api.md promises an integrator.
 """
 import pytest
 import schemathesis

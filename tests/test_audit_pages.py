@@ -38,11 +38,11 @@ def test_a_channel_manager_starts_a_run_from_the_page_and_sees_the_flagged_partn
     last_month_end = first_of_this_month - timedelta(days=1)
     assert f'value="{last_month_end.replace(day=1).isoformat()}"' in form   # last month by default
     assert f'value="{last_month_end.isoformat()}"' in form
-    assert 'value="0.20"' in form and 'value="10"' in form and 'value="0.30"' in form  # from the settings
+    assert 'value="20"' in form and 'value="10"' in form and 'value="30"' in form  # from the settings, in per cent
 
     response = client.post("/audits", data={
         "period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(),
-        "threshold": "0.20", "min_offers": "10", "sold_not_served_threshold": "0.30"})
+        "threshold": "20", "min_offers": "10", "sold_not_served_threshold": "30"})
     assert response.status_code == 302
     run = db.session.execute(sa.select(AuditRun)).scalar_one()
     assert (run.triggered_by, run.period_start, run.period_end) == ("ui", *WEEK)
@@ -65,7 +65,7 @@ def test_a_run_for_a_period_not_over_is_refused_on_the_page_with_the_reason(clie
     today = now_utc().astimezone(CHINA).date()
     response = client.post("/audits", data={
         "period_start": (today - timedelta(days=3)).isoformat(), "period_end": today.isoformat(),
-        "threshold": "0.20", "min_offers": "10", "sold_not_served_threshold": "0.30"})
+        "threshold": "20", "min_offers": "10", "sold_not_served_threshold": "30"})
     assert response.status_code == 422
     assert "invalid-feedback" in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
@@ -75,8 +75,8 @@ def test_a_run_for_a_period_not_over_is_refused_on_the_page_with_the_reason(clie
 @pytest.mark.parametrize("value", ["sNaN", "NaN", "-Infinity"])
 def test_a_share_that_is_not_a_finite_number_is_a_form_error(client, login_as, app, field, value):
     login_as(factories.user("hq_manager"))
-    data = {"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(), "threshold": "0.20",
-            "min_offers": "10", "sold_not_served_threshold": "0.30"}
+    data = {"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(), "threshold": "20",
+            "min_offers": "10", "sold_not_served_threshold": "30"}
     response = client.post("/audits", data={**data, field: value})
     assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
@@ -158,7 +158,7 @@ def test_an_hq_agent_may_look_but_not_start_a_run_or_decide(client, login_as, ap
     assert 'name="decision"' not in page_of(client.get(f"/findings/{found.id}"))
     response = client.post("/audits", data={"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(),
                                             "threshold": "0.20", "min_offers": "10",
-                                            "sold_not_served_threshold": "0.30"})
+                                            "sold_not_served_threshold": "30"})
     assert response.status_code == 403
     assert client.post(f"/findings/{found.id}/decision",
                        data={"decision": "suspension", "note": "越权"}).status_code == 403
@@ -216,8 +216,10 @@ def test_the_partner_page_shows_the_findings_history_and_the_weekly_chart(client
     chart = page.split('data-chart="line"')[1].split("</table>")[0]
     assert 'data-chart-target="partner-weekly-chart"' in page and 'id="partner-weekly-chart"' in page
     assert chart.count("<tr>") == 1 + 12
-    year, week_number, _day = last_week[0].isocalendar()
-    assert f"<td>{year}-W{week_number:02d}</td>" in chart and 'data-value="40.0"' in chart
+    monday, sunday = last_week
+    days = f"{sunday.day}日" if sunday.month == monday.month else f"{sunday.month}月{sunday.day}日"
+    assert f"<td>{monday.month}月{monday.day}日至{days}</td>" in chart and 'data-value="40.0"' in chart
+    assert "-W" not in chart  # a week reads as its days, not as an ISO week number
     assert "vendor/echarts-" in page and "js/charts.js" in page
 
     engineer_user = factories.user("engineer", engineer_=factories.engineer(partner))
@@ -235,10 +237,66 @@ def test_the_weekly_push_back_rate_is_set_against_the_median_of_the_partners_wit
 
     weeks = weekly_push_back(a.id, WEEK[1])
 
-    assert len(weeks) == 12 and weeks[-1].monday == WEEK[0] and weeks[-1].label == "2026-W47"
+    assert len(weeks) == 12 and weeks[-1].monday == WEEK[0]
     assert (weeks[-1].offered, weeks[-1].push_back, weeks[-1].rate) == (10, 4, 0.4)
     assert weeks[-1].network_median == 0.2
     assert (weeks[-2].rate, weeks[-2].network_median) == (None, 0.5)  # no offers to A; B alone that week
     assert all(w.rate is None and w.network_median is None for w in weeks[:-2])
     assert weekly_push_back(quiet.id, WEEK[1])[-1].rate is None
     assert weekly_push_back(a.id, WEEK[1] + timedelta(days=7))[-2].rate == 0.4  # a week later, one step back
+
+
+def input_value(page: str, name: str) -> str:
+    tag = page[page.rindex("<input", 0, page.index(f'name="{name}"')):]
+    return tag[:tag.index(">")].split('value="')[1].split('"')[0]
+
+
+def test_the_run_form_shows_and_takes_thresholds_as_percentages_and_the_run_keeps_fractions(client, login_as, app):
+    login_as(factories.user("hq_manager"))
+    form = page_of(client.get("/audits"))
+    assert input_value(form, "threshold") == "20" and input_value(form, "sold_not_served_threshold") == "30"
+    data = {"period_start": WEEK[0].isoformat(), "period_end": WEEK[1].isoformat(), "threshold": "25 %",
+            "min_offers": "10", "sold_not_served_threshold": "12.5"}
+    for bad in ("101", "-1", "abc", "0.2.0"):
+        response = client.post("/audits", data={**data, "threshold": bad})
+        assert response.status_code == 422
+        assert "0 和 100" in response.get_data(as_text=True) or "0 and 100" in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count(AuditRun.id))).scalar() == 0
+    assert client.post("/audits", data=data).status_code == 302
+    run = db.session.execute(sa.select(AuditRun)).scalar_one()
+    assert (float(run.threshold), float(run.sold_not_served_threshold)) == (0.25, 0.125)
+
+
+def test_a_decision_is_not_preselected_and_none_chosen_is_a_form_error(client, login_as, app):
+    found = flagged_finding(factories.partner())
+    login_as(factories.user("hq_manager"))
+    page = page_of(client.get(f"/findings/{found.id}"))
+    select = page[page.index('name="decision"'):page.index("</select>", page.index('name="decision"'))]
+    assert select.count("selected") == 1 and '<option value="" selected' in select
+    response = client.post(f"/findings/{found.id}/decision", data={"decision": "", "note": "看一看"})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert text.count("invalid-feedback") == 1 and "看一看" in text
+    assert db.session.execute(sa.select(sa.func.count(AuditDecision.id))).scalar() == 0
+
+
+@pytest.mark.parametrize("locale, same_month, across_months", [
+    ("zh_CN", "12月7日至13日", "11月30日至12月6日"),
+    ("en", "Dec 7\u2009–\u200913", "Nov 30\u2009–\u2009Dec 6"),
+])
+def test_a_week_reads_as_its_days_in_the_readers_language(app, locale, same_month, across_months):
+    from datetime import date
+    from flask import render_template_string
+    from flask_babel import force_locale
+    with app.test_request_context(), force_locale(locale):
+        assert render_template_string("{{ d|week }}", d=date(2026, 12, 7)) == same_month
+        assert render_template_string("{{ d|week }}", d=date(2026, 11, 30)) == across_months
+
+
+@pytest.mark.parametrize("locale, period", [("zh_CN", "2026年11月16日\u2009–\u200922日"), ("en", "Nov 16\u2009–\u200922, 2026")])
+def test_a_runs_period_reads_as_dates_in_the_readers_language(client, login_as, app, locale, period):
+    found = flagged_finding(factories.partner())
+    login_as(factories.user("hq_manager", locale=locale))
+    for path in ("/audits", f"/audits/{found.run_id}", f"/findings/{found.id}"):
+        page = page_of(client.get(path))
+        assert period in page and "2026-11-16" not in page, path

@@ -8,7 +8,7 @@ Outcome classes (see `classify`):
   login  anonymous UI request: 302 to /login
   401    anonymous (or badly authenticated) API request
   403    the role may not do this at all
-  404    the object is outside the caller's scope (DESIGN.md: never reveal it exists)
+  404    the object is outside the caller's scope (docs/design.md: never reveal it exists)
 
 A rule without an entry in EXPECTED fails the test, naming the rule. Only `static` is skipped.
 The OpenAPI JSON and the API reference page are public by design and are in the table as "ok"

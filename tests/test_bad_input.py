@@ -1011,7 +1011,7 @@ def test_imports_refuse_broken_files_clearly_and_change_nothing(app, world):
 # The API: what schemathesis (tests/test_api_fuzz.py) does not send — bodies that are not JSON
 # objects, the wrong content type, 1 MB and deeply nested bodies, NUL and lone surrogates inside
 # strings, numbers as strings, ids beyond int64, crafted cursors — each a 400/404/409/413/415/422
-# in the error shape of API.md, and a refused request changes nothing.
+# in the error shape of docs/api.md, and a refused request changes nothing.
 
 API_BODIES = {
     "malformed JSON": (b'{"name": ', "application/json"),

@@ -1,5 +1,5 @@
 """The change log: every privileged change to users, API tokens, settings, SLA policies and the
-calendar is an event with the acting user (DESIGN.md, roles), shown to hq_admin on /settings/changes."""
+calendar is an event with the acting user (docs/design.md, roles), shown to hq_admin on /settings/changes."""
 import io
 import re
 
@@ -164,3 +164,21 @@ def test_the_log_of_a_user_that_does_not_exist_is_a_404(client, login_as, app):
     for user in ("999999", str(2**40), "-3", "0"):
         assert client.get("/settings/changes", query_string={"user": user}).status_code == 404, user
     assert client.get("/settings/changes", query_string={"user": "x", "kind": "nonsense"}).status_code == 200
+
+
+def test_the_log_names_a_contracts_product_lines_in_the_readers_language(client, login_as, app):
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    from partnernet.customers import service
+    customer = factories.customer()
+    now = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+    contract = service.create_contract(customer, {"product_lines": ["workflow", "oa-core"], "value": Decimal("60000"),
+                                                  "starts_on": date(2026, 11, 1), "sla_policy": "business-hours"}, now)
+    service.update_contract(contract, {"product_lines": ["workflow"], "value": contract.value,
+                                       "starts_on": contract.starts_on, "sla_policy": "business-hours"}, now, None)
+    login_as(factories.user("hq_admin"))
+    page = client.get("/settings/changes").get_data(as_text=True)
+    assert "OA 核心平台, 流程与表单" in page  # created
+    assert "OA 核心平台, 流程与表单 → 流程与表单" in page  # corrected
+    assert "oa-core" not in page and "workflow" not in page

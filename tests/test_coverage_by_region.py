@@ -149,3 +149,18 @@ def test_the_country_view_lists_a_gaps_partners_in_the_same_order(app):
     china = coverage_map.coverage_map(workflow_id(), None, today_in_china())
     xihu = next(c for c in china.gaps if c.code == XIHU)
     assert [p.party_id for p in xihu.partners] == [branch.id, agent.id]
+
+
+def test_regions_without_county_units_show_a_dash_not_a_zero_share(client, login_as, app):
+    """台湾, 香港 and 澳门 have no county units in the data: no share is known, so none is drawn."""
+    factories.coverage(certified_partner(), ZHEJIANG)
+    login_as(factories.user("hq_manager"))
+    page = client.get("/coverage?product_line=workflow").text
+    for code in ("710000", "810000", "820000"):
+        row = page[page.index(f'region={code}">'):]
+        row = row[:row.index("</tr>")]
+        assert "<progress" not in row and "0%" not in row and "—" in row, code
+        values = page[page.index(f'<tr data-region-code="{code}"'):]
+        assert "None" not in values[:values.index("</tr>")], code
+    zhejiang = page[page.index(f'region={ZHEJIANG}">'):]
+    assert "<progress" in zhejiang[:zhejiang.index("</tr>")] and "100%" in zhejiang[:zhejiang.index("</tr>")]

@@ -210,4 +210,20 @@ def test_hq_corrects_a_customer_and_a_contract_and_the_log_says_what_changed(cli
     client.post("/logout")
     login_as(factories.user("hq_admin"))
     log = client.get("/settings/changes").get_data(as_text=True)
-    assert "宁波海曙科技" in log and "24x7" in log and "workflow, mobile" in log
+    assert "宁波海曙科技" in log and "24x7" in log and "流程与表单, 移动办公" in log
+
+
+def test_customers_are_listed_in_pinyin_order_for_chinese_readers_across_pages(client, login_as, app):
+    import re
+    cities = ("上海", "临沂", "丽水")  # in code-point order; in pinyin: 丽水 li2, 临沂 lin2, 上海 shang4
+    for n in range(51):
+        factories.customer(name=f"{cities[n % 3]}客户{n:02d}")
+    login_as(factories.user("hq_agent"))
+    listed = []
+    for page in (1, 2):
+        html = client.get(f"/customers/?page={page}").get_data(as_text=True)
+        listed += re.findall(r">((?:上海|临沂|丽水)客户\d\d)<", html)
+    expected = [f"{city}客户{n:02d}" for city in ("丽水", "临沂", "上海") for n in range(51) if cities[n % 3] == city]
+    assert listed == expected
+    picked = client.get("/customers/search.json", query_string={"q": "客户0"}).json
+    assert [c["name"][:2] for c in picked] == ["丽水"] * 3 + ["临沂"] * 3 + ["上海"] * 4

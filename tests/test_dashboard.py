@@ -76,3 +76,24 @@ def test_the_daily_counts_follow_every_event_as_it_is_written(app):
     today = dashboard.resolved_per_day(dashboard.today_in_china(now))[-1]
     assert (today.by_partner, today.by_hq) == (5, 0)
     assert dashboard.sla_weeks(dashboard.today_in_china(now))[-1].response_met == 5
+
+
+def test_the_sla_chart_names_each_week_by_its_days(client, login_as, app):
+    login_as(factories.user("hq_manager", locale="en"))
+    page = client.get("/hq").get_data(as_text=True)
+    page = page[page.index('data-chart-target="sla-chart"'):]
+    page = page[:page.index("</table>")]
+    from babel.dates import format_interval
+
+    from partnernet.timeclock import now_utc
+    this_monday = dashboard.monday(dashboard.today_in_china(now_utc()))
+    assert f"<td>{format_interval(this_monday, this_monday + timedelta(days=6), 'MMMd', locale='en')}</td>" in page
+    assert f"<td>{this_monday.strftime('%m-%d')}</td>" not in page
+
+
+def test_the_resolved_chart_names_each_day_in_the_readers_language(client, login_as, app):
+    from partnernet.timeclock import now_utc
+    today = dashboard.today_in_china(now_utc())
+    login_as(factories.user("hq_manager"))
+    page = client.get("/hq").get_data(as_text=True)
+    assert f"<td>{today.month}月{today.day}日</td>" in page and f"<td>{today.strftime('%m-%d')}</td>" not in page

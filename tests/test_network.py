@@ -7,7 +7,7 @@ import pytest
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network import certifications, service
-from partnernet.network.models import Certification, Coverage, Party, PartyEvent
+from partnernet.network.models import Certification, Coverage, Engineer, Party, PartyEvent
 from partnernet.timeclock import now_utc, today_in_china
 from tests import factories
 
@@ -411,3 +411,130 @@ def test_a_bad_scan_is_said_once_under_the_field_and_the_form_keeps_its_values(c
     assert response.status_code == 422
     assert error_messages(page) == ["Only PDF, PNG or JPEG."]
     assert selected(page, "product_line") == ["integration"] and 'value="S-1"' in page
+# --- product lines by name, in the reader's language ----------------------------------------------
+
+@pytest.mark.parametrize("locale, workflow, oa_core", [("zh_CN", "流程与表单", "OA 核心平台"),
+                                                       ("en", "Workflow &amp; forms", "OA core platform")])
+def test_partner_page_names_the_engineers_product_lines_in_the_readers_language(client, login_as, app,
+                                                                                 locale, workflow, oa_core):
+    partner = factories.partner()
+    engineer = factories.engineer(partner)
+    factories.certification(engineer, "workflow")
+    factories.certification(engineer, "oa-core")
+    login_as(factories.user("hq_manager", locale=locale))
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    engineers_table = page[page.index(engineer.name):]
+    assert workflow in engineers_table and oa_core in engineers_table
+    assert ">workflow <" not in page and ">oa-core <" not in page
+
+
+def test_accepting_with_an_uncertified_engineer_names_the_product_line(app):
+    from partnernet.tickets import service as tickets
+    partner = factories.partner()
+    engineer = factories.engineer(partner)
+    ticket = factories.ticket(factories.customer())
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.check_engineer(ticket, partner.id, engineer.id, TODAY)
+    assert refused.value.fields["engineer_id"] == "未获得 流程与表单 认证。"
+
+
+# --- the engineer's home: certificates to renew first ---------------------------------------------
+
+def test_engineers_home_shows_expiring_and_expired_certificates_first_with_days_left_and_a_renew_button(
+        client, login_as, app):
+    from partnernet.timeclock import today_in_china
+    today = today_in_china()
+    engineer = factories.engineer(factories.partner())
+    lasting = factories.certification(engineer, "oa-core", number="OA-LASTING", issued_on=today - timedelta(days=100),
+                                      expires_on=today + timedelta(days=200))
+    expiring = factories.certification(engineer, "workflow", level="expert", number="WF-EXPIRING",
+                                       issued_on=today - timedelta(days=700), expires_on=today + timedelta(days=3))
+    expired = factories.certification(engineer, "mobile", number="MO-EXPIRED", status="expired",
+                                      issued_on=today - timedelta(days=800), expires_on=today - timedelta(days=10))
+    # Expiring too, but its renewal is already with HQ: nothing to do.
+    renewing = factories.certification(engineer, "integration", number="IN-OLD", issued_on=today - timedelta(days=700),
+                                       expires_on=today + timedelta(days=5))
+    factories.certification(engineer, "integration", number="IN-NEW", status="pending", issued_on=today,
+                            expires_on=today + timedelta(days=1100))
+    login_as(factories.user("engineer", engineer_=engineer))
+
+    home = client.get("/me").get_data(as_text=True)
+    order = [home.index(number) for number in ("MO-EXPIRED", "WF-EXPIRING", "OA-LASTING")]
+    assert order == sorted(order), "what needs renewing comes first, the most urgent first"
+    assert "还剩 3 天" in home and "已过期 10 天" in home
+    renew_links = [f'href="/engineers/{engineer.id}?renew={cert.id}#submit-certification"' for cert in
+                   (expiring, expired, lasting, renewing)]
+    assert [link in home for link in renew_links] == [True, True, False, False]
+    assert home.count("续证</a>") == 2
+
+    form = client.get(f"/engineers/{engineer.id}?renew={expiring.id}").get_data(as_text=True)
+    assert '<option selected value="workflow">' in form and '<option selected value="expert">' in form
+    assert "WF-EXPIRING" in form[form.index('id="submit-certification"'):]
+
+
+def test_the_expiring_window_follows_the_certificate_reminder_setting(client, login_as, app):
+    from partnernet.settings.service import save_settings
+    from partnernet.timeclock import today_in_china
+    today = today_in_china()
+    engineer = factories.engineer(factories.partner())
+    cert = factories.certification(engineer, issued_on=today - timedelta(days=300), expires_on=today + timedelta(days=40))
+    login_as(factories.user("engineer", engineer_=engineer))
+    assert f"?renew={cert.id}" not in client.get("/me").get_data(as_text=True)  # 30 days by default
+    save_settings({"certification_reminder_days": 45}, None, NOW)
+    assert f"?renew={cert.id}" in client.get("/me").get_data(as_text=True)
+
+
+def test_a_renewal_link_for_someone_elses_certificate_is_a_404(client, login_as, app):
+    mine, theirs = factories.engineer(factories.partner()), factories.engineer(factories.partner())
+    cert = factories.certification(theirs)
+    login_as(factories.user("engineer", engineer_=mine))
+    assert client.get(f"/engineers/{mine.id}?renew={cert.id}").status_code == 404
+
+
+# --- Chinese names in pinyin order for Chinese readers ---------------------------------------------
+
+def names_in(page: str, names) -> list:
+    return sorted(names, key=page.index)
+
+
+@pytest.mark.parametrize("locale, expected", [("zh_CN", ["丽水同创", "临沂锐达", "上海博远"]),
+                                              ("en", ["上海博远", "临沂锐达", "丽水同创"])])
+def test_the_partner_list_sorts_names_by_pinyin_for_chinese_readers_and_as_written_for_english(
+        client, login_as, app, locale, expected):
+    for name in ("上海博远", "临沂锐达", "丽水同创"):
+        factories.partner(name=name)
+    login_as(factories.user("hq_manager", locale=locale))
+    assert names_in(client.get("/partners/").get_data(as_text=True), expected) == expected
+    descending = client.get("/partners/?sort=name&order=desc").get_data(as_text=True)
+    assert names_in(descending, expected) == expected[::-1]
+    found = client.get("/partners/search.json", query_string={"q": "有"}).json  # none match: no error
+    assert found == []
+
+
+def test_the_partner_picker_lists_matches_in_pinyin_order(client, login_as, app):
+    for name in ("上海博远软件", "临沂锐达软件", "丽水同创软件"):
+        factories.partner(name=name)
+    login_as(factories.user("hq_manager"))
+    found = client.get("/partners/search.json", query_string={"q": "软件"}).json
+    assert [p["name"] for p in found] == ["丽水同创软件", "临沂锐达软件", "上海博远软件"]
+
+
+def test_a_partner_written_in_bulk_or_renamed_keeps_its_pinyin_sort_key(app):
+    import sqlalchemy as sa
+    db.session.execute(sa.insert(Party), [{"kind": "agent", "name": "重庆长安", "status": "active", "tier_l1": True}])
+    inserted = db.session.execute(sa.select(Party).where(Party.name == "重庆长安")).scalar_one()
+    assert inserted.name_sort == "chong2qing4chang2an1"
+    partner = factories.partner(name="上海博远")
+    partner.name = "Acme 丽水"
+    db.session.commit()
+    assert db.session.get(Party, partner.id).name_sort == "acmeli2shui3"
+
+
+def test_a_partners_engineers_are_listed_by_pinyin_for_chinese_readers(client, login_as, app):
+    partner = factories.partner()
+    for name in ("周敏", "安然", "李雷"):
+        factories.save(Engineer(party_id=partner.id, name=name))
+    login_as(factories.user("hq_manager"))
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert names_in(page, ["周敏", "安然", "李雷"]) == ["安然", "李雷", "周敏"]

@@ -1,4 +1,4 @@
-"""The partner page shows each role only what its scope allows (DESIGN.md, roles): an engineer
+"""The partner page shows each role only what its scope allows (docs/design.md, roles): an engineer
 their own record, certifications and assigned tickets; a partner's admin their own partner's data,
 never another partner's; HQ everything."""
 from datetime import date, datetime, timezone
@@ -31,7 +31,7 @@ def test_engineer_sees_own_certification_but_not_a_colleagues(client, login_as, 
     page = page_of(client.get(f"/partners/{partner.id}"))
 
     engineers = engineers_section(page)
-    assert me.name in engineers and "workflow" in engineers and "2030-02-02" in engineers
+    assert me.name in engineers and "流程与表单" in engineers and "2030-02-02" in engineers
     assert "同事甲" not in page and "2031-03-03" not in page and "CERT-THEIRS-1" not in page
     assert "mobile" not in engineers
 

@@ -72,3 +72,14 @@ def test_region_pages_show_the_chain(client, login_as, app):
     assert "浙江省" in page and "杭州市" in page and "西湖区" in page
     assert client.get("/regions/?q=hangzhou").status_code == 200
     assert client.get("/regions/999999").status_code == 404
+
+
+def test_province_pickers_list_provinces_by_pinyin_for_chinese_readers_and_by_code_otherwise(client, login_as, app):
+    from tests import factories
+    login_as(factories.user("hq_manager"))
+    page = client.get("/partners/").get_data(as_text=True)
+    assert page.index(">安徽省<") < page.index(">澳门特别行政区<") < page.index(">北京市<") < page.index(">浙江省<")
+    client.post("/logout")
+    login_as(factories.user("hq_manager", locale="en"))
+    page = client.get("/partners/").get_data(as_text=True)
+    assert page.index(">北京市<") < page.index(">浙江省<") < page.index(">安徽省<")

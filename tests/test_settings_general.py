@@ -7,11 +7,12 @@ from partnernet.extensions import db
 from partnernet.settings.models import Setting
 from partnernet.settings.service import load_settings
 from tests import factories
+from tests.test_audit_pages import input_value
 
 VALID = {"offer_deadline_minutes": "10", "onsite_threshold_cny": "80000", "free_service_months": "12",
-         "audit_threshold": "0.25", "audit_min_offers": "10", "audit_sold_not_served_threshold": "0.30",
+         "audit_threshold": "25", "audit_min_offers": "10", "audit_sold_not_served_threshold": "30",
          "certification_reminder_days": "45", "priority_branch": "2", "priority_joint_venture": "1",
-         "priority_franchisee": "3", "priority_agent": "4", "service_fee_rate": "0.18"}
+         "priority_franchisee": "3", "priority_agent": "4", "service_fee_rate": "18"}
 
 
 def test_an_admin_changes_settings_and_they_apply_at_once_recorded_with_who_changed_them(client, login_as, app):
@@ -34,9 +35,9 @@ def test_an_admin_changes_settings_and_they_apply_at_once_recorded_with_who_chan
 
 def test_bad_settings_are_form_errors_and_change_nothing(client, login_as, app):
     login_as(factories.user("hq_admin"))
-    for field, value in (("offer_deadline_minutes", "0"), ("audit_threshold", "1.5"), ("audit_threshold", "sNaN"),
+    for field, value in (("offer_deadline_minutes", "0"), ("audit_threshold", "150"), ("audit_threshold", "sNaN"),
                          ("priority_agent", "x"), ("onsite_threshold_cny", "-1"), ("certification_reminder_days", ""),
-                         ("service_fee_rate", "0.25"), ("service_fee_rate", "0.1"), ("service_fee_rate", "NaN")):
+                         ("service_fee_rate", "25"), ("service_fee_rate", "10"), ("service_fee_rate", "NaN")):
         response = client.post("/settings/", data={**VALID, field: value})
         assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True), (field, value)
     assert changed_by_anyone() == 0
@@ -59,6 +60,19 @@ def test_the_annual_service_fee_follows_the_rate_hq_sets_within_15_to_20_percent
     factories.contract(customer, value=Decimal("100000.00"))
     login_as(factories.user("hq_admin"))
     assert "18,000.00" in client.get(f"/customers/{customer.id}").get_data(as_text=True)
-    assert client.post("/settings/", data={**VALID, "service_fee_rate": "0.2"}).status_code == 302
+    assert client.post("/settings/", data={**VALID, "service_fee_rate": "20"}).status_code == 302
     assert Decimal(load_settings()["service_fee_rate"]) == Decimal("0.2")
     assert "20,000.00" in client.get(f"/customers/{customer.id}").get_data(as_text=True)
+
+
+def test_shares_are_shown_and_typed_as_percentages_and_stored_as_fractions(client, login_as, app):
+    login_as(factories.user("hq_admin"))
+    page = client.get("/settings/").get_data(as_text=True)
+    for name, shown in (("audit_threshold", "20"), ("audit_sold_not_served_threshold", "30"), ("service_fee_rate", "18")):
+        assert input_value(page, name) == shown, name
+    for field, value in (("audit_threshold", "150"), ("audit_threshold", "-5"), ("service_fee_rate", "25")):
+        assert client.post("/settings/", data={**VALID, field: value}).status_code == 422, (field, value)
+    assert changed_by_anyone() == 0
+    assert client.post("/settings/", data={**VALID, "audit_threshold": "22.5%", "service_fee_rate": "16"}).status_code == 302
+    settings = load_settings()
+    assert (settings["audit_threshold"], settings["service_fee_rate"]) == ("0.225", "0.16")

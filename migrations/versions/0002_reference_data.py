@@ -1,6 +1,6 @@
 """reference data: regions of China, default product lines, the HQ party, settings, SLA policies
 
-`db upgrade` on an empty database leaves a working system (DESIGN.md); `seed-demo` adds the
+`db upgrade` on an empty database leaves a working system (docs/design.md); `seed-demo` adds the
 demo network on top.
 
 Revision ID: 0002

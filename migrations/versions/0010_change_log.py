@@ -1,6 +1,6 @@
 """change log: HQ's changes to users, API tokens, settings, SLA policies, the calendar, customers and contracts
 
-DESIGN.md: every privileged action is an event with the acting user. Partners, coverage,
+docs/design.md: every privileged action is an event with the acting user. Partners, coverage,
 tickets and audit decisions had their history; these had none (a setting kept only its last
 editor). Append-only like ticket_event and party_event.
 

@@ -1,5 +1,5 @@
 """The JSON API /api/v1: bearer tokens, schemas that both validate and document, thin endpoints
-over the services the UI calls. See API.md for the contract and /api/v1/docs for the reference."""
+over the services the UI calls. See docs/api.md for the contract and /api/v1/docs for the reference."""
 
 
 def init_api(app):

@@ -1,5 +1,5 @@
 """The /api/v1 blueprint: every request authenticated by a bearer token, every error in the shape
-of API.md, and a failed request rolled back."""
+of docs/api.md, and a failed request rolled back."""
 import json
 from functools import lru_cache
 from http import HTTPStatus

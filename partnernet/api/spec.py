@@ -8,7 +8,7 @@ from partnernet.api import schemas
 from partnernet.api.fields import MAX_ID, ChinaDateTime, Money, Text
 
 PREFIX = "/api/v1"
-DESCRIPTION = """The contract of partnernet's JSON API (see API.md).
+DESCRIPTION = """The contract of partnernet's JSON API.
 
 Authenticate with `Authorization: Bearer <token>`: create a token on your profile page or with
 `flask --app wsgi tokens create EMAIL`. A token acts with its user's role and scope. Times are

@@ -18,6 +18,7 @@ from partnernet.auth.models import User
 from partnernet.auth.scope import scoped
 from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
+from partnernet.labels import reads_chinese
 from partnernet.tickets.models import Ticket, TicketEvent
 
 # The columns a run's table can be sorted by: the partner's name and each measure.
@@ -46,7 +47,8 @@ def sorted_findings(findings: list[AuditFinding], sort: str, descending: bool) -
     last whichever the order, then the partner's name breaks ties."""
     if sort not in SORTS:
         sort = "partner"
-    by_name = sorted(findings, key=lambda f: (f.party.name, f.party_id))
+    pinyin = reads_chinese()  # Chinese readers see the partners in pinyin order (partnernet.collation)
+    by_name = sorted(findings, key=lambda f: (f.party.name_sort if pinyin else "", f.party.name, f.party_id))
     if sort == "partner":
         return list(reversed(by_name)) if descending else by_name
     known = [f for f in by_name if getattr(f, sort) is not None]
@@ -63,11 +65,6 @@ class Week:
     push_back: int          # and how many it declined, let expire or returned
     rate: float | None      # push_back / offered; None without offers
     network_median: float | None  # the median rate over the partners with offers that week
-
-    @property
-    def label(self) -> str:
-        year, week, _ = self.monday.isocalendar()
-        return f"{year}-W{week:02d}"
 
 
 def week_mondays(last_day: date, weeks: int = WEEKS) -> list[date]:

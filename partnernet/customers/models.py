@@ -3,8 +3,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from partnernet.collation import SORT_KEY_LENGTH, name_sort_default, pinyin_key
 from partnernet.db_types import UTCDateTime, utcnow
 from partnernet.extensions import db
 
@@ -21,6 +22,9 @@ class Customer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(128), index=True)
+    # The name's pinyin key (partnernet.collation): Chinese readers' lists sort by it.
+    name_sort: Mapped[str] = mapped_column(sa.String(SORT_KEY_LENGTH), default=name_sort_default,
+                                           server_default="", index=True)
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("region.code"), index=True)
     # The party that owns the account relationship (HQ for direct customers).
     sold_by_party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"), index=True)
@@ -32,6 +36,11 @@ class Customer(db.Model):
     region = relationship("Region")
     sold_by = relationship("Party")
     contracts = relationship("Contract", back_populates="customer", order_by="Contract.starts_on")
+
+    @validates("name")
+    def _keep_name_sort(self, _key, name):
+        self.name_sort = pinyin_key(name)
+        return name
 
 
 class Contract(db.Model):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.auth.scope import get_or_404, require_role, scoped
+from partnernet.collation import by_name
 from partnernet.customers import service
 from partnernet.customers.forms import ContractEditForm, ContractForm, CustomerForm, ServicePaymentForm
 from partnernet.customers.models import Contract, Customer
@@ -35,7 +36,8 @@ def index():
                                             selectinload(Customer.sold_by))
     if q:
         statement = statement.where(number_or_name(q, Customer.id, Customer.name))
-    page = db.paginate(scoped(statement, Customer, current_user).order_by(Customer.name, Customer.id),
+    page = db.paginate(scoped(statement, Customer, current_user)
+                       .order_by(*by_name(Customer.name, Customer.name_sort), Customer.id),
                        page=page_number(), per_page=50, error_out=False)
     today, settings = today_in_china(), load_settings()
     status = {c.id: service.service_status(c, today, settings) for customer in page.items for c in customer.contracts}
@@ -195,6 +197,6 @@ def search_json():
         return jsonify([])
     customers = db.session.execute(
         scoped(sa.select(Customer).where(number_or_name(query, Customer.id, Customer.name)), Customer, current_user)
-        .order_by(Customer.name).limit(15)).scalars()
+        .order_by(*by_name(Customer.name, Customer.name_sort), Customer.id).limit(15)).scalars()
     return jsonify([{"id": c.id, "name": c.name, "region_code": c.region_code, "region_name": c.region.name}
                     for c in customers])

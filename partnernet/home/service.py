@@ -1,4 +1,5 @@
 """The figures on each role's home page, each query scoped to what the user may see."""
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -47,6 +48,28 @@ def certifications_expiring(user, today: date, days: int) -> list[Certification]
     return list(db.session.execute(scoped(statement, Certification, user)).scalars())
 
 
-def own_certifications(user) -> list[Certification]:
-    statement = sa.select(Certification).order_by(Certification.expires_on.desc())
-    return list(db.session.execute(scoped(statement, Certification, user)).scalars())
+@dataclass
+class OwnCertificate:
+    certification: Certification
+    days_left: int       # until the expiry date, in China; negative once expired
+    needs_renewal: bool  # expiring within the reminder days, or expired, and no renewal submitted
+
+
+def own_certifications(user, today: date, reminder_days: int) -> list[OwnCertificate]:
+    """The user's certificates, those to renew first (the most urgent first), then the rest, latest
+    expiry first. A certificate needs renewal when it is valid and expires within `reminder_days`,
+    or has expired, unless a later one for its product line is valid or pending review."""
+    statement = sa.select(Certification).order_by(Certification.expires_on.desc(), Certification.id.desc())
+    certifications = list(db.session.execute(scoped(statement, Certification, user)).scalars())
+    latest = {}  # product line -> the latest expiry of a certificate that is, or may become, valid
+    for cert in certifications:
+        if cert.status in ("valid", "pending"):
+            latest[cert.product_line_id] = max(cert.expires_on, latest.get(cert.product_line_id, cert.expires_on))
+    own = []
+    for cert in certifications:
+        days_left = (cert.expires_on - today).days
+        due = (cert.status == "valid" and days_left <= reminder_days) or cert.status == "expired"
+        renewed = latest.get(cert.product_line_id, cert.expires_on) > cert.expires_on
+        own.append(OwnCertificate(cert, days_left, due and not renewed))
+    return ([c for c in reversed(own) if c.needs_renewal]  # the soonest expiry first
+            + [c for c in own if not c.needs_renewal])

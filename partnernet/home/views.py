@@ -59,5 +59,6 @@ def engineer():
     return render_template(
         "home/engineer.html",
         tickets=service.open_tickets(current_user),
-        certifications=service.own_certifications(current_user),
+        certifications=service.own_certifications(current_user, today_in_china(now_utc()),
+                                                  int(load_settings()["certification_reminder_days"])),
     )

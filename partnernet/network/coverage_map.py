@@ -65,8 +65,9 @@ class RegionSummary:
         return self.county_units - self.covered
 
     @property
-    def covered_percent(self) -> int:
-        return round(100 * self.covered / self.county_units) if self.county_units else 0
+    def covered_percent(self) -> int | None:
+        """None where the region has no county units in the data (台湾, 香港, 澳门): no share is known."""
+        return round(100 * self.covered / self.county_units) if self.county_units else None
 
 
 @dataclass

@@ -1,16 +1,17 @@
-"""Parties, their coverage, engineers and certifications, as DESIGN.md describes them."""
+"""Parties, their coverage, engineers and certifications, as docs/design.md describes them."""
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from partnernet.collation import SORT_KEY_LENGTH, name_sort_default, pinyin_key
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
 
 PARTNER_KINDS = ("branch", "joint_venture", "franchisee", "agent")
 PARTY_KINDS = ("hq",) + PARTNER_KINDS
 PARTY_STATUSES = ("onboarding", "active", "probation", "suspended", "terminated")
-ROUTABLE_STATUSES = ("active", "probation")  # the statuses that receive tickets (DESIGN.md)
+ROUTABLE_STATUSES = ("active", "probation")  # the statuses that receive tickets (docs/design.md)
 TIERS = ("L1", "L2", "L3")
 CERTIFICATION_LEVELS = ("associate", "professional", "expert")
 CERTIFICATION_STATUSES = ("pending", "valid", "rejected", "expired", "revoked")
@@ -73,6 +74,9 @@ class Party(TierColumns, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(16), index=True)
     name: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    # The name's pinyin key (partnernet.collation): Chinese readers' lists sort by it.
+    name_sort: Mapped[str] = mapped_column(sa.String(SORT_KEY_LENGTH), default=name_sort_default,
+                                           server_default="", index=True)
     name_en: Mapped[str | None] = mapped_column(sa.String(128))
     status: Mapped[str] = mapped_column(sa.String(16), default="onboarding", index=True)
     capacity: Mapped[int | None] = mapped_column(default=20)
@@ -88,6 +92,11 @@ class Party(TierColumns, db.Model):
     province = relationship("Region")
     coverages = relationship("Coverage", back_populates="party", order_by="Coverage.id")
     engineers = relationship("Engineer", back_populates="party", order_by="Engineer.id")
+
+    @validates("name")
+    def _keep_name_sort(self, _key, name):
+        self.name_sort = pinyin_key(name)
+        return name
 
     @property
     def is_hq(self) -> bool:

@@ -8,7 +8,7 @@ from partnernet.auth.models import User
 from partnernet.db_types import utcnow
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
-from partnernet.labels import label
+from partnernet.labels import label, product_line_name
 from partnernet.network.models import (
     PARTNER_KINDS, ROUTABLE_STATUSES, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
     coverage_product_line)
@@ -17,7 +17,7 @@ from partnernet.regions.models import Region
 from partnernet.settings import changes
 from partnernet.settings.cache import cached
 
-# onboarding → active ⇄ probation → suspended → terminated (DESIGN.md). An active partner may be
+# onboarding → active ⇄ probation → suspended → terminated (docs/design.md). An active partner may be
 # suspended at once (an audit decision), a suspended one may be reinstated on probation, and any
 # living partner may be terminated.
 TRANSITIONS = {
@@ -157,8 +157,9 @@ def covers_product_line_clause(product_line_id):
 
 def partner_list_statement(day: date, q: str = "", kind: str = "", status: str = "", province: str = "",
                            product_line_id: int | None = None, uncertified: bool = False,
-                           sort: str = "name", descending: bool = False):
-    """The partners HQ's list shows for these filters (export writes the same rows)."""
+                           sort: str = "name", descending: bool = False, pinyin: bool = False):
+    """The partners HQ's list shows for these filters (export writes the same rows); by name, in
+    pinyin order with `pinyin` (for Chinese readers), else as written."""
     statement = sa.select(Party).where(Party.kind != "hq")
     if q:
         pattern = f"%{q.strip()}%"
@@ -182,8 +183,10 @@ def partner_list_statement(day: date, q: str = "", kind: str = "", status: str =
                          .where(Engineer.active, Certification.status == "valid",
                                 Certification.issued_on <= day, Certification.expires_on >= day))
         statement = statement.where(Party.id.not_in(certified))
-    column = PARTNER_SORTS.get(sort, Party.name)
-    return statement.order_by(column.desc() if descending else column.asc(), Party.id)
+    columns = [PARTNER_SORTS.get(sort, Party.name)]
+    if columns[0] is Party.name and pinyin:
+        columns.insert(0, Party.name_sort)
+    return statement.order_by(*(c.desc() if descending else c.asc() for c in columns), Party.id)
 
 
 # --- creating and editing partners, coverage and engineers ---------------------------------------
@@ -364,7 +367,7 @@ def remind_expiring_certifications(today: date, days: int, now: datetime) -> int
             recipients, "certification_expiring", f"certification_expiring:{cert.id}:{cert.expires_on.isoformat()}",
             lambda: (_("Certification of %(name)s expires on %(day)s", name=cert.engineer.name, day=cert.expires_on),
                      _("%(line)s certificate %(number)s: submit the renewal now so that HQ can approve it in time.",
-                       line=cert.product_line.code, number=cert.number)),
+                       line=product_line_name(cert.product_line), number=cert.number)),
             f"/engineers/{cert.engineer_id}", now)
     db.session.commit()
     return sent

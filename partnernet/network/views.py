@@ -11,14 +11,16 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from partnernet.api.fields import MAX_ID
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.auth.service import create_user
+from partnernet.collation import by_name, sorted_by_name
 from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
-from partnernet.labels import choices, label, product_line_choices
+from partnernet.labels import choices, label, product_line_choices, reads_chinese
 from partnernet.lookup import number_or_name
 from partnernet.network import certifications, coverage_map, service, transfer
 from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerForm, EngineerLoginForm,
@@ -62,10 +64,11 @@ def partner_filters() -> dict:
 def partners():
     require_role(current_user, *HQ_ROLES)
     filters = partner_filters()
-    statement = service.partner_list_statement(today_in_china(), **filters)
+    statement = service.partner_list_statement(today_in_china(), **filters, pinyin=reads_chinese())
     page = db.paginate(statement, page=page_number(), per_page=50, max_per_page=200, error_out=False)
     return render_template("network/partners.html", page=page, filters=filters, kinds=PARTNER_KINDS,
-                           statuses=PARTY_STATUSES, provinces=regions.children(None), product_lines=product_lines())
+                           statuses=PARTY_STATUSES, provinces=regions.provinces_for_picker(),
+                           product_lines=product_lines())
 
 
 @bp.get("/partners/search.json")
@@ -77,13 +80,13 @@ def partners_json():
     if not query:
         return jsonify([])
     parties = db.session.execute(sa.select(Party).where(Party.kind != "hq", number_or_name(query, Party.id, Party.name))
-                                 .order_by(Party.name).limit(15)).scalars()
+                                 .order_by(*by_name(Party.name, Party.name_sort), Party.id).limit(15)).scalars()
     return jsonify([{"id": p.id, "name": p.name, "kind": label(p.kind), "status": label(p.status)} for p in parties])
 
 
 def partner_form(party=None) -> PartnerForm:
     form = PartnerForm(obj=party)
-    form.province_code.choices = [("", "—")] + [(r.code, r.name) for r in regions.children(None)]
+    form.province_code.choices = [("", "—")] + [(r.code, r.name) for r in regions.provinces_for_picker()]
     if party is not None and request.method == "GET":
         form.tiers.data = party.tiers
     return form
@@ -161,9 +164,9 @@ def render_partner(party: Party, status_form: StatusForm, coverage_form: Coverag
     coverages = [(c, regions.count_counties(c.region),
                   service.overlapping_coverage(c, today) if current_user.is_hq and c.is_effective(today) else [])
                  for c in party_coverages]
-    engineers = db.session.execute(scoped(
+    engineers = sorted_by_name(db.session.execute(scoped(  # one partner's: a short list
         db.select(Engineer).where(Engineer.party_id == party.id).order_by(Engineer.id), Engineer, current_user)
-    ).scalars().all()
+    ).scalars())
     engineer_certifications = {}
     for certification in db.session.execute(scoped(
             db.select(Certification).where(Certification.engineer_id.in_([e.id for e in engineers]))
@@ -285,14 +288,26 @@ def edit_engineer(engineer_id):
 @bp.get("/engineers/<int:engineer_id>")
 @login_required
 def engineer(engineer_id):
+    """The engineer's page; `?renew=<certificate id>` fills the submission form for its renewal
+    (same product line and level), the certificate's number shown beside it."""
     engineer = get_engineer_in_scope(engineer_id)
-    return render_engineer(engineer, certification_form())
+    form, renewing = certification_form(), None
+    if "renew" in request.args:
+        renew_id = request.args.get("renew", type=int)
+        if renew_id is None or not 1 <= renew_id <= MAX_ID:
+            abort(404)
+        renewing = get_or_404(Certification, renew_id, current_user)
+        if renewing.engineer_id != engineer.id:
+            abort(404)
+        form.product_line.data, form.level.data = renewing.product_line.code, renewing.level
+    return render_engineer(engineer, form, renewing=renewing)
 
 
-def render_engineer(engineer: Engineer, form, login_form=None, status=200, refused_revoke=None):
+def render_engineer(engineer: Engineer, form, login_form=None, status=200, refused_revoke=None, renewing=None):
     can_edit = current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
     login = db.session.execute(db.select(User).where(User.engineer_id == engineer.id)).scalar_one_or_none()
     return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
+                           renewing=renewing,
                            can_submit=can_submit_for(engineer), can_edit=can_edit, login=login,
                            can_revoke=current_user.role in MANAGER_ROLES, revoke_form=RevokeForm(formdata=None),
                            refused_revoke=refused_revoke or (None, None),

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from partnernet.extensions import db
+from partnernet.labels import reads_chinese
 from partnernet.regions.models import Region
 
 DATA_FILE = Path(__file__).with_name("data") / "regions.csv"
@@ -68,6 +69,13 @@ def children(code: str | None) -> list[Region]:
     statement = sa.select(Region).where(
         Region.parent_code.is_(None) if code is None else Region.parent_code == code)
     return list(db.session.execute(statement.order_by(Region.code)).scalars())
+
+
+def provinces_for_picker() -> list[Region]:
+    """The provinces as a picker lists them: Chinese readers look a name up by its pinyin (安徽,
+    澳门, 北京 …), others get the official order of the codes (北京, 天津, 河北 …)."""
+    provinces = children(None)
+    return sorted(provinces, key=lambda r: (r.pinyin, r.code)) if reads_chinese() else provinces
 
 
 def search(query: str, limit: int = 20) -> list[Region]:

@@ -6,7 +6,7 @@ from wtforms import DateField, DecimalField, IntegerField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from partnernet.audit.forms import finite
+from partnernet.audit.forms import PercentField, finite
 from partnernet.network.models import PARTNER_KINDS
 from partnernet.settings.service import SERVICE_FEE_RATE_RANGE
 
@@ -33,21 +33,22 @@ def whole(label, low, high):
     return IntegerField(label, validators=[InputRequired(), NumberRange(low, high)])
 
 
-def share(label):
-    return DecimalField(label, places=None, validators=[InputRequired(), finite, NumberRange(0, 1)])
+def share(label, low=0, high=100):
+    """A share typed in per cent, stored as a fraction."""
+    return PercentField(label, [InputRequired()], low=low, high=high)
 
 
 class SettingsForm(FlaskForm):
-    """The settings DESIGN.md makes configurable (partnernet.settings.service.DEFAULTS)."""
+    """The settings docs/design.md makes configurable (partnernet.settings.service.DEFAULTS)."""
     offer_deadline_minutes = whole(_l("Minutes a partner has to accept an offer (on the ticket's SLA clock)"), 1, 120)
     onsite_threshold_cny = DecimalField(_l("Contract value from which on-site service (L3) is included, CNY"),
                                         places=2, validators=[InputRequired(), finite, NumberRange(0, 10 ** 9)])
     free_service_months = whole(_l("Months of free service after a contract starts"), 0, 120)
-    service_fee_rate = DecimalField(_l("Annual service fee (share of the contract value, 0.15 to 0.20)"), places=None,
-                                    validators=[InputRequired(), finite, NumberRange(*SERVICE_FEE_RATE_RANGE)])
-    audit_threshold = share(_l("Audit: push-back threshold (share of offers, e.g. 0.20)"))
+    service_fee_rate = share(_l("Annual service fee, per cent of the contract value (15 to 20)"),
+                             *(100 * bound for bound in SERVICE_FEE_RATE_RANGE))
+    audit_threshold = share(_l("Audit: push-back threshold, per cent of offers (e.g. 20)"))
     audit_min_offers = whole(_l("Audit: minimum volume (offers, or sold tickets)"), 0, 1000000)
-    audit_sold_not_served_threshold = share(_l("Audit: sold-not-served threshold (share, e.g. 0.30)"))
+    audit_sold_not_served_threshold = share(_l("Audit: sold-not-served threshold, per cent of sold tickets (e.g. 30)"))
     certification_reminder_days = whole(_l("Days before a certificate expires to remind its engineer"), 1, 365)
 
 

@@ -1,4 +1,4 @@
-"""The settings DESIGN.md names, their defaults, and reading them with overrides from the table."""
+"""The settings docs/design.md names, their defaults, and reading them with overrides from the table."""
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ DEFAULTS = {
     "audit_sold_not_served_threshold": "0.30",
     "certification_reminder_days": 30,
 }
-# The annual service fee is a share of contract value within these bounds (DESIGN.md: 15-20%).
+# The annual service fee is a share of contract value within these bounds (docs/design.md: 15-20%).
 SERVICE_FEE_RATE_RANGE = (Decimal("0.15"), Decimal("0.20"))
 
 

@@ -14,7 +14,8 @@ from partnernet.auth.scope import require_role
 from partnernet.extensions import db
 from partnernet.customers.forms import ContractForm, CustomerForm
 from partnernet.settings import calendar
-from partnernet.network.models import PARTNER_KINDS
+from partnernet.labels import product_line_name
+from partnernet.network.models import PARTNER_KINDS, ProductLine
 from partnernet.network.views import page_number
 from partnernet.settings.forms import CalendarDayForm, CalendarImportForm, SettingsForm, SlaPolicyForm
 from partnernet.settings import changes
@@ -132,8 +133,9 @@ def changes_log():
         abort(404)  # no such user
     page = db.paginate(changes.changes_statement(kind or None, user_id), page=page_number(), per_page=50,
                        error_out=False)
+    line_names = {line.code: product_line_name(line) for line in db.session.execute(db.select(ProductLine)).scalars()}
     return render_template("settings/changes.html", page=page, kind=kind, kinds=CHANGE_KINDS, about=about,
-                           names=CHANGED_NAMES)
+                           names=CHANGED_NAMES, line_names=line_names)
 
 
 # What the log calls a setting or a policy's column: the label of its field on the page.

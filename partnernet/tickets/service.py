@@ -22,6 +22,7 @@ from partnernet.customers.service import service_status
 from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import commit_keeping_loaded, db, without_transaction
+from partnernet.labels import product_line_name
 from partnernet.network.models import ROUTABLE_STATUSES, TIERS, Engineer, Party
 from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
 from partnernet.notifications.service import notify_party, party_notification, party_role_insert
@@ -369,7 +370,7 @@ def check_engineer(ticket: Ticket, party_id: int, engineer_id, day: date) -> Eng
                                {"engineer_id": _("Not an engineer of yours.")})
     if not is_certified(engineer.id, ticket.product_line_id, day):
         raise ValidationFailed(_("The engineer must be certified for this product line."),
-                               {"engineer_id": _("Not certified for %(line)s.", line=ticket.product_line.code)})
+                               {"engineer_id": _("Not certified for %(line)s.", line=product_line_name(ticket.product_line))})
     return engineer
 
 
@@ -476,7 +477,7 @@ def require_owner(ticket: Ticket, user: User) -> None:
     if ticket.status not in WORK_TRANSITIONS:
         raise InvalidTransition(_("Only an accepted ticket can be worked on."))
     if user.is_hq:
-        return  # HQ may move any ticket it can see (API.md: "owner's users, HQ")
+        return  # HQ may move any ticket it can see (docs/api.md: "owner's users, HQ")
     if ticket.owner_party_id != user.party_id:
         raise NotFound()
     if user.role == "engineer" and ticket.engineer_id != user.engineer_id:

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
 from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role, scoped, ticket_events
+from partnernet.collation import sorted_by_name
 from partnernet.customers.models import Customer
 from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
@@ -87,7 +88,8 @@ def new():
 
 
 def own_certified_engineers(ticket: Ticket, party_id: int):
-    return service.certified_engineers_for(ticket, party_id, today_in_china())
+    """The engineers a partner may choose, in the reader's order (a short list: sorted here)."""
+    return sorted_by_name(service.certified_engineers_for(ticket, party_id, today_in_china()))
 
 
 @bp.get("/<int:ticket_id>")
