@@ -100,7 +100,8 @@ def events_replay() -> list[int]:
 
 def one_live_offer() -> list[int]:
     """A ticket has at most one live offer, and one only while it is offered: its offers less the
-    answers to them (accepted, declined, expired, withdrawn) are 1 when offered, else 0."""
+    answers to them (accepted, declined, expired, withdrawn) are at most 1 when offered, else 0.
+    (Eight offers by hand at once left eight live offers behind one offered ticket.)"""
     answered = sa.or_(TicketEvent.kind.in_(OFFER_ANSWERS),
                       sa.and_(TicketEvent.kind == "rerouted", TicketEvent.from_status == "offered"))
     live = (sa.select(TicketEvent.ticket_id, sa.func.sum(sa.case((TicketEvent.kind == "offered", 1),
