@@ -1,5 +1,5 @@
 """What must always hold, checked over the whole database (`flask --app wsgi check`; the tests
-call it after their scenarios). Each check returns the ids of the tickets that break it."""
+call it after their scenarios). Each check returns the ids of the tickets (or partners) that break it."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -8,7 +8,7 @@ import sqlalchemy.orm
 
 from partnernet.db_types import china_date
 from partnernet.extensions import db
-from partnernet.network.models import Certification, Engineer
+from partnernet.network.models import Certification, Engineer, Party, PartyEvent
 from partnernet.tickets import daily
 from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
 
@@ -16,6 +16,10 @@ from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
 STATUS_EVENTS = ("created", "offered", "accepted", "declined", "offer_expired", "returned_to_hq", "queued_to_hq",
                  "taken_by_hq", "rerouted", "status_changed")
 SCHEDULER_INTERVAL = timedelta(minutes=2)  # a minute between runs, and a minute for the run
+# Events that answer the offer before them; a withdrawn offer is `rerouted` from `offered`.
+OFFER_ANSWERS = ("accepted", "declined", "offer_expired")
+# The checks over partners; the others are over tickets.
+PARTNER_CHECKS = ("partner status differs from its history",)
 
 
 @dataclass
@@ -27,7 +31,8 @@ class Report:
         return not any(self.violations.values())
 
     def lines(self) -> list[str]:
-        return [f"{name}: tickets {', '.join(map(str, ids[:20]))}{' …' if len(ids) > 20 else ''}"
+        return [f"{name}: {'partners' if name in PARTNER_CHECKS else 'tickets'} "
+                f"{', '.join(map(str, ids[:20]))}{' …' if len(ids) > 20 else ''}"
                 for name, ids in self.violations.items() if ids]
 
 
@@ -74,6 +79,54 @@ def events_match_state() -> list[int]:
     return sorted(set(ids(mismatched)) | set(ids(without)))
 
 
+def events_replay() -> list[int]:
+    """A ticket's status events replay one after another: each starts from the status the one
+    before it ended in. (Two changes made at once from the same state break this: eight offers by
+    hand of one queued ticket are eight events from hq_queue.) The queue's event after a return to
+    HQ names the status the return started from, as it always has."""
+    ordered = {"partition_by": TicketEvent.ticket_id, "order_by": TicketEvent.id}
+    steps = (sa.select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.from_status,
+                       sa.func.lag(TicketEvent.kind).over(**ordered).label("previous_kind"),
+                       sa.func.lag(TicketEvent.from_status).over(**ordered).label("previous_from"),
+                       sa.func.lag(TicketEvent.to_status).over(**ordered).label("previous_to"))
+             .where(TicketEvent.kind.in_(STATUS_EVENTS), TicketEvent.to_status.is_not(None)).subquery())
+    came_from = sa.func.coalesce(steps.c.from_status, "")
+    after_return = sa.and_(steps.c.kind == "queued_to_hq", steps.c.previous_kind == "returned_to_hq",
+                           came_from == sa.func.coalesce(steps.c.previous_from, ""))
+    return ids(sa.select(steps.c.ticket_id).distinct()
+               .where(steps.c.previous_to.is_not(None), came_from != steps.c.previous_to, ~after_return)
+               .order_by(steps.c.ticket_id))
+
+
+def one_live_offer() -> list[int]:
+    """A ticket has at most one live offer, and one only while it is offered: its offers less the
+    answers to them (accepted, declined, expired, withdrawn) are at most 1 when offered, else 0.
+    (Eight offers by hand at once left eight live offers behind one offered ticket.)"""
+    answered = sa.or_(TicketEvent.kind.in_(OFFER_ANSWERS),
+                      sa.and_(TicketEvent.kind == "rerouted", TicketEvent.from_status == "offered"))
+    live = (sa.select(TicketEvent.ticket_id, sa.func.sum(sa.case((TicketEvent.kind == "offered", 1),
+                                                                  (answered, -1), else_=0)).label("offers"))
+            .group_by(TicketEvent.ticket_id).subquery())
+    allowed = sa.case((Ticket.status == "offered", 1), else_=0)
+    return ids(sa.select(Ticket.id).join(live, live.c.ticket_id == Ticket.id)
+               .where(live.c.offers > allowed).order_by(Ticket.id))
+
+
+def partner_status_follows_history() -> list[int]:
+    """A partner with a status history has the status its last entry names, and each entry starts
+    from the status the one before it ended in (partner ids)."""
+    ordered = {"partition_by": PartyEvent.party_id, "order_by": PartyEvent.id}
+    entries = (sa.select(PartyEvent.party_id, PartyEvent.from_status, PartyEvent.to_status,
+                         sa.func.lag(PartyEvent.to_status).over(**ordered).label("previous_to"),
+                         sa.func.lead(PartyEvent.id).over(**ordered).label("next_id"))
+               .where(PartyEvent.to_status.is_not(None)).subquery())
+    broken = sa.or_(sa.and_(entries.c.previous_to.is_not(None),
+                            sa.func.coalesce(entries.c.from_status, "") != entries.c.previous_to),
+                    sa.and_(entries.c.next_id.is_(None), entries.c.to_status != Party.status))
+    return ids(sa.select(Party.id).distinct().join(entries, entries.c.party_id == Party.id)
+               .where(broken).order_by(Party.id))
+
+
 def no_stale_offers(now: datetime) -> list[int]:
     """No offer stays live past its deadline for longer than the scheduler needs to expire it."""
     return ids(sa.select(Ticket.id).where(Ticket.status == "offered",
@@ -98,6 +151,9 @@ def check(now: datetime) -> Report:
         "open ticket without exactly one holder": one_owner(),
         "engineer not certified when assigned": certified_when_assigned(),
         "ticket state differs from its events": events_match_state(),
+        "ticket's events do not replay": events_replay(),
+        "more than one live offer": one_live_offer(),
         "offer live past its deadline": no_stale_offers(now),
         "daily counts differ from the events": daily_counts_differ(),
+        "partner status differs from its history": partner_status_follows_history(),
     })

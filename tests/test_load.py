@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from partnernet import create_app
 from partnernet.api import tokens
-from partnernet.errors import InvalidTransition
+from partnernet.errors import Conflict
 from partnernet.extensions import db
 from partnernet.invariants import check
 from partnernet.tickets import service
@@ -327,7 +327,7 @@ def test_a_status_change_loses_to_a_return_to_hq_made_meanwhile(app, two_admins_
     assert ticket.status == "accepted"  # what the first administrator's page shows
     change_elsewhere(app, ticket.id, lambda t: service.return_to_hq(
         t, second, "needs_hq_development", "需要总部开发", NOW + timedelta(minutes=1)))
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(Conflict, match="changed this ticket meanwhile"):
         service.change_status(ticket, first, "in_progress", "", NOW + timedelta(minutes=2))
     db.session.rollback()
     assert (ticket.status, ticket.owner_party_id) == ("hq_queue", None)
@@ -341,7 +341,7 @@ def test_a_ticket_resolved_by_one_administrator_is_not_resolved_again_by_another
     assert ticket.status == "accepted"
     change_elsewhere(app, ticket.id, lambda t: service.change_status(
         t, second, "resolved", "重启服务后恢复", NOW + timedelta(minutes=1)))
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(Conflict, match="changed this ticket meanwhile"):
         service.change_status(ticket, first, "resolved", "同一问题", NOW + timedelta(minutes=2))
     db.session.rollback()
     assert ticket.status == "resolved"

@@ -12,6 +12,7 @@ from partnernet.errors import Conflict, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network.models import CERTIFICATION_LEVELS, Certification, Engineer, ProductLine
 from partnernet.network.service import certified_engineers, is_certified
+from partnernet.transitions import compare_and_set
 
 MAX_SCAN_BYTES = 5 * 1024 * 1024
 # What a scan may be, recognised by its first bytes rather than by the name the browser sent.
@@ -126,12 +127,7 @@ def revoke(certification: Certification, reason: str, reviewer_id: int, now: dat
 def settle(certification: Certification, from_status: str, conflict: str, **values) -> Certification:
     """Compare-and-set on the status the caller's checks saw: of two reviewers deciding at once,
     one wins and the other gets a conflict, instead of the second overwriting the first."""
-    changed = db.session.execute(
-        sa.update(Certification).where(Certification.id == certification.id, Certification.status == from_status)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        db.session.rollback()
-        raise Conflict(conflict)
+    compare_and_set(certification, {"status": from_status}, values, conflict)
     db.session.commit()
     db.session.refresh(certification)
     return certification

@@ -16,6 +16,7 @@ from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.settings import changes
 from partnernet.settings.cache import cached
+from partnernet.transitions import compare_and_set
 
 # onboarding → active ⇄ probation → suspended → terminated (docs/design.md). An active partner may be
 # suspended at once (an audit decision), a suspended one may be reinstated on probation, and any
@@ -72,10 +73,14 @@ def change_status(party: Party, to_status: str, reason: str, actor_id: int | Non
 
 def set_status(party: Party, to_status: str, reason: str, actor_id: int | None, now: datetime) -> PartyEvent:
     """Record and apply a status change, without checks and without a commit (change_status and
-    the import). A partner that may no longer receive tickets loses its live offers at once."""
+    the import): a compare-and-set on the status the caller saw, so of two changes at once the
+    second is a Conflict and writes nothing. A partner that may no longer receive tickets loses
+    its live offers at once."""
+    before = party.status
+    compare_and_set(party, {"status": before}, {"status": to_status},
+                    _("Someone else changed this partner's status meanwhile. Look at it again."))
     event = PartyEvent(party_id=party.id, at=now, actor_user_id=actor_id, kind="status_changed",
-                       from_status=party.status, to_status=to_status, reason=reason)
-    party.status = to_status
+                       from_status=before, to_status=to_status, reason=reason)
     db.session.add(event)
     if to_status not in ROUTABLE_STATUSES:
         # Here, not at the top: the ticket service builds on this module.

@@ -1,8 +1,8 @@
 """The ticket's life: intake, routing to a partner, offers and their answers, the HQ queue, work.
 
-Every change is one transaction that writes the ticket and its event together. Taking an offer
-is a compare-and-set (an UPDATE … WHERE status = 'offered' AND offered_party_id = …), so when
-several people answer one offer at once exactly one of them wins.
+Every change is one transaction that writes the ticket and its event together, and starts with a
+compare-and-set on the state its checks saw (partnernet.transitions): when several people make
+the same change at once, exactly one of them wins; the others get a Conflict and write nothing.
 """
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +32,7 @@ from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
 from partnernet.tickets.models import CHANNELS, COMPLEXITIES, Ticket, TicketEvent
 from partnernet.timeclock import CHINA, today_in_china
+from partnernet.transitions import compare_and_set
 
 DECLINE_REASONS = ("no_capacity", "no_engineer_available", "outside_expertise", "customer_unreachable",
                    "not_our_region", "other")
@@ -336,27 +337,17 @@ def hq_queue_values(cause: str) -> dict:
             "owner_party_id": None, "engineer_id": None}
 
 
-def queue_at_hq(ticket: Ticket, cause: str, now: datetime, actor: User | None, note=None, data=None,
-                party_id=None):
-    """`party_id`: the partner whose step sent it there (a return), so that only it and HQ see it."""
-    before = ticket.status
-    for name, value in hq_queue_values(cause).items():
-        setattr(ticket, name, value)
-    add_event(ticket, "queued_to_hq", now, actor, party_id=party_id, from_status=before, to_status="hq_queue",
-              reason_code=cause, note=note, data=data)
+# What a ticket's offer is when it ends unaccepted (declined, expired, withdrawn): routing follows.
+OFFER_CLOSED = {"status": "new", "offered_party_id": None, "offer_deadline": None}
 
 
-def close_offer(ticket_id: int, party_id: int, now: datetime, values: dict, require_live: bool = True) -> bool:
-    """Compare-and-set on a live offer to `party_id`; True for the one caller that wins."""
-    conditions = [Ticket.id == ticket_id, Ticket.status == "offered", Ticket.offered_party_id == party_id]
-    if require_live:
-        conditions.append(Ticket.offer_deadline > now)
-    else:
-        conditions.append(Ticket.offer_deadline <= now)
-    result = db.session.execute(
-        sa.update(Ticket).where(*conditions).values(updated_at=now, **values)
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+def close_offer(ticket: Ticket, party_id: int, now: datetime, values: dict, require_live: bool = True,
+                conflict: str | None = None) -> bool:
+    """Compare-and-set on an offer to `party_id` still live (or, for the scheduler, past its
+    deadline); True for the one caller that wins (transitions.compare_and_set)."""
+    deadline = Ticket.offer_deadline > now if require_live else Ticket.offer_deadline <= now
+    return compare_and_set(ticket, {"status": "offered", "offered_party_id": party_id},
+                           {"updated_at": now, **values}, conflict, where=[deadline])
 
 
 def certified_engineers_for(ticket: Ticket, party_id: int, day: date) -> list[Engineer]:
@@ -382,17 +373,13 @@ def accept(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Ticke
         # Suspending a partner withdraws its offers; this refuses one answered in the meantime.
         raise Conflict(_("Your partner may not take tickets while it is suspended or terminated."))
     engineer = check_engineer(ticket, user.party_id, engineer_id, today_in_china(now))
-    won = close_offer(ticket.id, user.party_id, now, {
+    close_offer(ticket, user.party_id, now, {
         "status": "accepted", "owner_party_id": user.party_id, "engineer_id": engineer.id,
         "offered_party_id": None, "offer_deadline": None,
-        "responded_at": sa.func.coalesce(Ticket.responded_at, sa.literal(now, UTCDateTime()))})
-    if not won:
-        db.session.rollback()
-        raise Conflict(_("This ticket is no longer offered to you: it has already been taken or moved on."))
+        "responded_at": sa.func.coalesce(Ticket.responded_at, sa.literal(now, UTCDateTime()))},
+        conflict=_("This ticket is no longer offered to you: it has already been taken or moved on."))
     add_event(ticket, "accepted", now, user, party_id=user.party_id, from_status="offered",
               to_status="accepted", data={"engineer_id": engineer.id})
-    db.session.flush()
-    db.session.refresh(ticket)
     clocks.record_response(ticket, now)
     db.session.commit()
     return ticket
@@ -410,11 +397,7 @@ def decline(ticket: Ticket, user: User, reason_code: str, note: str, now: dateti
         raise ValidationFailed(_("The offer cannot be declined like this."), fields)
     if ticket.status != "offered" or ticket.offered_party_id != user.party_id:
         raise Conflict(_("This ticket is no longer offered to you."))
-    if not close_offer(ticket.id, user.party_id, now, {"status": "new", "offered_party_id": None,
-                                                         "offer_deadline": None}):
-        db.session.rollback()
-        raise Conflict(_("This ticket is no longer offered to you."))
-    db.session.refresh(ticket)
+    close_offer(ticket, user.party_id, now, OFFER_CLOSED, conflict=_("This ticket is no longer offered to you."))
     add_event(ticket, "declined", now, user, party_id=user.party_id, from_status="offered", to_status="new",
               reason_code=reason_code, note=note)
     db.session.flush()
@@ -432,12 +415,10 @@ def expire_due_offers(now: datetime) -> int:
     expired = 0
     settings = load_settings()
     for ticket_id, party_id in due:
-        if not close_offer(ticket_id, party_id, now, {"status": "new", "offered_party_id": None,
-                                                       "offer_deadline": None}, require_live=False):
+        ticket = db.session.get(Ticket, ticket_id)
+        if not close_offer(ticket, party_id, now, OFFER_CLOSED, require_live=False):
             db.session.rollback()  # answered or expired by someone else meanwhile
             continue
-        ticket = db.session.get(Ticket, ticket_id)
-        db.session.refresh(ticket)
         add_event(ticket, "offer_expired", now, None, party_id=party_id, from_status="offered", to_status="new")
         db.session.flush()
         route(ticket, now, None, settings)
@@ -457,11 +438,9 @@ def withdraw_offers(party_id: int, reason: str, actor: User | None, now: datetim
     settings = load_settings()
     for ticket_id in offered:
         # An offer accepted meanwhile stays accepted; one past its deadline is the scheduler's.
-        if not close_offer(ticket_id, party_id, now, {"status": "new", "offered_party_id": None,
-                                                       "offer_deadline": None}):
-            continue
         ticket = db.session.get(Ticket, ticket_id)
-        db.session.refresh(ticket)
+        if not close_offer(ticket, party_id, now, OFFER_CLOSED):
+            continue
         add_event(ticket, "rerouted", now, actor, party_id=party_id, from_status="offered", to_status="new",
                   reason_code=reason)
         db.session.flush()
@@ -484,15 +463,8 @@ def require_owner(ticket: Ticket, user: User) -> None:
         raise NotFound()
 
 
-def unchanged_since_checked(ticket: Ticket, now: datetime) -> bool:
-    """Compare-and-set on the status and owner the caller's checks saw. False when another request
-    (a colleague's step, a return to HQ) changed either meanwhile: that one wins. True holds the
-    row until the caller commits, so nothing else changes it before then."""
-    result = db.session.execute(
-        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == ticket.status,
-                                Ticket.owner_party_id == ticket.owner_party_id)
-        .values(updated_at=now).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+def changed_meanwhile() -> str:
+    return _("Someone else changed this ticket meanwhile. Look at it again.")
 
 
 def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: datetime) -> Ticket:
@@ -504,11 +476,9 @@ def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: da
                                 {"status": _("Not an allowed step.")})
     if to_status == "resolved" and not note:
         raise ValidationFailed(_("Describe the resolution."), {"note": _("A resolution note is required.")})
-    if not unchanged_since_checked(ticket, now):
-        db.session.rollback()  # check again against what the other request left
-        return change_status(ticket, user, to_status, note, now)
     before = ticket.status
-    ticket.status, ticket.updated_at = to_status, now
+    compare_and_set(ticket, {"status": before, "owner_party_id": ticket.owner_party_id},
+                    {"status": to_status, "updated_at": now}, changed_meanwhile())
     if to_status == "waiting_on_customer":
         ticket.paused_at = now  # the SLA clock stops
     elif before == "waiting_on_customer":
@@ -531,11 +501,9 @@ def reassign(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Tic
     if user.role == "engineer":
         raise Forbidden()
     engineer = check_engineer(ticket, ticket.owner_party_id, engineer_id, today_in_china(now))
-    if not unchanged_since_checked(ticket, now):
-        db.session.rollback()
-        return reassign(ticket, user, engineer_id, now)
     previous = ticket.engineer_id
-    ticket.engineer_id, ticket.updated_at = engineer.id, now
+    compare_and_set(ticket, {"status": ticket.status, "owner_party_id": ticket.owner_party_id, "engineer_id": previous},
+                    {"engineer_id": engineer.id, "updated_at": now}, changed_meanwhile())
     add_event(ticket, "assigned", now, user, party_id=ticket.owner_party_id,
               data={"engineer_id": engineer.id, "previous_engineer_id": previous})
     db.session.commit()
@@ -556,15 +524,16 @@ def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: d
         fields["note"] = _("Say why, in a few words.")
     if fields:
         raise ValidationFailed(_("The ticket cannot be returned like this."), fields)
-    if not unchanged_since_checked(ticket, now):
-        db.session.rollback()
-        return return_to_hq(ticket, user, reason_code, note, now)
-    add_event(ticket, "returned_to_hq", now, user, party_id=user.party_id, from_status=ticket.status,
-                      to_status="hq_queue", reason_code=reason_code, note=note)
-    if ticket.status == "waiting_on_customer":
+    before = ticket.status
+    compare_and_set(ticket, {"status": before, "owner_party_id": user.party_id},
+                    {**hq_queue_values("returned_by_partner"), "updated_at": now}, changed_meanwhile())
+    add_event(ticket, "returned_to_hq", now, user, party_id=user.party_id, from_status=before,
+              to_status="hq_queue", reason_code=reason_code, note=note)
+    if before == "waiting_on_customer":
         clocks.resume(ticket, now)
-    queue_at_hq(ticket, "returned_by_partner", now, user, party_id=user.party_id)
-    ticket.updated_at = now
+    # (the queue's own event names the status the ticket came from, as it always has)
+    add_event(ticket, "queued_to_hq", now, user, party_id=user.party_id, from_status=before, to_status="hq_queue",
+              reason_code="returned_by_partner")
     db.session.commit()
     return ticket
 
@@ -583,17 +552,13 @@ def take_at_hq(ticket: Ticket, user: User, now: datetime, engineer_id: int | Non
     engineer = None
     if engineer_id:
         engineer = check_engineer(ticket, hq.id, engineer_id, today_in_china(now))
-    result = db.session.execute(
-        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == "hq_queue")
-        .values(status="accepted", owner_party_id=hq.id, engineer_id=engineer.id if engineer else None,
-                responded_at=sa.func.coalesce(Ticket.responded_at, sa.literal(now, UTCDateTime())), updated_at=now)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict(_("This ticket is no longer in the HQ queue."))
-    db.session.refresh(ticket)
+    cause = ticket.hq_queue_cause
+    compare_and_set(ticket, {"status": "hq_queue"}, {
+        "status": "accepted", "owner_party_id": hq.id, "engineer_id": engineer.id if engineer else None,
+        "responded_at": sa.func.coalesce(Ticket.responded_at, sa.literal(now, UTCDateTime())), "updated_at": now},
+        _("This ticket is no longer in the HQ queue."))
     add_event(ticket, "taken_by_hq", now, user, party_id=hq.id, from_status="hq_queue", to_status="accepted",
-              reason_code=ticket.hq_queue_cause)
+              reason_code=cause)
     clocks.record_response(ticket, now)
     db.session.commit()
     return ticket
@@ -605,8 +570,9 @@ def reroute(ticket: Ticket, user: User, now: datetime) -> routing.Decision:
         raise Forbidden()
     if ticket.status != "hq_queue":
         raise InvalidTransition(_("Only a ticket in the HQ queue can be re-routed."))
+    compare_and_set(ticket, {"status": "hq_queue"}, {"status": "new", "updated_at": now},
+                    _("This ticket is no longer in the HQ queue."))
     add_event(ticket, "rerouted", now, user, from_status="hq_queue", to_status="new")
-    ticket.status = "new"
     db.session.flush()
     decision = route(ticket, now, user)
     db.session.commit()
@@ -628,9 +594,9 @@ def offer_by_hand(ticket: Ticket, user: User, party_id: int, override_reason: st
         raise ValidationFailed(_("This partner has no engineer certified for the product line."),
                                {"override_reason": _("Give a reason to offer it anyway.")})
     deadline = offer_deadline(clocks.policy_row(ticket), now, load_settings())
-    ticket.status, ticket.offered_party_id, ticket.hq_queue_cause = "offered", party.id, None
-    ticket.offer_deadline = deadline
-    ticket.updated_at = now
+    compare_and_set(ticket, {"status": "hq_queue"}, {
+        "status": "offered", "offered_party_id": party.id, "hq_queue_cause": None, "offer_deadline": deadline,
+        "updated_at": now}, _("This ticket is no longer in the HQ queue."))
     add_event(ticket, "offered", now, user, party_id=party.id, from_status="hq_queue", to_status="offered",
               note=override_reason or None, data={"by_hand": True, "deadline": ticket.offer_deadline.isoformat()})
     notify_offer(ticket, now)
