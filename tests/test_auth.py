@@ -58,6 +58,26 @@ def test_login_never_redirects_to_another_site(client, app):
     assert response.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize("target", ["/tickets/\r\nX:y", "/tickets/\nSet-Cookie:x=1", "/hq\x7f", "/\\evil.example",
+                                    "/\\/evil.example"])
+def test_a_next_target_with_control_characters_or_a_backslash_falls_back_to_home(client, app, target):
+    """A CR/LF in `next` would split the Location header (500); a backslash reads as `//` to
+    browsers (another host). Either way the user lands on the home page, signed in."""
+    user = factories.user("hq_admin")
+    form = client.get("/login", query_string={"next": target})
+    assert form.status_code == 200
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": target})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/hq").status_code == 200
+
+
+def test_the_language_switch_refuses_a_next_target_with_control_characters(client, app):
+    response = client.post("/language", data={"locale": "en", "next": "/tickets/\r\nX:y"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.post("/language", data={"locale": "en", "next": "/partners?page=2"}).headers["Location"] == \
+        "/partners?page=2"
+
+
 @pytest.mark.parametrize("role, home", [
     ("hq_admin", "/hq"), ("hq_manager", "/hq"), ("hq_agent", "/hq"),
     ("partner_admin", "/partner"), ("engineer", "/me"),
