@@ -274,3 +274,21 @@ def test_a_weak_or_mistyped_new_password_is_refused(client, login_as, app):
                  {"current_password": PASSWORD, "new_password": "a brand new secret", "confirmation": "another one!!"}):
         assert client.post("/password", data=data).status_code == 422
     assert db.session.get(type(user), user.id).check_password(PASSWORD)
+
+
+TOO_EASY = {"en": "This password is too easy to guess", "zh_CN": "这个密码太容易被猜到"}
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+@pytest.mark.parametrize("guessable", ["aaaaaaaaaa", "1234567890", "qwertyuiop", "password123", "xiaomingwang2"])
+def test_an_easily_guessed_new_password_is_refused_with_a_message_in_the_users_language(
+        client, login_as, app, guessable, locale):
+    """Ten characters are not enough: repeats, runs, keyboard rows, common passwords and the user's
+    own name are guessed first. (The name: `Wang Xiaoming`.)"""
+    user = factories.user("hq_agent", name="Wang Xiaoming", email="wang.xiaoming@example.com", locale=locale)
+    login_as(user)
+    response = client.post("/password", data={"current_password": PASSWORD, "new_password": guessable,
+                                              "confirmation": guessable})
+    assert response.status_code == 422
+    assert TOO_EASY[locale] in response.get_data(as_text=True)
+    assert db.session.get(type(user), user.id).check_password(PASSWORD)

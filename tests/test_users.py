@@ -104,3 +104,17 @@ def test_an_admin_creates_a_new_partners_first_login_and_an_hq_user_on_the_page(
     # The new partner administrator signs in with the initial password.
     newcomer = app.test_client()
     assert newcomer.post("/login", data={"email": user.email, "password": "a long first secret"}).status_code == 302
+
+
+def test_an_admin_cannot_give_an_easily_guessed_password_on_creation_or_reset(client, login_as, app):
+    partner = factories.partner()
+    target = factories.user("hq_agent")
+    login_as(factories.user("hq_admin"))
+    for guessable in ("aaaaaaaaaa", "1234567890"):
+        response = client.post("/users/new", data={"email": "newcomer@example.com", "name": "新人", "role": "partner_admin",
+                                                   "partner_id": str(partner.id), "password": guessable})
+        assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True)
+        assert client.post(f"/users/{target.id}/password", data={"password": guessable}).status_code == 422
+    assert db.session.execute(sa.select(User).where(User.email == "newcomer@example.com")).first() is None
+    db.session.expire_all()
+    assert db.session.get(User, target.id).check_password(factories.PASSWORD)
