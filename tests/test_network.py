@@ -349,3 +349,40 @@ def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):
         response = client.post(f"/engineers/{engineer.id}/login", data={"email": "w@own.cn", "password": weak})
         assert response.status_code == 422
         assert find_user("w@own.cn") is None
+
+
+INVISIBLE = "\u202e\u200d\ufeff"  # right-to-left override, zero-width joiner, byte-order mark
+
+
+def test_partner_and_engineer_names_of_invisible_characters_are_refused_on_the_pages_and_in_the_api(
+        client, login_as, app):
+    from tests.test_api import assert_error, bearer, token_for
+    manager = factories.user("hq_manager")
+    own = factories.partner(name="已有公司")
+    login_as(manager)
+    headers = bearer(token_for(manager))
+    partner = {"name": "杭州新星软件有限公司", "kind": "agent", "province_code": "330000", "capacity": 8,
+               "tiers": ["L1"]}
+    for field in ("name", "name_en", "contact_name"):
+        page = client.post("/partners/new", data={**partner, field: INVISIBLE})
+        assert page.status_code != 302 and "invalid-feedback" in page.get_data(as_text=True), field
+        api = client.post("/api/v1/partners", json={**partner, field: INVISIBLE}, headers=headers)
+        assert_error(api, 422, "validation_failed", [field])
+        patch = client.patch(f"/api/v1/partners/{own.id}", json={field: INVISIBLE}, headers=headers)
+        assert_error(patch, 422, "validation_failed", [field])
+    page = client.post(f"/partners/{own.id}/engineers/new", data={"name": INVISIBLE, "active": "y"})
+    assert page.status_code == 422 and "invalid-feedback" in page.get_data(as_text=True)
+    api = client.post(f"/api/v1/partners/{own.id}/engineers", json={"name": " \u3164\u200b"}, headers=headers)
+    assert_error(api, 422, "validation_failed", ["name"])
+    db.session.expire_all()
+    assert db.session.execute(db.select(db.func.count(Party.id))).scalar() == 2  # HQ and 已有公司
+    assert db.session.get(Party, own.id).name == "已有公司" and not db.session.get(Party, own.id).engineers
+
+
+def test_a_partner_name_is_stored_in_nfkc_so_a_fullwidth_twin_is_the_same_name(client, login_as, app):
+    login_as(factories.user("hq_manager"))
+    partner = {"kind": "agent", "province_code": "330000", "capacity": 8, "tiers": ["L1"]}
+    assert client.post("/partners/new", data={**partner, "name": "\ufeffＡＢＣ科技\u200d"}).status_code == 302
+    assert db.session.execute(db.select(Party.name).where(Party.name == "ABC科技")).scalar_one()
+    twin = client.post("/partners/new", data={**partner, "name": "ABC科技"})
+    assert twin.status_code != 302 and "invalid-feedback" in twin.get_data(as_text=True)

@@ -118,3 +118,19 @@ def test_an_admin_cannot_give_an_easily_guessed_password_on_creation_or_reset(cl
     assert db.session.execute(sa.select(User).where(User.email == "newcomer@example.com")).first() is None
     db.session.expire_all()
     assert db.session.get(User, target.id).check_password(factories.PASSWORD)
+
+
+def test_a_users_display_name_or_a_token_name_of_invisible_characters_is_refused(client, login_as, app):
+    admin = factories.user("hq_admin")
+    login_as(admin)
+    response = client.post("/users/new", data={"email": "ops@hq.example", "name": "\u202e\u200d\ufeff",
+                                               "role": "hq_agent", "password": "a long first secret"})
+    assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(User).where(User.email == "ops@hq.example")).first() is None
+    cli = app.test_cli_runner().invoke(args=["users", "create", "cli@hq.example", "--role", "hq_agent",
+                                             "--name", "\u200b\u2060"], input="a long first secret\n")
+    assert cli.exit_code == 2 and "name" in cli.output
+    from partnernet.errors import ValidationFailed
+    import pytest
+    with pytest.raises(ValidationFailed):
+        issue_token(admin, "\u202e\u200d\ufeff", now_utc())

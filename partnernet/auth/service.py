@@ -10,6 +10,7 @@ from partnernet.auth.models import HQ_ROLES, ROLES, User
 from partnernet.db_types import utcnow
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
+from partnernet.names import read_name
 from partnernet.network.models import Engineer, Party
 from partnernet.settings import changes
 
@@ -69,6 +70,9 @@ def create_user(email, name, role, password, party_id=None, engineer_id=None, lo
     `actor`: who created it (None: the command line), for the change log."""
     email = normalise_email(email)
     fields = {}
+    name, problem = read_name(name, 64, required=False)
+    if problem:
+        fields["name"] = problem
     if role not in ROLES:
         fields["role"] = _("Unknown role.")
     if find_user(email):
