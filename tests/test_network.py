@@ -314,7 +314,7 @@ def test_an_engineer_gets_one_login_a_second_is_a_form_error(client, login_as, a
     assert find_user("first@own.cn") is not None and find_user("second@own.cn") is None
 
 
-def test_an_engineer_set_inactive_can_no_longer_sign_in_or_use_a_token_until_set_active_again(client, login_as, app):
+def test_an_engineer_set_inactive_can_no_longer_sign_in_until_set_active_again_and_their_tokens_stay_revoked(client, login_as, app):
     from partnernet.api.tokens import issue_token
     from partnernet.timeclock import now_utc
     own = factories.partner()
@@ -338,6 +338,11 @@ def test_an_engineer_set_inactive_can_no_longer_sign_in_or_use_a_token_until_set
     assert (can_sign_in(), token_answer) == (False, 401)
     set_active(True)
     assert can_sign_in()
+    # Their old token stays revoked: it was revoked when the record was set inactive.
+    assert client.get("/api/v1/product-lines", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    from partnernet.settings.models import ChangeEvent
+    assert db.session.execute(db.select(ChangeEvent.actor_user_id).where(
+        ChangeEvent.kind == "token_revoked", ChangeEvent.user_id == user.id)).scalars().all() == [admin.id]
 
 
 def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):

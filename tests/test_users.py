@@ -134,3 +134,39 @@ def test_a_users_display_name_or_a_token_name_of_invisible_characters_is_refused
     import pytest
     with pytest.raises(ValidationFailed):
         issue_token(admin, "\u202e\u200d\ufeff", now_utc())
+
+
+def token_answers(app, *secrets) -> list[int]:
+    return [app.test_client().get("/api/v1/product-lines", headers={"Authorization": f"Bearer {secret}"}).status_code
+            for secret in secrets]
+
+
+def test_deactivating_a_user_revokes_their_tokens_so_reactivating_does_not_bring_them_back(app, login_as):
+    from partnernet.auth.models import ApiToken
+    from partnernet.settings.models import ChangeEvent
+    leaver = factories.user("hq_agent")
+    phone, _phone_secret = issue_token(leaver, "phone", now_utc())
+    laptop, laptop_secret = issue_token(leaver, "laptop", now_utc())
+    admin = factories.user("hq_admin")
+    admin_client = login_as(admin)
+    assert admin_client.post(f"/users/{leaver.id}", data={"role": "hq_agent"}).status_code == 302  # deactivated
+    assert admin_client.post(f"/users/{leaver.id}", data={"role": "hq_agent", "active": "y"}).status_code == 302
+    assert token_answers(app, laptop_secret) == [401]
+    db.session.expire_all()
+    assert all(token.revoked_at is not None for token in db.session.execute(
+        sa.select(ApiToken).where(ApiToken.user_id == leaver.id)).scalars())
+    revoked = db.session.execute(sa.select(ChangeEvent.actor_user_id, ChangeEvent.target, ChangeEvent.data).where(
+        ChangeEvent.kind == "token_revoked").order_by(ChangeEvent.id)).all()
+    assert revoked == [(admin.id, "phone", {"token_id": phone.id}), (admin.id, "laptop", {"token_id": laptop.id})]
+    # A token issued after coming back works.
+    _token, fresh = issue_token(leaver, "new phone", now_utc())
+    assert token_answers(app, fresh) == [200]
+
+
+def test_deactivating_from_the_command_line_revokes_the_tokens_too(app):
+    leaver = factories.user("hq_agent")
+    _token, secret = issue_token(leaver, "script", now_utc())
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["users", "deactivate", leaver.email]).exit_code == 0
+    assert runner.invoke(args=["users", "activate", leaver.email]).exit_code == 0
+    assert token_answers(app, secret) == [401]

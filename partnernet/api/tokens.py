@@ -52,6 +52,17 @@ def revoke_token(token: ApiToken, now: datetime, actor: User | None = None) -> A
     return token
 
 
+def revoke_tokens_of(user: User, now: datetime, actor_id: int | None) -> None:
+    """Revoke every live token of a user who is deactivated, each in the change log as revoke_token
+    logs one, so that reactivating the user does not bring them back. One conditional statement:
+    a token revoked meanwhile by its user is not revoked, nor logged, twice. The caller commits."""
+    revoked = db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now).returning(ApiToken.id, ApiToken.name)).all()
+    for token_id, name in sorted(revoked):
+        changes.record("token_revoked", actor_id, now, target=name, user_id=user.id, token_id=token_id)
+
+
 def own_token(user: User, token_id: int) -> ApiToken:
     """One of the user's own tokens; anybody else's is absent (404)."""
     token = db.session.execute(

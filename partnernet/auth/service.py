@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
 
+from partnernet.api.tokens import revoke_tokens_of
 from partnernet.auth.models import HQ_ROLES, ROLES, User
 from partnernet.db_types import utcnow
 from partnernet.errors import ValidationFailed
@@ -143,7 +144,8 @@ def roles_for(user: User) -> tuple[str, ...]:
 def update_user(user: User, actor: User | None, role: str, active: bool) -> User:
     """An hq_admin changes a user's role or deactivates it; a deactivated user is signed out
     everywhere at once and its API tokens stop working. Nobody takes away their own admin rights,
-    and the last active hq_admin stays one. `actor` None: the command line."""
+    and the last active hq_admin stays one. `actor` None: the command line. A deactivated user's
+    tokens are revoked: reactivating the user does not revive them."""
     fields = {}
     if role not in roles_for(user):
         fields["role"] = _("Not a role this user can have.")
@@ -161,6 +163,7 @@ def update_user(user: User, actor: User | None, role: str, active: bool) -> User
                        **changed)
     if user.active and not active:
         user.session_version += 1  # every session and remember-me cookie ends now
+        revoke_tokens_of(user, utcnow(), actor.id if actor else None)
     user.role, user.active = role, active
     db.session.commit()
     return user

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from partnernet.api.tokens import revoke_tokens_of
 from partnernet.auth.models import User
 from partnernet.db_types import utcnow
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
@@ -341,14 +342,17 @@ def save_engineer(party: Party, values: dict, engineer: Engineer | None = None, 
 
 
 def login_follows(engineer: Engineer, actor_id: int | None, now: datetime) -> None:
-    """An engineer who no longer serves no longer signs in (web or API); one back again does.
-    The login's change is in the change log, by whoever changed the record."""
+    """An engineer who no longer serves no longer signs in (web or API), and their API tokens are
+    revoked; one back again signs in (with new tokens). The login's change is in the change log,
+    by whoever changed the record."""
     if engineer.id is None:
         return
     for user in db.session.execute(sa.select(User).where(
             User.engineer_id == engineer.id, User.active != engineer.active)).scalars():
         changes.record("user_changed", actor_id, now, target=user.email, user_id=user.id,
                        active=[user.active, engineer.active], via="engineer_record")
+        if not engineer.active:
+            revoke_tokens_of(user, now, actor_id)
         user.active = engineer.active
 
 
