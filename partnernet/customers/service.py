@@ -17,7 +17,7 @@ from partnernet.settings import changes
 from partnernet.settings.models import SlaPolicy
 
 CUSTOMER_FIELDS = ("name", "region_code", "contact_name", "contact_phone", "contact_email")
-CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
+CONTACT_FIELDS = ("contact_phone", "contact_email")  # besides the contact's name
 DEFAULT_SLA_POLICY = "business-hours"
 CENT = Decimal("0.01")
 
@@ -47,8 +47,8 @@ def checked_customer(values: dict) -> dict:
     if fields:
         raise ValidationFailed(_("The customer cannot be saved."), fields)
     return {"name": name, "region_code": values["region_code"], "sold_by_party_id": sold_by.id,
-            **{field: (values.get(field) or "").strip() or None for field in CONTACT_FIELDS},
-            "contact_name": contact_name}
+            "contact_name": contact_name,
+            **{field: (values.get(field) or "").strip() or None for field in CONTACT_FIELDS}}
 
 
 def create_customer(values: dict, now: datetime, actor_id: int | None = None) -> Customer:

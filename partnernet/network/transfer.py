@@ -8,6 +8,7 @@ no row has an error, in one transaction.
 import csv
 import io
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -295,7 +296,7 @@ class Lookups:
     def parties(self) -> dict[str, Party]:
         """Every party by name as a file's name cell reads (names.read_name), HQ included (so a
         partner cannot take HQ's name)."""
-        return {read_name(party.name, len(party.name))[0] or party.name: party
+        return {read_name(party.name, sys.maxsize)[0] or party.name: party
                 for party in db.session.execute(sa.select(Party)).scalars()}
 
     def partner(self, reader: RowReader, column="partner") -> Party | None:
