@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+from limits import parse_many
+
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ["zh_CN", "en"]
 DEVELOPMENT_SECRET = "dev-only-not-secret"
@@ -13,6 +15,17 @@ class ConfigError(RuntimeError):
 
 def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "partnernet.sqlite")
+
+
+def rate(name: str, default: str) -> str:
+    """A rate limit from the environment, in Flask-Limiter's notation ("600 per minute", "10/second")."""
+    value = os.environ.get(name, default)
+    try:
+        if parse_many(value):
+            return value
+    except ValueError:
+        pass
+    raise ConfigError(f"{name} must be a rate such as {default!r}, not {value!r}")
 
 
 def from_environment(instance_path: str) -> dict:
@@ -56,6 +69,12 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
+        # The JSON API's limits (per process with memory://): requests per token, requests per client
+        # address (whatever the token), and tokens that authenticate nobody per address. Over a
+        # limit the API answers 429 with Retry-After.
+        "API_RATE_LIMIT_PER_TOKEN": rate("API_RATE_LIMIT_PER_TOKEN", "600 per minute"),
+        "API_RATE_LIMIT_PER_ADDRESS": rate("API_RATE_LIMIT_PER_ADDRESS", "1200 per minute"),
+        "API_FAILED_TOKENS_PER_ADDRESS": rate("API_FAILED_TOKENS_PER_ADDRESS", "20 per minute"),
         # How many reverse proxies stand in front of the app: their X-Forwarded-For/-Proto/-Host
         # are believed that many hops deep, so that sign-in limits count each client's own address.
         "TRUSTED_PROXIES": int(proxies),

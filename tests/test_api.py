@@ -162,6 +162,99 @@ def test_a_deactivated_users_token_answers_401(app, client):
     assert_error(client.get("/api/v1/partners", headers=bearer(secret)), 401, "unauthorized")
 
 
+# --- rate limits ------------------------------------------------------------------------------------
+# The suite's other tests run with limits far above their pace (tests/conftest.py); these set small ones.
+
+@pytest.fixture
+def limited_app(database_url):
+    """An app with the API limits given (the others as the suite's), its counts at zero."""
+    from partnernet.extensions import limiter
+    apps = []
+
+    def make(**limits):
+        app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, **limits})
+        context = app.app_context()
+        context.push()
+        apps.append(context)
+        limiter.reset()
+        return app
+    yield make
+    for context in apps:
+        db.session.remove()
+        db.engine.dispose()
+        context.pop()
+
+
+def client_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def assert_rate_limited(response, longest: int = 60) -> None:
+    error = assert_error(response, 429, "rate_limited")
+    assert error["fields"] == {}
+    assert 1 <= int(response.headers["Retry-After"]) <= longest
+
+
+def test_a_token_over_its_rate_limit_gets_429_with_retry_after_in_the_error_shape(limited_app):
+    app = limited_app(API_RATE_LIMIT_PER_TOKEN="5 per minute")
+    busy, quiet = (token_for(factories.user("hq_agent")) for _ in range(2))
+    client = client_at(app, "203.0.113.7")
+    assert [client.get("/api/v1/product-lines", headers=bearer(busy)).status_code for _ in range(5)] == [200] * 5
+    assert_rate_limited(client.get("/api/v1/product-lines", headers=bearer(busy)))
+    assert_rate_limited(client.post("/api/v1/tickets", json={}, headers=bearer(busy)))  # every endpoint counts
+    assert client.get("/api/v1/product-lines", headers=bearer(quiet)).status_code == 200  # per token
+
+
+def test_an_address_over_its_rate_limit_gets_429_whatever_the_token(limited_app):
+    app = limited_app(API_RATE_LIMIT_PER_ADDRESS="6 per minute")
+    first, second = (token_for(factories.user("hq_agent")) for _ in range(2))
+    crowded, elsewhere = client_at(app, "203.0.113.7"), client_at(app, "198.51.100.20")
+    answers = [crowded.get("/api/v1/product-lines", headers=bearer(secret)).status_code
+               for secret in (first, second) * 3]
+    assert answers == [200] * 6
+    for secret in (first, second):
+        assert_rate_limited(crowded.get("/api/v1/product-lines", headers=bearer(secret)))
+    assert elsewhere.get("/api/v1/product-lines", headers=bearer(first)).status_code == 200
+
+
+def test_bad_tokens_from_one_address_are_refused_with_429_after_the_limit(limited_app):
+    """50 guesses in a row: the first 20 in a minute are told 401, the rest to wait. A valid token
+    from the same address is still served, and a bad one from elsewhere is still just a 401."""
+    app = limited_app(API_FAILED_TOKENS_PER_ADDRESS="20 per minute")
+    secret = token_for(factories.user("hq_agent"))
+    guesser = client_at(app, "203.0.113.7")
+    answers = [guesser.get("/api/v1/product-lines", headers=bearer(f"pn_guess{n:03d}")) for n in range(50)]
+    assert [a.status_code for a in answers] == [401] * 20 + [429] * 30
+    assert_rate_limited(answers[-1])
+    assert guesser.get("/api/v1/product-lines", headers=bearer(secret)).status_code == 200
+    assert client_at(app, "198.51.100.20").get("/api/v1/product-lines",
+                                               headers=bearer("pn_guess999")).status_code == 401
+
+
+def test_the_rate_limits_have_working_defaults_and_refuse_a_value_that_is_not_a_rate(monkeypatch, tmp_path):
+    from partnernet.config import ConfigError, from_environment
+    for name in ("API_RATE_LIMIT_PER_TOKEN", "API_RATE_LIMIT_PER_ADDRESS", "API_FAILED_TOKENS_PER_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    config = from_environment(str(tmp_path))
+    assert (config["API_RATE_LIMIT_PER_TOKEN"], config["API_RATE_LIMIT_PER_ADDRESS"],
+            config["API_FAILED_TOKENS_PER_ADDRESS"]) == ("600 per minute", "1200 per minute", "20 per minute")
+    monkeypatch.setenv("API_RATE_LIMIT_PER_TOKEN", "lots")
+    with pytest.raises(ConfigError, match="API_RATE_LIMIT_PER_TOKEN"):
+        from_environment(str(tmp_path))
+
+
+def test_the_openapi_document_declares_429_with_retry_after_on_every_operation(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    operations = [operation for item in document["paths"].values() for method, operation in item.items()
+                  if method in ("get", "post", "patch", "delete")]
+    assert operations and all("429" in operation["responses"] for operation in operations)
+    declared = document["components"]["responses"]["TOO_MANY_REQUESTS"]
+    assert "Retry-After" in declared["headers"]
+    assert declared["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
 def test_last_use_is_noted_at_most_once_a_minute(app, client):
     user = factories.user("hq_agent")
     token, secret = tokens.issue_token(user, "reporting", now_utc())

@@ -58,6 +58,26 @@ def test_login_never_redirects_to_another_site(client, app):
     assert response.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize("target", ["/tickets/\r\nX:y", "/tickets/\nSet-Cookie:x=1", "/hq\x7f", "/\\evil.example",
+                                    "/\\/evil.example"])
+def test_a_next_target_with_control_characters_or_a_backslash_falls_back_to_home(client, app, target):
+    """A CR/LF in `next` would split the Location header (500); a backslash reads as `//` to
+    browsers (another host). Either way the user lands on the home page, signed in."""
+    user = factories.user("hq_admin")
+    form = client.get("/login", query_string={"next": target})
+    assert form.status_code == 200
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": target})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/hq").status_code == 200
+
+
+def test_the_language_switch_refuses_a_next_target_with_control_characters(client, app):
+    response = client.post("/language", data={"locale": "en", "next": "/tickets/\r\nX:y"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.post("/language", data={"locale": "en", "next": "/partners?page=2"}).headers["Location"] == \
+        "/partners?page=2"
+
+
 @pytest.mark.parametrize("role, home", [
     ("hq_admin", "/hq"), ("hq_manager", "/hq"), ("hq_agent", "/hq"),
     ("partner_admin", "/partner"), ("engineer", "/me"),
@@ -253,4 +273,22 @@ def test_a_weak_or_mistyped_new_password_is_refused(client, login_as, app):
                  {"current_password": PASSWORD, "new_password": user.email + "x", "confirmation": user.email + "x"},
                  {"current_password": PASSWORD, "new_password": "a brand new secret", "confirmation": "another one!!"}):
         assert client.post("/password", data=data).status_code == 422
+    assert db.session.get(type(user), user.id).check_password(PASSWORD)
+
+
+TOO_EASY = {"en": "This password is too easy to guess", "zh_CN": "这个密码太容易被猜到"}
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+@pytest.mark.parametrize("guessable", ["aaaaaaaaaa", "1234567890", "qwertyuiop", "password123", "xiaomingwang2"])
+def test_an_easily_guessed_new_password_is_refused_with_a_message_in_the_users_language(
+        client, login_as, app, guessable, locale):
+    """Ten characters are not enough: repeats, runs, keyboard rows, common passwords and the user's
+    own name are guessed first. (The name: `Wang Xiaoming`.)"""
+    user = factories.user("hq_agent", name="Wang Xiaoming", email="wang.xiaoming@example.com", locale=locale)
+    login_as(user)
+    response = client.post("/password", data={"current_password": PASSWORD, "new_password": guessable,
+                                              "confirmation": guessable})
+    assert response.status_code == 422
+    assert TOO_EASY[locale] in response.get_data(as_text=True)
     assert db.session.get(type(user), user.id).check_password(PASSWORD)

@@ -76,3 +76,14 @@ def test_users_are_deactivated_and_activated_from_the_command_line_but_not_the_l
     refused = runner.invoke(args=["users", "deactivate", last.email])
     assert refused.exit_code == 2 and "last active hq_admin" in refused.output
     assert runner.invoke(args=["users", "deactivate", "nobody@example.com"]).exit_code == 2
+
+
+def test_the_command_line_refuses_an_easily_guessed_password_too(app):
+    admin = factories.user("hq_admin")
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["users", "create", "x@y.cn", "--role", "hq_agent"], input="1234567890\n")
+    assert created.exit_code == 2 and "password" in created.output
+    assert db.session.execute(db.select(User).where(User.email == "x@y.cn")).scalar_one_or_none() is None
+    reset = runner.invoke(args=["users", "set-password", admin.email], input="aaaaaaaaaa\n")
+    assert reset.exit_code == 2 and "password" in reset.output
+    assert authenticate(admin.email, factories.PASSWORD) is not None

@@ -227,3 +227,34 @@ def test_customers_are_listed_in_pinyin_order_for_chinese_readers_across_pages(c
     assert listed == expected
     picked = client.get("/customers/search.json", query_string={"q": "客户0"}).json
     assert [c["name"][:2] for c in picked] == ["丽水"] * 3 + ["临沂"] * 3 + ["上海"] * 4
+
+
+
+INVISIBLE = "\u202e\u200d\ufeff"  # right-to-left override, zero-width joiner, byte-order mark
+
+
+@pytest.mark.parametrize("bad, field", [({"name": INVISIBLE}, "name"), ({"name": " \u200b\u3164\u2060 "}, "name"),
+                                        ({"contact_name": INVISIBLE}, "contact_name")])
+def test_a_customer_or_contact_named_only_of_invisible_characters_is_refused_on_the_page_and_in_the_api(
+        client, login_as, app, bad, field):
+    agent = factories.user("hq_agent")
+    login_as(agent)
+    before = count(Customer)
+    page = client.post("/customers/new", data={"name": "西湖文旅集团", "region_code": "330106", **bad})
+    assert page.status_code == 422 and "invalid-feedback" in page.get_data(as_text=True)
+    api = client.post("/api/v1/customers", json={"name": "西湖文旅集团", "region_code": "330106", **bad},
+                      headers=bearer(token_for(agent)))
+    assert assert_error(api, 422, "validation_failed", [field])["fields"][field]
+    customer = factories.customer(name="滨江制造")
+    edit = client.post(f"/customers/{customer.id}/edit", data={"name": "滨江制造", "region_code": "330106", **bad})
+    assert edit.status_code == 422
+    assert count(Customer) == before + 1
+    assert db.session.get(Customer, customer.id).name == "滨江制造"
+
+
+def test_a_customer_name_is_kept_in_nfkc_without_invisible_characters_at_its_ends(client, app):
+    agent = factories.user("hq_agent")
+    response = client.post("/api/v1/customers", headers=bearer(token_for(agent)), json={
+        "name": "\ufeff ＡＢＣ软件\u200d ", "region_code": "330106", "contact_name": "\u202e王经理"})
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["name"], response.get_json()["contact_name"]) == ("ABC软件", "王经理")

@@ -315,7 +315,7 @@ def test_an_engineer_gets_one_login_a_second_is_a_form_error(client, login_as, a
     assert find_user("first@own.cn") is not None and find_user("second@own.cn") is None
 
 
-def test_an_engineer_set_inactive_can_no_longer_sign_in_or_use_a_token_until_set_active_again(client, login_as, app):
+def test_an_engineer_set_inactive_can_no_longer_sign_in_until_set_active_again_and_their_tokens_stay_revoked(client, login_as, app):
     from partnernet.api.tokens import issue_token
     own = factories.partner()
     engineer = factories.engineer(own)
@@ -338,16 +338,22 @@ def test_an_engineer_set_inactive_can_no_longer_sign_in_or_use_a_token_until_set
     assert (can_sign_in(), token_answer) == (False, 401)
     set_active(True)
     assert can_sign_in()
+    # Their old token stays revoked: it was revoked when the record was set inactive.
+    assert client.get("/api/v1/product-lines", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    from partnernet.settings.models import ChangeEvent
+    assert db.session.execute(db.select(ChangeEvent.actor_user_id).where(
+        ChangeEvent.kind == "token_revoked", ChangeEvent.user_id == user.id)).scalars().all() == [admin.id]
 
 
 def test_engineer_login_with_a_weak_password_is_refused(client, login_as, app):
     own = factories.partner()
     engineer = factories.engineer(own)
     login_as(factories.user("partner_admin", party=own))
-    response = client.post(f"/engineers/{engineer.id}/login", data={"email": "w@own.cn", "password": "short"})
-    assert response.status_code == 422
     from partnernet.auth.service import find_user
-    assert find_user("w@own.cn") is None
+    for weak in ("short", "1234567890", "aaaaaaaaaa"):
+        response = client.post(f"/engineers/{engineer.id}/login", data={"email": "w@own.cn", "password": weak})
+        assert response.status_code == 422
+        assert find_user("w@own.cn") is None
 
 
 # --- forms after a refusal: what was entered stays, each error is said once ---------------------
@@ -538,3 +544,40 @@ def test_a_partners_engineers_are_listed_by_pinyin_for_chinese_readers(client, l
     login_as(factories.user("hq_manager"))
     page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
     assert names_in(page, ["周敏", "安然", "李雷"]) == ["安然", "李雷", "周敏"]
+
+
+INVISIBLE = "\u202e\u200d\ufeff"  # right-to-left override, zero-width joiner, byte-order mark
+
+
+def test_partner_and_engineer_names_of_invisible_characters_are_refused_on_the_pages_and_in_the_api(
+        client, login_as, app):
+    from tests.test_api import assert_error, bearer, token_for
+    manager = factories.user("hq_manager")
+    own = factories.partner(name="已有公司")
+    login_as(manager)
+    headers = bearer(token_for(manager))
+    partner = {"name": "杭州新星软件有限公司", "kind": "agent", "province_code": "330000", "capacity": 8,
+               "tiers": ["L1"]}
+    for field in ("name", "name_en", "contact_name"):
+        page = client.post("/partners/new", data={**partner, field: INVISIBLE})
+        assert page.status_code != 302 and "invalid-feedback" in page.get_data(as_text=True), field
+        api = client.post("/api/v1/partners", json={**partner, field: INVISIBLE}, headers=headers)
+        assert_error(api, 422, "validation_failed", [field])
+        patch = client.patch(f"/api/v1/partners/{own.id}", json={field: INVISIBLE}, headers=headers)
+        assert_error(patch, 422, "validation_failed", [field])
+    page = client.post(f"/partners/{own.id}/engineers/new", data={"name": INVISIBLE, "active": "y"})
+    assert page.status_code == 422 and "invalid-feedback" in page.get_data(as_text=True)
+    api = client.post(f"/api/v1/partners/{own.id}/engineers", json={"name": " \u3164\u200b"}, headers=headers)
+    assert_error(api, 422, "validation_failed", ["name"])
+    db.session.expire_all()
+    assert db.session.execute(db.select(db.func.count(Party.id))).scalar() == 2  # HQ and 已有公司
+    assert db.session.get(Party, own.id).name == "已有公司" and not db.session.get(Party, own.id).engineers
+
+
+def test_a_partner_name_is_stored_in_nfkc_so_a_fullwidth_twin_is_the_same_name(client, login_as, app):
+    login_as(factories.user("hq_manager"))
+    partner = {"kind": "agent", "province_code": "330000", "capacity": 8, "tiers": ["L1"]}
+    assert client.post("/partners/new", data={**partner, "name": "\ufeffＡＢＣ科技\u200d"}).status_code == 302
+    assert db.session.execute(db.select(Party.name).where(Party.name == "ABC科技")).scalar_one()
+    twin = client.post("/partners/new", data={**partner, "name": "ABC科技"})
+    assert twin.status_code != 302 and "invalid-feedback" in twin.get_data(as_text=True)

@@ -480,3 +480,23 @@ def test_cli_export_writes_the_file_its_extension_names(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["export", "coverage", str(path)])
     assert result.exit_code == 0, result.output
     assert len(transfer.read_sheet(path.read_bytes(), "xlsx").rows) == 3
+
+
+def test_names_of_invisible_characters_are_row_errors_in_an_import(app):
+    invisible = "\u202e\u200d\ufeff"
+    rows = [partner_row(1), partner_row(2, name=invisible), partner_row(3, contact_name=invisible),
+            partner_row(4, name_en=" \u3164 ")]
+    assert errors_of("partners", csv_file("partners", rows)) == [(3, "name"), (4, "contact_name"), (5, "name_en")]
+    partner = factories.partner(name="温州新锐科技")
+    engineers = [{"partner": partner.name, "name": "王工"}, {"partner": partner.name, "name": invisible}]
+    assert errors_of("engineers", csv_file("engineers", engineers)) == [(3, "name")]
+    assert partners_count() == 1
+
+
+def test_imported_names_are_kept_in_nfkc_without_invisible_ends(app):
+    transfer.run_import("partners", csv_file("partners", [partner_row(1, name="\u200dＡＢＣ科技\ufeff")]), "csv",
+                        None, NOW)
+    assert db.session.execute(sa.select(Party.name).where(Party.kind != "hq")).scalar_one() == "ABC科技"
+    engineers = [{"partner": "ＡＢＣ科技", "name": "王工\u200d"}]  # the partner found by its NFKC name too
+    transfer.run_import("engineers", csv_file("engineers", engineers), "csv", None, NOW)
+    assert db.session.execute(sa.select(Engineer.name)).scalar_one() == "王工"

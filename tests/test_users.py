@@ -104,3 +104,69 @@ def test_an_admin_creates_a_new_partners_first_login_and_an_hq_user_on_the_page(
     # The new partner administrator signs in with the initial password.
     newcomer = app.test_client()
     assert newcomer.post("/login", data={"email": user.email, "password": "a long first secret"}).status_code == 302
+
+
+def test_an_admin_cannot_give_an_easily_guessed_password_on_creation_or_reset(client, login_as, app):
+    partner = factories.partner()
+    target = factories.user("hq_agent")
+    login_as(factories.user("hq_admin"))
+    for guessable in ("aaaaaaaaaa", "1234567890"):
+        response = client.post("/users/new", data={"email": "newcomer@example.com", "name": "新人", "role": "partner_admin",
+                                                   "partner_id": str(partner.id), "password": guessable})
+        assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True)
+        assert client.post(f"/users/{target.id}/password", data={"password": guessable}).status_code == 422
+    assert db.session.execute(sa.select(User).where(User.email == "newcomer@example.com")).first() is None
+    db.session.expire_all()
+    assert db.session.get(User, target.id).check_password(factories.PASSWORD)
+
+
+def test_a_users_display_name_or_a_token_name_of_invisible_characters_is_refused(client, login_as, app):
+    admin = factories.user("hq_admin")
+    login_as(admin)
+    response = client.post("/users/new", data={"email": "ops@hq.example", "name": "\u202e\u200d\ufeff",
+                                               "role": "hq_agent", "password": "a long first secret"})
+    assert response.status_code == 422 and "invalid-feedback" in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(User).where(User.email == "ops@hq.example")).first() is None
+    cli = app.test_cli_runner().invoke(args=["users", "create", "cli@hq.example", "--role", "hq_agent",
+                                             "--name", "\u200b\u2060"], input="a long first secret\n")
+    assert cli.exit_code == 2 and "name" in cli.output
+    from partnernet.errors import ValidationFailed
+    import pytest
+    with pytest.raises(ValidationFailed):
+        issue_token(admin, "\u202e\u200d\ufeff", now_utc())
+
+
+def token_answers(app, *secrets) -> list[int]:
+    return [app.test_client().get("/api/v1/product-lines", headers={"Authorization": f"Bearer {secret}"}).status_code
+            for secret in secrets]
+
+
+def test_deactivating_a_user_revokes_their_tokens_so_reactivating_does_not_bring_them_back(app, login_as):
+    from partnernet.auth.models import ApiToken
+    from partnernet.settings.models import ChangeEvent
+    leaver = factories.user("hq_agent")
+    phone, _phone_secret = issue_token(leaver, "phone", now_utc())
+    laptop, laptop_secret = issue_token(leaver, "laptop", now_utc())
+    admin = factories.user("hq_admin")
+    admin_client = login_as(admin)
+    assert admin_client.post(f"/users/{leaver.id}", data={"role": "hq_agent"}).status_code == 302  # deactivated
+    assert admin_client.post(f"/users/{leaver.id}", data={"role": "hq_agent", "active": "y"}).status_code == 302
+    assert token_answers(app, laptop_secret) == [401]
+    db.session.expire_all()
+    assert all(token.revoked_at is not None for token in db.session.execute(
+        sa.select(ApiToken).where(ApiToken.user_id == leaver.id)).scalars())
+    revoked = db.session.execute(sa.select(ChangeEvent.actor_user_id, ChangeEvent.target, ChangeEvent.data).where(
+        ChangeEvent.kind == "token_revoked").order_by(ChangeEvent.id)).all()
+    assert revoked == [(admin.id, "phone", {"token_id": phone.id}), (admin.id, "laptop", {"token_id": laptop.id})]
+    # A token issued after coming back works.
+    _token, fresh = issue_token(leaver, "new phone", now_utc())
+    assert token_answers(app, fresh) == [200]
+
+
+def test_deactivating_from_the_command_line_revokes_the_tokens_too(app):
+    leaver = factories.user("hq_agent")
+    _token, secret = issue_token(leaver, "script", now_utc())
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["users", "deactivate", leaver.email]).exit_code == 0
+    assert runner.invoke(args=["users", "activate", leaver.email]).exit_code == 0
+    assert token_answers(app, secret) == [401]

@@ -1,21 +1,25 @@
-"""The /api/v1 blueprint: every request authenticated by a bearer token, every error in the shape
-of docs/api.md, and a failed request rolled back."""
+"""The /api/v1 blueprint: every request within its rate limits and authenticated by a bearer
+token, every error in the shape of docs/api.md, and a failed request rolled back."""
 import json
+import math
+import time
 from functools import lru_cache
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
+from limits import parse
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException, Unauthorized
+from werkzeug.exceptions import HTTPException, TooManyRequests, Unauthorized
 
 from partnernet.api import tokens
 from partnernet.api.spec import PREFIX
 from partnernet.auth.models import User
 from partnernet.errors import DomainError, error_response
-from partnernet.extensions import db
+from partnernet.extensions import db, limiter
 from partnernet.timeclock import now_utc
 
 
@@ -84,12 +88,45 @@ def bearer_secret() -> str | None:
     return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
 
 
+def token_key() -> str:
+    """Whose requests count together against API_RATE_LIMIT_PER_TOKEN: a token's, by its hash (the
+    limiter's storage never holds a secret); without a token, the address's."""
+    secret = bearer_secret()
+    return "token:" + tokens.token_hash(secret) if secret else "address:" + get_remote_address()
+
+
+# Both checked by Flask-Limiter before the token is looked up, so a request over a limit costs no
+# database query. Every endpoint of the API counts against the same two limits.
+limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT_PER_TOKEN"], "api-token", key_func=token_key)(blp)
+limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT_PER_ADDRESS"], "api-address")(blp)
+
+
+def count_failed_token() -> None:
+    """A token that authenticates nobody counts against its address (API_FAILED_TOKENS_PER_ADDRESS):
+    past the limit the answer is 429 instead of 401. Counted after the look-up, so that a valid
+    token from the same address (a colleague behind the same NAT) is still served."""
+    if not limiter.enabled:
+        return
+    rate = parse(current_app.config["API_FAILED_TOKENS_PER_ADDRESS"])
+    keys = ("api-failed-token", get_remote_address())
+    if not limiter.limiter.hit(rate, *keys):
+        reset_at, _remaining = limiter.limiter.get_window_stats(rate, *keys)
+        raise TooManyRequests(retry_after=seconds_until(reset_at))
+
+
+def seconds_until(moment: float) -> int:
+    """Whole seconds from now until `moment` (an epoch time), at least 1: a Retry-After."""
+    return max(1, math.ceil(moment - time.time()))
+
+
 @blp.before_request
 def authenticate():
     """The token's user is the request's user; the session cookie is never consulted."""
     secret = bearer_secret()
     user = tokens.user_for_token(secret, now_utc()) if secret else None
     if user is None:
+        if secret:
+            count_failed_token()
         raise Unauthorized(_("A valid API token is required: Authorization: Bearer <token>."))
     g.api_user = user
     g._login_user = user  # Flask-Login's current_user (the language, shared helpers) is the token's user
@@ -152,15 +189,29 @@ def http_error(error: HTTPException):
     return response
 
 
+@blp.errorhandler(429)  # by its code: before the application's handler of 429 (the sign-in page's)
+def rate_limited(error: TooManyRequests):
+    """429 in the API's error shape, with Retry-After: when the count that refused the request
+    starts again (Flask-Limiter's own refusals carry no retry_after; its limit that was hit does)."""
+    seconds = getattr(error, "retry_after", None)
+    if not isinstance(seconds, int):
+        hit = limiter.current_limit
+        seconds = seconds_until(hit.window.reset_time) if hit is not None else 1
+    response = error_response(429, "rate_limited", _(
+        "Too many requests. Wait %(seconds)d seconds and try again.", seconds=seconds))
+    response[0].headers["Retry-After"] = str(seconds)
+    return response
+
+
 def documented_errors(*statuses: int):
-    """Document the error responses an operation can give (401 always): in the OpenAPI document
-    each is {"error": {"code", "message", "fields"}}.
+    """Document the error responses an operation can give (401 and 429 always): in the OpenAPI
+    document each is {"error": {"code", "message", "fields"}}.
 
     Documentation only: alt_response's documentation is kept on the view, but not its wrappers,
     which would otherwise run on every request, one call layer per status, doing nothing."""
     def decorator(function):
         documented = function
-        for status in sorted({401, *statuses}, reverse=True):
+        for status in sorted({401, 429, *statuses}, reverse=True):
             documented = blp.alt_response(status, response=HTTPStatus(status).name)(documented)
         function._apidoc = documented._apidoc
         return function

@@ -14,7 +14,9 @@ Authenticate with `Authorization: Bearer <token>`: create a token on your profil
 `flask --app wsgi tokens create EMAIL`. A token acts with its user's role and scope. Times are
 ISO 8601 in China's time (+08:00); money is a decimal string in CNY. Lists take `limit` and
 `cursor` and answer `{"items": [...], "next_cursor": ...}`. Errors answer
-`{"error": {"code", "message", "fields"}}`.
+`{"error": {"code", "message", "fields"}}`. Requests are limited per token and per client address
+(by default 600 and 1,200 a minute), and tokens that authenticate nobody to 20 a minute per
+address: over a limit the answer is 429 `rate_limited` with `Retry-After` (seconds).
 """
 
 
@@ -78,6 +80,9 @@ def create_api(app) -> PartnernetApi:
     for name, description in TAGS:
         api.spec.tag({"name": name, "description": description})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    # Every operation may answer 429 (blueprint.rate_limited): say when to try again.
+    api.spec.components.responses_lazy["TOO_MANY_REQUESTS"]["headers"] = {"Retry-After": {
+        "description": "Seconds to wait before the next request.", "schema": {"type": "integer", "minimum": 1}}}
     api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     api.register_converter(RegionCodeConverter, lambda _c: {"type": "string", "pattern": "^[0-9]{6}$"})
     api.register_field(Money, "string", "decimal")

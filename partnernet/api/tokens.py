@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from partnernet.auth.models import ApiToken, User
 from partnernet.errors import NotFound, ValidationFailed
 from partnernet.extensions import commit_keeping_loaded, db, without_transaction
+from partnernet.names import read_name
 from partnernet.settings import changes
 
 PREFIX = "pn_"
@@ -28,11 +29,9 @@ def token_hash(secret: str) -> str:
 def issue_token(user: User, name: str, now: datetime, actor: User | None = None) -> tuple[ApiToken, str]:
     """A new token for `user`, issued by `actor` (the user on their profile page; None: the
     command line); the secret is returned here once and never stored."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed(_("The token cannot be created."), {"name": _("Give the token a name.")})
-    if len(name) > 64:
-        raise ValidationFailed(_("The token cannot be created."), {"name": _("At most 64 characters.")})
+    name, problem = read_name(name, 64)
+    if problem:
+        raise ValidationFailed(_("The token cannot be created."), {"name": problem})
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=token_hash(secret), created_at=now)
     db.session.add(token)
@@ -51,6 +50,17 @@ def revoke_token(token: ApiToken, now: datetime, actor: User | None = None) -> A
                        token_id=token.id)
         db.session.commit()
     return token
+
+
+def revoke_tokens_of(user: User, now: datetime, actor_id: int | None) -> None:
+    """Revoke every live token of a user who is deactivated, each in the change log as revoke_token
+    logs one, so that reactivating the user does not bring them back. One conditional statement:
+    a token revoked meanwhile by its user is not revoked, nor logged, twice. The caller commits."""
+    revoked = db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now).returning(ApiToken.id, ApiToken.name)).all()
+    for token_id, name in sorted(revoked):
+        changes.record("token_revoked", actor_id, now, target=name, user_id=user.id, token_id=token_id)
 
 
 def own_token(user: User, token_id: int) -> ApiToken:

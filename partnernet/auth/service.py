@@ -1,15 +1,25 @@
 """Users: authenticate, create, look up by e-mail."""
+import re
+import threading
+
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from zxcvbn import zxcvbn
 
+from partnernet.api.tokens import revoke_tokens_of
 from partnernet.auth.models import HQ_ROLES, ROLES, User
 from partnernet.db_types import utcnow
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
+from partnernet.names import read_name
 from partnernet.network.models import Engineer, Party
 from partnernet.settings import changes
 
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's score: 3 is "safely unguessable" (about 10^8 guesses and more) — a few unrelated words.
+MIN_PASSWORD_SCORE = 3
+PASSWORD_SCORED_LENGTH = 48
+_zxcvbn_lock = threading.Lock()
 
 
 def normalise_email(email: str) -> str:
@@ -31,12 +41,28 @@ def authenticate(email: str, password: str, now=None) -> User | None:
     return user
 
 
-def password_problem(password: str, email: str) -> str | None:
+def password_problem(password: str, email: str, name: str | None = None) -> str | None:
+    """What is wrong with a new password, else None: too short, the e-mail in it, or easy to guess
+    (zxcvbn's score below MIN_PASSWORD_SCORE, with the user's e-mail and name among the words it
+    tries first)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     if normalise_email(email) in password.lower() or password.lower() == normalise_email(email).split("@")[0]:
         return _("The password must not contain the e-mail address.")
+    if password_score(password, [email, name or ""]) < MIN_PASSWORD_SCORE:
+        return _("This password is too easy to guess: common passwords, repeated or consecutive characters, "
+                 "keyboard rows and names are tried first. Use a few unrelated words.")
     return None
+
+
+def password_score(password: str, user_inputs: list[str]) -> int:
+    """zxcvbn's 0–4 on the first PASSWORD_SCORED_LENGTH characters: its time grows steeply with the
+    length (a random 72 characters: up to 0.7 s), and a prefix that is hard to guess is enough.
+    The words of `user_inputs` count as guessed first. zxcvbn keeps them in a module-wide
+    dictionary, hence one estimate at a time."""
+    words = [word for text in user_inputs for word in [text, *re.findall(r"\w+", text)] if word]
+    with _zxcvbn_lock:
+        return zxcvbn(password[:PASSWORD_SCORED_LENGTH], user_inputs=words)["score"]
 
 
 def create_user(email, name, role, password, party_id=None, engineer_id=None, locale=None,
@@ -45,11 +71,14 @@ def create_user(email, name, role, password, party_id=None, engineer_id=None, lo
     `actor`: who created it (None: the command line), for the change log."""
     email = normalise_email(email)
     fields = {}
+    name, problem = read_name(name, 64, required=False)
+    if problem:
+        fields["name"] = problem
     if role not in ROLES:
         fields["role"] = _("Unknown role.")
     if find_user(email):
         fields["email"] = _("A user with this e-mail already exists.")
-    problem = password_problem(password, email)
+    problem = password_problem(password, email, name)
     if problem:
         fields["password"] = problem
     hq = db.session.execute(db.select(Party).where(Party.kind == "hq")).scalar_one()
@@ -93,7 +122,7 @@ def change_password(user: User, current: str, new: str, confirmation: str) -> Us
     fields = {}
     if not user.check_password(current or ""):
         fields["current_password"] = _("The current password is wrong.")
-    problem = password_problem(new or "", user.email)
+    problem = password_problem(new or "", user.email, user.name)
     if problem:
         fields["new_password"] = problem
     elif new != confirmation:
@@ -115,7 +144,8 @@ def roles_for(user: User) -> tuple[str, ...]:
 def update_user(user: User, actor: User | None, role: str, active: bool) -> User:
     """An hq_admin changes a user's role or deactivates it; a deactivated user is signed out
     everywhere at once and its API tokens stop working. Nobody takes away their own admin rights,
-    and the last active hq_admin stays one. `actor` None: the command line."""
+    and the last active hq_admin stays one. `actor` None: the command line. A deactivated user's
+    tokens are revoked: reactivating the user does not revive them."""
     fields = {}
     if role not in roles_for(user):
         fields["role"] = _("Not a role this user can have.")
@@ -133,6 +163,7 @@ def update_user(user: User, actor: User | None, role: str, active: bool) -> User
                        **changed)
     if user.active and not active:
         user.session_version += 1  # every session and remember-me cookie ends now
+        revoke_tokens_of(user, utcnow(), actor.id if actor else None)
     user.role, user.active = role, active
     db.session.commit()
     return user
@@ -141,7 +172,7 @@ def update_user(user: User, actor: User | None, role: str, active: bool) -> User
 def reset_password(user: User, new: str, actor: User | None = None) -> User:
     """An hq_admin (`actor`; None: the command line) sets a new password (a forgotten one); the
     user's sessions end."""
-    problem = password_problem(new or "", user.email)
+    problem = password_problem(new or "", user.email, user.name)
     if problem:
         raise ValidationFailed(_("The password was not changed."), {"password": problem})
     changes.record("password_set", actor.id if actor else None, utcnow(), target=user.email, user_id=user.id)

@@ -1,4 +1,5 @@
 """Sign in, sign out, and the language switch."""
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
@@ -37,8 +38,10 @@ def forget_cached_user():
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: never redirect a user off to another host after sign-in."""
-    if not target:
+    """Only same-site relative paths: never redirect a user off to another host after sign-in.
+    No control characters (a CR/LF would split the Location header) and no backslash (browsers
+    read `/\\host` as `//host`)."""
+    if not target or "\\" in target or any(unicodedata.category(char) == "Cc" for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from partnernet.customers.models import Contract, Customer
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
+from partnernet.names import read_name
 from partnernet.network.models import Party, ProductLine
 from partnernet.regions.models import Region
 from partnernet.settings import changes
 from partnernet.settings.models import SlaPolicy
 
 CUSTOMER_FIELDS = ("name", "region_code", "contact_name", "contact_phone", "contact_email")
-CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
+CONTACT_FIELDS = ("contact_phone", "contact_email")  # besides the contact's name
 DEFAULT_SLA_POLICY = "business-hours"
 CENT = Decimal("0.01")
 
@@ -34,15 +35,19 @@ def seller(party_id: int | None, fields: dict, field: str) -> Party | None:
 def checked_customer(values: dict) -> dict:
     """A customer's columns from `values`, or ValidationFailed with a message per field."""
     fields = {}
-    name = (values.get("name") or "").strip()
-    if not name:
-        fields["name"] = _("A name is required.")
+    name, problem = read_name(values.get("name"), 128)
+    if problem:
+        fields["name"] = problem
+    contact_name, problem = read_name(values.get("contact_name"), 64, required=False)
+    if problem:
+        fields["contact_name"] = problem
     if db.session.get(Region, values.get("region_code") or "") is None:
         fields["region_code"] = _("Unknown region code.")
     sold_by = seller(values.get("sold_by_partner_id"), fields, "sold_by_partner_id")
     if fields:
         raise ValidationFailed(_("The customer cannot be saved."), fields)
     return {"name": name, "region_code": values["region_code"], "sold_by_party_id": sold_by.id,
+            "contact_name": contact_name,
             **{field: (values.get(field) or "").strip() or None for field in CONTACT_FIELDS}}
 
 

@@ -4,11 +4,13 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from partnernet.api.tokens import revoke_tokens_of
 from partnernet.auth.models import User
 from partnernet.db_types import utcnow
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import label, product_line_name
+from partnernet.names import read_name
 from partnernet.network.models import (
     PARTNER_KINDS, ROUTABLE_STATUSES, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
     coverage_product_line)
@@ -200,10 +202,20 @@ PARTNER_FIELDS = ("name", "name_en", "kind", "province_code", "capacity", "tiers
                   "contact_phone", "contact_email", "address", "contract_start", "contract_end")
 
 
-def check_partner(values: dict, party_id: int | None = None) -> None:
-    fields = {}
-    name = (values.get("name") or "").strip()
-    clash = db.session.execute(sa.select(Party.id).where(Party.name == name, Party.id != (party_id or 0))).first()
+# The names of a partner: (field, longest, required).
+PARTNER_NAMES = (("name", 128, True), ("name_en", 128, False), ("contact_name", 64, False))
+
+
+def check_partner(values: dict, party_id: int | None = None) -> dict:
+    """`values` with the names as stored (names.read_name), or ValidationFailed with a message per field."""
+    fields, values = {}, dict(values)
+    for field, longest, required in PARTNER_NAMES:
+        values[field], problem = read_name(values.get(field), longest, required)
+        if problem:
+            fields[field] = problem
+    name = values["name"]
+    clash = name and db.session.execute(
+        sa.select(Party.id).where(Party.name == name, Party.id != (party_id or 0))).first()
     if clash:
         fields["name"] = _("Another partner already has this name.")
     province = db.session.get(Region, values.get("province_code") or "")
@@ -218,11 +230,12 @@ def check_partner(values: dict, party_id: int | None = None) -> None:
         fields["contract_end"] = _("The contract must end after it starts.")
     if fields:
         raise ValidationFailed(_("The partner cannot be saved."), fields)
+    return values
 
 
 def create_partner(values: dict, actor_id: int | None, now: datetime) -> Party:
     """A new partner, in onboarding until HQ activates it."""
-    check_partner(values)
+    values = check_partner(values)
     party = Party(status="onboarding")
     apply_partner_values(party, values)
     db.session.add(party)
@@ -235,7 +248,7 @@ def create_partner(values: dict, actor_id: int | None, now: datetime) -> Party:
 def update_partner(party: Party, values: dict, actor_id: int | None, now: datetime) -> Party:
     if party.is_hq:
         raise InvalidTransition(_("HQ is edited in the settings."))
-    check_partner(values, party.id)
+    values = check_partner(values, party.id)
     before = {f: partner_value(party, f) for f in PARTNER_FIELDS}
     apply_partner_values(party, values)
     changed = {f: [before[f], partner_value(party, f)] for f in PARTNER_FIELDS
@@ -322,9 +335,9 @@ def overlapping_coverage(coverage: Coverage, today: date) -> list[Coverage]:
 
 
 def save_engineer(party: Party, values: dict, engineer: Engineer | None = None, actor_id: int | None = None) -> Engineer:
-    name = (values.get("name") or "").strip()
-    if not name:
-        raise ValidationFailed(_("The engineer cannot be saved."), {"name": _("A name is required.")})
+    name, problem = read_name(values.get("name"), 64)
+    if problem:
+        raise ValidationFailed(_("The engineer cannot be saved."), {"name": problem})
     engineer = engineer or Engineer(party_id=party.id)
     engineer.name = name
     engineer.phone = (values.get("phone") or "").strip() or None
@@ -337,14 +350,17 @@ def save_engineer(party: Party, values: dict, engineer: Engineer | None = None, 
 
 
 def login_follows(engineer: Engineer, actor_id: int | None, now: datetime) -> None:
-    """An engineer who no longer serves no longer signs in (web or API); one back again does.
-    The login's change is in the change log, by whoever changed the record."""
+    """An engineer who no longer serves no longer signs in (web or API), and their API tokens are
+    revoked; one back again signs in (with new tokens). The login's change is in the change log,
+    by whoever changed the record."""
     if engineer.id is None:
         return
     for user in db.session.execute(sa.select(User).where(
             User.engineer_id == engineer.id, User.active != engineer.active)).scalars():
         changes.record("user_changed", actor_id, now, target=user.email, user_id=user.id,
                        active=[user.active, engineer.active], via="engineer_record")
+        if not engineer.active:
+            revoke_tokens_of(user, now, actor_id)
         user.active = engineer.active
 
 

@@ -8,6 +8,7 @@ no row has an error, in one transaction.
 import csv
 import io
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -18,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from partnernet.errors import Conflict, ValidationFailed
 from partnernet.extensions import db
+from partnernet.names import read_name
 from partnernet.network import service
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS,
                                        PARTY_STATUSES, TIERS, Certification, Coverage, Engineer, Party,
@@ -207,6 +209,16 @@ class RowReader:
             self.error(column, _("At most %(count)d characters.", count=max_length))
         return value
 
+    def name(self, column: str, required=False, max_length=None) -> str | None:
+        """A name as the pages and the API keep it (names.read_name)."""
+        value = cell_text(self.raw(column)).strip()
+        if value[:1] == "'" and value[1:2] in FORMULA_STARTS:
+            value = value[1:]
+        name, problem = read_name(value, max_length or MAX_LENGTHS[column], required)
+        if problem:
+            self.error(column, problem)
+        return name
+
     def choice(self, column: str, choices, required=False) -> str | None:
         value = self.text(column, required)
         if value is not None and value.lower() not in choices:
@@ -282,11 +294,13 @@ class Lookups:
 
     @cached_property
     def parties(self) -> dict[str, Party]:
-        """Every party by name, HQ included (so a partner cannot take HQ's name)."""
-        return {party.name: party for party in db.session.execute(sa.select(Party)).scalars()}
+        """Every party by name as a file's name cell reads (names.read_name), HQ included (so a
+        partner cannot take HQ's name)."""
+        return {read_name(party.name, sys.maxsize)[0] or party.name: party
+                for party in db.session.execute(sa.select(Party)).scalars()}
 
     def partner(self, reader: RowReader, column="partner") -> Party | None:
-        name = reader.text(column, required=True)
+        name = reader.name(column, required=True, max_length=MAX_LENGTHS["name"])
         party = self.parties.get(name) if name else None
         if name and (party is None or party.is_hq):
             reader.error(column, _("No partner is called %(name)s.", name=name))
@@ -357,13 +371,13 @@ def check_duplicate(reader: RowReader, seen: dict, key, column: str) -> None:
 def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
     # The rules of service.check_partner, against tables read once.
     values = {
-        "name": reader.text("name", required=True),
-        "name_en": reader.text("name_en"),
+        "name": reader.name("name", required=True),
+        "name_en": reader.name("name_en"),
         "kind": reader.choice("kind", PARTNER_KINDS, required=True),
         "province_code": reader.text("province_code", required=True),
         "capacity": reader.whole_number("capacity", 1, MAX_CAPACITY),
         "tiers": reader.tiers("tiers"),
-        "contact_name": reader.text("contact_name"),
+        "contact_name": reader.name("contact_name"),
         "contact_phone": reader.text("contact_phone"),
         "contact_email": reader.email("contact_email"),
         "address": reader.text("address"),
@@ -445,7 +459,7 @@ def product_lines_of(reader: RowReader, lookups: Lookups) -> list[ProductLine] |
 
 def check_engineer_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
     party = lookups.partner(reader)
-    name = reader.text("name", required=True, max_length=ENGINEER_NAME_LENGTH)
+    name = reader.name("name", required=True, max_length=ENGINEER_NAME_LENGTH)
     email = reader.email("email")
     email = email.lower() if email else None
     values = {"name": name, "email": email, "phone": reader.text("phone"), "active": reader.flag("active", True)}
@@ -465,7 +479,7 @@ def check_engineer_row(reader: RowReader, lookups: Lookups, seen: dict) -> Plann
 
 
 def find_engineer(reader: RowReader, lookups: Lookups, party: Party) -> Engineer | None:
-    name = reader.text("engineer", required=True, max_length=ENGINEER_NAME_LENGTH)
+    name = reader.name("engineer", required=True, max_length=ENGINEER_NAME_LENGTH)
     email = reader.email("engineer_email")
     if not name or party is None:
         return None

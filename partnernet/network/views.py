@@ -266,10 +266,16 @@ def new_engineer(party_id):
     require_engineer_manager(party)
     form = EngineerForm()
     if form.validate_on_submit():
-        engineer = service.save_engineer(party, form.data, actor_id=current_user.id)
-        flash(_("Engineer %(name)s added.", name=engineer.name), "success")
-        return redirect(url_for("network.engineer", engineer_id=engineer.id))
-    return render_template("network/engineer_form.html", form=form, party=party, engineer=None)
+        try:
+            engineer = service.save_engineer(party, form.data, actor_id=current_user.id)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            flash(_("Engineer %(name)s added.", name=engineer.name), "success")
+            return redirect(url_for("network.engineer", engineer_id=engineer.id))
+    return render_template("network/engineer_form.html", form=form, party=party, engineer=None), \
+        422 if form.errors else 200
 
 
 @bp.route("/engineers/<int:engineer_id>/edit", methods=["GET", "POST"])
@@ -279,10 +285,16 @@ def edit_engineer(engineer_id):
     require_engineer_manager(engineer.party)
     form = EngineerForm(obj=engineer)
     if form.validate_on_submit():
-        service.save_engineer(engineer.party, form.data, engineer, current_user.id)
-        flash(_("Engineer saved."), "success")
-        return redirect(url_for("network.engineer", engineer_id=engineer.id))
-    return render_template("network/engineer_form.html", form=form, party=engineer.party, engineer=engineer)
+        try:
+            service.save_engineer(engineer.party, form.data, engineer, current_user.id)
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            flash(_("Engineer saved."), "success")
+            return redirect(url_for("network.engineer", engineer_id=engineer.id))
+    return render_template("network/engineer_form.html", form=form, party=engineer.party, engineer=engineer), \
+        422 if form.errors else 200
 
 
 @bp.get("/engineers/<int:engineer_id>")
