@@ -15,10 +15,11 @@ from partnernet import create_app  # noqa: E402
 from partnernet.extensions import db, limiter  # noqa: E402
 from tests import databases  # noqa: E402
 
-# The clock sweep (.ci/clock-sweep) runs the tests marked `clock` with the machine's clock moved to six
+# The clock sweep (.ci/clock-sweep) runs the tests marked `clock` with the wall clock moved to six
 # moments in China (night, noon and evening; a working day and a Sunday). Every test is marked but
-# those of the modules below, each of which pins every time it uses or reads no time at all; so a new
-# test module is swept unless it is named here with its reason.
+# those of the modules below: the first pin every time they use or read no time at all; the last four
+# are long and assert what holds at any hour (no 500, a scope's 404, one winner of a race), so they
+# run once, in `make test`. A new test module is swept unless it is named here with its reason.
 CLOCK_FREE_MODULES = {
     "test_demo": "seeds the demo on a fixed day and hour (TODAY, NOW) and compares databases",
     "test_sla": "pure business-time arithmetic between fixed instants",
@@ -27,6 +28,10 @@ CLOCK_FREE_MODULES = {
     "test_migrations": "the schema, up and down",
     "test_translations": "the catalogues and templates",
     "test_model_constraints": "the database's constraints (uniqueness, enumerations), whatever the dates",
+    "test_bad_input": "nasty values on every form and endpoint answer an error, never a 500 (about 80 s)",
+    "test_api_fuzz": "schemathesis's generated requests answer as documented, never a 500",
+    "test_authorization_matrix": "every page and endpoint for every role: in scope or a 404",
+    "test_concurrency": "eight threads race each transition at a fixed NOW: exactly one wins (about 100 s)",
 }
 
 
