@@ -378,6 +378,14 @@ def test_export_writes_what_the_filtered_list_shows(client, login_as, app):
     assert {cells["partner"] for _, cells in engineers} == {agent.name}
 
 
+@pytest.mark.parametrize("url", ["/export/partners.csv", "/import/template/coverage.csv"])
+def test_csv_downloads_name_their_charset_once(client, login_as, app, url):
+    login_as(factories.user("hq_manager"))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
 def test_partners_list_offers_export_with_its_filters(client, login_as, app):
     login_as(factories.user("hq_manager"))
     page = client.get("/partners/?kind=agent").get_data(as_text=True)

@@ -27,7 +27,8 @@ FORMAT = "<any(csv, xlsx):format>"  # url_for(..., format="csv")
 # An upload waiting for confirmation: instance/imports/<32 hex digits>.<csv|xlsx>
 TOKEN = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
 STALE_SECONDS = 24 * 3600
-MIMETYPES = {"csv": "text/csv; charset=utf-8",
+# Flask adds "; charset=utf-8" to a text/* type itself (the files are UTF-8, with a BOM for Excel).
+MIMETYPES = {"csv": "text/csv",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
