@@ -60,10 +60,54 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- reading a file ------------------------------------------------------------------------------
+# A file is read as a stream and refused (ValidationFailed, 422) as soon as it passes a limit, before
+# it can take the server's memory or minutes: the rows, a cell's length and, for a workbook, what
+# its zip unpacks to. The defaults are in ImportLimits; config.py reads them from the environment.
+
+MEGABYTE = 1024 * 1024
+MAX_COLUMNS = 32            # read at most this many columns of a row (the widest kind has 13)
+EXCERPT_CHARACTERS = 40     # an error message quotes at most this much of a value
+XLSX_CHUNK = MEGABYTE
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    rows: int = 200_000               # data rows, under the header
+    cell_characters: int = 1_000      # the longest column of ours holds 255
+    unpacked_megabytes: int = 256     # an .xlsx's parts, unzipped, together
+
+    @classmethod
+    def from_config(cls, config) -> "ImportLimits":
+        return cls(config["IMPORT_MAX_ROWS"], config["IMPORT_MAX_CELL_CHARACTERS"],
+                   config["IMPORT_MAX_UNPACKED_MB"])
+
+
+def excerpt(value) -> str:
+    """The start of a value for a message: never a whole 200 MB cell."""
+    text = cell_text(value)
+    return text if len(text) <= EXCERPT_CHARACTERS else text[:EXCERPT_CHARACTERS] + "…"
+
+
+def number_text(count: int) -> str:
+    return f"{count:,}"
+
+
+def too_many_rows(limits: ImportLimits) -> ValidationFailed:
+    return ValidationFailed(_("The file has more than %(count)s rows; split it into files of at most %(count)s "
+                              "rows.", count=number_text(limits.rows)))
+
+
+def cell_too_long(limits: ImportLimits, value: str, row: int | None = None) -> ValidationFailed:
+    if row is None:
+        return ValidationFailed(_("A cell of the file is longer than %(count)s characters: %(value)s",
+                                  count=number_text(limits.cell_characters), value=excerpt(value)))
+    return ValidationFailed(_("Row %(row)d has a cell longer than %(count)s characters: %(value)s",
+                              row=row, count=number_text(limits.cell_characters), value=excerpt(value)))
+
 
 @dataclass
 class Sheet:
-    """The rows of an uploaded file: `rows` are (spreadsheet row number, {column: cell})."""
+    """The rows of an uploaded file: `rows` are (spreadsheet row number, {column: cell text})."""
     columns: list[str]
     rows: list[tuple[int, dict]]
 
@@ -73,23 +117,35 @@ def file_format_of(filename: str) -> str | None:
     return extension if extension in FORMATS else None
 
 
-def read_sheet(content: bytes, file_format: str) -> Sheet:
-    """Parse a CSV (UTF-8 with or without BOM, or GB18030) or an XLSX file's first sheet."""
-    records = read_xlsx(content) if file_format == "xlsx" else read_csv(content)
+def read_sheet(content: bytes, file_format: str, limits: ImportLimits = ImportLimits()) -> Sheet:
+    """Parse a CSV (UTF-8 with or without BOM, or GB18030) or an XLSX file's first sheet, every
+    cell as text, within `limits`."""
+    records = read_xlsx(content, limits) if file_format == "xlsx" else read_csv(content, limits)
     header = next(records, None)
-    if header is None or not any(cell_text(c) for c in header):
+    if header is None or not any(c.strip() for c in header[1]):
         raise ValidationFailed(_("The file is empty: the first row must name the columns."))
-    columns = [cell_text(c).strip().lower().replace(" ", "_") for c in header]
+    columns = [c.strip().lower().replace(" ", "_") for c in header[1]]
+    check_cells(header[1], 1, limits)
     rows = []
-    for number, record in enumerate(records, start=2):  # the header is row 1, as the spreadsheet shows it
-        if not any(cell_text(c).strip() for c in record):
+    for number, record in records:  # the header is row 1, as the spreadsheet shows it
+        if number - 1 > limits.rows:
+            raise too_many_rows(limits)
+        check_cells(record, number, limits)
+        if not any(c.strip() for c in record):
             continue
         rows.append((number, {column: record[i] if i < len(record) else ""
                               for i, column in enumerate(columns) if column}))
     return Sheet(columns, rows)
 
 
-def read_csv(content: bytes):
+def check_cells(record: list[str], number: int, limits: ImportLimits) -> None:
+    for cell in record:
+        if len(cell) > limits.cell_characters:
+            raise cell_too_long(limits, cell, number)
+
+
+def read_csv(content: bytes, limits: ImportLimits):
+    """(row number, [cell text]) for each line; the file is at most MAX_FILE_BYTES."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -101,22 +157,163 @@ def read_csv(content: bytes):
         raise ValidationFailed(_("The file is not a CSV file in UTF-8 or GB18030."))
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
-    try:
-        return iter(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)))
-    except csv.Error:  # a cell over the csv module's limit (128 kB); no column of ours is near it
-        raise ValidationFailed(_("A cell of the file is longer than %(count)d characters.",
-                                 count=csv.field_size_limit())) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 0
+    while True:
+        try:
+            record = next(reader, None)
+        except csv.Error:  # a cell over the csv module's own limit (128 kB), far above ours
+            raise cell_too_long(limits, "…", number + 1) from None
+        if record is None:
+            return
+        number += 1
+        yield number, record
 
 
-def read_xlsx(content: bytes):
+def read_xlsx(content: bytes, limits: ImportLimits):
+    """(row number, [cell text]) for each row of the first sheet, read by openpyxl as a stream
+    (read-only mode), after the zip's parts have been checked (check_workbook_parts)."""
     from openpyxl import load_workbook
+    check_workbook_parts(content, limits)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers record wrong dimensions; read every row there is
-        return iter(list(sheet.iter_rows(values_only=True)))
+        rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        for number, row in enumerate(rows, start=1):
+            cells = [cell_text(value) for value in row]
+            while cells and not cells[-1]:
+                cells.pop()  # the row as wide as it is, not as MAX_COLUMNS
+            yield number, cells
+    except ValidationFailed:
+        raise
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+
+
+def check_workbook_parts(content: bytes, limits: ImportLimits) -> None:
+    """Refuse a workbook that would take memory or minutes to read, reading its zip as a stream.
+
+    - What its parts unpack to, as the zip's directory declares it (zipfile never unpacks more than
+      declared: a part that lies fails its CRC), is at most limits.unpacked_megabytes.
+    - No text or attribute in any part runs longer than a cell may (one 200 MB shared string is
+      refused after its first kilobytes), and no shared string is longer than a cell: openpyxl
+      keeps every shared string in memory, even in read-only mode.
+    - No part holds more rows, or more cells, than an import reads: openpyxl's read-only sheet
+      scans a whole sheet for its size when the file does not state it.
+    """
+    import zipfile
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+    if sum(part.file_size for part in parts) > limits.unpacked_megabytes * MEGABYTE:
+        raise ValidationFailed(_("The workbook unpacks to more than %(size)s MB; an import file may hold at "
+                                 "most %(size)s MB of data.", size=number_text(limits.unpacked_megabytes)))
+    try:
+        for part in parts:
+            with archive.open(part) as stream:
+                check_part(stream, limits)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+
+
+def check_part(stream, limits: ImportLimits) -> None:
+    # A cell's text is at most `cell_characters` characters of up to 8 bytes each ("&#x1F600;"
+    # aside, an escaped character is at most 6). Text between two "<" (a tag, or a text node)
+    # longer than `window` spans a whole aligned window of that size with no "<" in it.
+    window = limits.cell_characters * 8 + 1024
+    max_rows, max_cells = limits.rows + 1, (limits.rows + 1) * MAX_COLUMNS
+    rows = cells = 0
+    run = 0          # the bytes since the last "<", carried from one chunk to the next
+    tail = b""       # the last bytes of the previous chunk, for the counts' patterns
+    strings = None
+    first = True
+    while chunk := stream.read(XLSX_CHUNK):
+        if first and re.search(rb"<(?:\w+:)?sst[\s>]", chunk[:1024]):
+            strings = SharedStringsCheck(limits)  # the shared strings, held in memory by openpyxl
+        first = False
+        if strings:
+            strings.feed(chunk)
+        first_tag = chunk.find(b"<")
+        if (run + (len(chunk) if first_tag < 0 else first_tag)) > window:
+            raise cell_too_long(limits, text_after_tag(tail + chunk[:max(first_tag, 0) + 200]))
+        for start in range(max(first_tag, 0), len(chunk) - window + 1, window):
+            if chunk.find(b"<", start, start + window) < 0:
+                raise cell_too_long(limits, text_after_tag(chunk[max(chunk.rfind(b"<", 0, start), 0):start + 200]))
+        last_tag = chunk.rfind(b"<")
+        run = run + len(chunk) if last_tag < 0 else len(chunk) - last_tag - 1
+        joined = tail + chunk
+        rows += sum(joined.count(p) for p in (b"<row ", b"<row>", b"<row/", b":row "))
+        cells += sum(joined.count(p) for p in (b"<c ", b"<c>", b"<c/", b":c "))
+        tail = chunk[-5:]
+        rows -= sum(tail.count(p) for p in (b"<row ", b"<row>", b"<row/", b":row "))  # counted again next time
+        cells -= sum(tail.count(p) for p in (b"<c ", b"<c>", b"<c/", b":c "))
+        if rows > max_rows:
+            raise too_many_rows(limits)
+        if cells > max_cells:
+            raise ValidationFailed(_("The file has more than %(count)s cells (%(rows)s rows of %(columns)d "
+                                     "columns).", count=number_text(max_cells), rows=number_text(limits.rows),
+                                     columns=MAX_COLUMNS))
+    if strings:
+        strings.close()
+
+
+def text_after_tag(data: bytes) -> str:
+    """The start of the text in `data`, after a tag's ">" if there is one."""
+    text = data.split(b">", 1)[-1] if b">" in data[:200] else data
+    return text[:EXCERPT_CHARACTERS * 4 + 4].decode("utf-8", "ignore")
+
+
+class SharedStringsCheck:
+    """Streams the shared strings table through expat and refuses a string longer than a cell,
+    however it is cut into runs of rich text, before openpyxl joins it in memory."""
+
+    def __init__(self, limits: ImportLimits):
+        from xml.parsers import expat
+        self.limits, self.depth_in_text, self.length, self.start = limits, 0, 0, []
+        self.parser = expat.ParserCreate(namespace_separator=" ")
+        self.parser.StartElementHandler = self.started
+        self.parser.EndElementHandler = self.ended
+        self.parser.CharacterDataHandler = self.text
+        self.expat_error = expat.ExpatError
+
+    def started(self, name, _attributes):
+        tag = name.rsplit(" ", 1)[-1]
+        if tag == "si":
+            self.length, self.start = 0, []
+        elif tag == "t":
+            self.depth_in_text += 1
+        elif tag == "rPh":  # phonetic hints: not part of the string
+            self.depth_in_text -= 1000
+
+    def ended(self, name):
+        tag = name.rsplit(" ", 1)[-1]
+        if tag == "t":
+            self.depth_in_text -= 1
+        elif tag == "rPh":
+            self.depth_in_text += 1000
+
+    def text(self, data):
+        if self.depth_in_text > 0:
+            self.length += len(data)
+            if len(self.start) < EXCERPT_CHARACTERS + 1:
+                self.start.append(data[:EXCERPT_CHARACTERS + 1])
+            if self.length > self.limits.cell_characters:
+                raise cell_too_long(self.limits, "".join(self.start))
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self.parser.Parse(chunk, False)
+        except self.expat_error:
+            raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+
+    def close(self) -> None:
+        try:
+            self.parser.Parse(b"", True)
+        except self.expat_error:
+            raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
 
 
 def cell_text(value) -> str:
@@ -211,7 +408,7 @@ class RowReader:
         value = self.text(column, required)
         if value is not None and value.lower() not in choices:
             self.error(column, _("Unknown value %(value)s; use one of: %(choices)s.",
-                                 value=value, choices=", ".join(choices)))
+                                 value=excerpt(value), choices=", ".join(choices)))
             return None
         return value.lower() if value else None
 
@@ -229,7 +426,7 @@ class RowReader:
         try:
             return date(*(int(part) for part in match.groups())) if match else date.fromisoformat(value)
         except ValueError:
-            self.error(column, _("Not a date: %(value)s (write YYYY-MM-DD).", value=value))
+            self.error(column, _("Not a date: %(value)s (write YYYY-MM-DD).", value=excerpt(value)))
             return None
 
     def whole_number(self, column: str, low: int, high: int) -> int | None:
@@ -259,7 +456,7 @@ class RowReader:
         parts = [p.strip().upper() for p in LIST_SEPARATOR.split(value or "") if p.strip()]
         unknown = [p for p in parts if p not in TIERS]
         if unknown:
-            self.error(column, _("Unknown tier %(tier)s; use L1, L2, L3.", tier=", ".join(unknown)))
+            self.error(column, _("Unknown tier %(tier)s; use L1, L2, L3.", tier=excerpt(", ".join(unknown))))
         return [t for t in TIERS if t in parts]
 
     def email(self, column: str) -> str | None:
@@ -289,7 +486,7 @@ class Lookups:
         name = reader.text(column, required=True)
         party = self.parties.get(name) if name else None
         if name and (party is None or party.is_hq):
-            reader.error(column, _("No partner is called %(name)s.", name=name))
+            reader.error(column, _("No partner is called %(name)s.", name=excerpt(name)))
             return None
         return party
 
@@ -373,7 +570,7 @@ def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> Planne
     status = reader.choice("status", PARTY_STATUSES)
     province = values["province_code"]
     if province and lookups.region_levels.get(province) != "province":
-        reader.error("province_code", _("%(code)s is not a province's region code.", code=province))
+        reader.error("province_code", _("%(code)s is not a province's region code.", code=excerpt(province)))
     start, end = values["contract_start"], values["contract_end"]
     if start and end and end < start:
         reader.error("contract_end", _("The contract must end after it starts."))
@@ -410,7 +607,7 @@ def check_coverage_row(reader: RowReader, lookups: Lookups, seen: dict) -> Plann
     party = lookups.partner(reader)
     region_code = reader.text("region_code", required=True)
     if region_code and region_code not in lookups.region_levels:
-        reader.error("region_code", _("Unknown region code %(code)s.", code=region_code))
+        reader.error("region_code", _("Unknown region code %(code)s.", code=excerpt(region_code)))
     lines = product_lines_of(reader, lookups)
     tiers = reader.tiers("tiers")
     if party is not None and tiers and not set(tiers) <= set(party.tiers):
@@ -438,7 +635,7 @@ def product_lines_of(reader: RowReader, lookups: Lookups) -> list[ProductLine] |
     unknown = [c for c in codes if c not in lookups.product_lines]
     if unknown or not codes:
         reader.error("product_lines", _("Unknown product line %(code)s; write all or codes such as %(codes)s.",
-                                        code=", ".join(unknown), codes="|".join(lookups.product_lines)))
+                                        code=excerpt(", ".join(unknown)), codes="|".join(lookups.product_lines)))
         return None
     return sorted({lookups.product_lines[c] for c in codes}, key=lambda line: line.code)
 
@@ -475,11 +672,11 @@ def find_engineer(reader: RowReader, lookups: Lookups, party: Party) -> Engineer
     elif len(candidates) > 1:
         candidates = [e for e in candidates if e.email is None]
     if not candidates:
-        reader.error("engineer", _("%(partner)s has no engineer %(name)s%(email)s.", partner=party.name, name=name,
-                                   email=f" <{email}>" if email else ""))
+        reader.error("engineer", _("%(partner)s has no engineer %(name)s%(email)s.", partner=party.name, name=excerpt(name),
+                                   email=f" <{excerpt(email)}>" if email else ""))
         return None
     if len(candidates) > 1:
-        reader.error("engineer_email", _("Several engineers are called %(name)s; give the e-mail.", name=name))
+        reader.error("engineer_email", _("Several engineers are called %(name)s; give the e-mail.", name=excerpt(name)))
         return None
     return candidates[0]
 
@@ -490,7 +687,7 @@ def check_certification_row(reader: RowReader, lookups: Lookups, seen: dict) -> 
     code = reader.text("product_line", required=True)
     line = lookups.product_lines.get(code.lower()) if code else None
     if code and line is None:
-        reader.error("product_line", _("Unknown product line %(code)s.", code=code))
+        reader.error("product_line", _("Unknown product line %(code)s.", code=excerpt(code)))
     values = {
         "level": reader.choice("level", CERTIFICATION_LEVELS, required=True),
         "number": reader.text("number", required=True),
@@ -513,7 +710,7 @@ def check_certification_row(reader: RowReader, lookups: Lookups, seen: dict) -> 
         number_key = ("number", line.id, values["number"])
         if (line.id, values["number"]) in numbers_taken:
             reader.error("number", _("Certificate number %(number)s is already registered for %(line)s.",
-                                     number=values["number"], line=line.code))
+                                     number=excerpt(values["number"]), line=line.code))
             return None
         check_duplicate(reader, seen, number_key, "number")
     else:
