@@ -113,3 +113,17 @@ def csv_many_rows(count=1_000_000) -> bytes:
 
 def csv_huge_cell(characters=5_000_000) -> bytes:
     return ("name,kind,province_code,tiers\n" + "C" * characters + ",agent,330000,L1\n").encode()
+
+
+def split_shared_string(megabytes=200) -> bytes:
+    """One shared string of `megabytes` MB cut into runs of rich text of 1,000 characters each:
+    no single text node is long, the string is."""
+    def strings():
+        yield "<si>"
+        run = "<r><t>" + "D" * 1000 + "</t></r>"
+        block = (run * 1000).encode()
+        for _ in range(megabytes):
+            yield block
+        yield "</si>"
+    rows = [inline_row(1, HEADER), '<row r="2"><c r="A2" t="s"><v>0</v></c></row>']
+    return workbook(rows, strings())

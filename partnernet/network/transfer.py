@@ -724,17 +724,25 @@ ROW_CHECKS = {"partners": check_partner_row, "coverage": check_coverage_row,
 
 # --- writing -------------------------------------------------------------------------------------
 
-def preview(kind: str, content: bytes, file_format: str) -> Plan:
-    """What importing this file would do. Reads only."""
-    plan = plan_import(kind, read_sheet(content, file_format))
+def preview(kind: str, content: bytes, file_format: str, limits: ImportLimits = ImportLimits()) -> tuple[Sheet, Plan]:
+    """What importing this file would do, and the file's rows as read (for the confirmation to
+    use, so that the file is parsed once). Reads only."""
+    sheet = read_sheet(content, file_format, limits)
+    plan = plan_import(kind, sheet)
     db.session.rollback()  # end the read transaction; nothing was changed
-    return plan
+    return sheet, plan
 
 
 def run_import(kind: str, content: bytes, file_format: str, actor_id: int | None, now: datetime,
-               dry_run: bool = False) -> Plan:
-    """Check the file again and write every row in one transaction, or nothing (ImportRejected)."""
-    plan = plan_import(kind, read_sheet(content, file_format))
+               dry_run: bool = False, limits: ImportLimits = ImportLimits()) -> Plan:
+    """Read a file and import it: import_sheet."""
+    return import_sheet(kind, read_sheet(content, file_format, limits), actor_id, now, dry_run)
+
+
+def import_sheet(kind: str, sheet: Sheet, actor_id: int | None, now: datetime, dry_run: bool = False) -> Plan:
+    """Check the rows again (the database may have changed since a preview) and write every row in
+    one transaction, or nothing (ImportRejected)."""
+    plan = plan_import(kind, sheet)
     if plan.errors:
         db.session.rollback()
         raise ImportRejected(plan)
