@@ -21,7 +21,7 @@ from partnernet.extensions import db
 from partnernet.network import service
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS,
                                        PARTY_STATUSES, TIERS, Certification, Coverage, Engineer, Party,
-                                       ProductLine)
+                                       PartyEvent, ProductLine, coverage_product_line)
 from partnernet.regions.models import Region
 
 KINDS = ("partners", "coverage", "engineers", "certifications")
@@ -761,67 +761,115 @@ def import_sheet(kind: str, sheet: Sheet, actor_id: int | None, now: datetime, d
     return plan
 
 
+# Each writer sends its rows to the database as a few executemany statements (SQLAlchemy Core),
+# in the import's one transaction, with the events the same changes made by hand would record.
+
+def insert_returning_ids(table: sa.Table, rows: list[dict]) -> list[int]:
+    """Insert rows in bulk; their new ids, in the rows' order."""
+    if not rows:
+        return []
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(db.session.execute(statement, rows).scalars())
+
+
+def insert_rows(table: sa.Table, rows: list[dict]) -> None:
+    if rows:
+        db.session.execute(sa.insert(table), rows)
+
+
+def update_rows(table: sa.Table, rows: list[dict]) -> None:
+    """UPDATE … WHERE id = :row_id for each row (every row with the same columns)."""
+    if rows:
+        columns = [key for key in rows[0] if key != "row_id"]
+        statement = (sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+                     .values({column: sa.bindparam(column) for column in columns}))
+        db.session.execute(statement, rows)
+
+
+def event_row(party_id: int, kind: str, actor_id, now, data=None) -> dict:
+    return {"party_id": party_id, "at": now, "actor_user_id": actor_id, "kind": kind, "from_status": None,
+            "to_status": None, "reason": "import", "data": data}
+
+
+def partner_value_after(party: Party, columns: dict, field: str):
+    """service.partner_value of `party` once `columns` are written."""
+    if field == "tiers":
+        return [tier for tier in TIERS if columns.get("tier_" + tier.lower(), party.offers(tier))]
+    value = columns.get(field, getattr(party, field))
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def write_partners(rows: list[PlannedRow], actor_id, now) -> None:
-    created = []
+    parties, events = Party.__table__, PartyEvent.__table__
+    creates = [r.values for r in rows if r.action == "create"]
+    ids = insert_returning_ids(parties, [dict(service.partner_columns(values), status=values["status"],
+                                              created_at=now) for values in creates])
+    created_events = [event_row(party_id, "created", actor_id, now, {"status": values["status"]})
+                      for party_id, values in zip(ids, creates)]
+    updates, updated_events, moves = [], [], []
     for planned in rows:
-        values = planned.values
-        if planned.action == "create":
-            party = Party(status=values["status"])
-            service.apply_partner_values(party, values)
-            db.session.add(party)
-            created.append(party)
+        if planned.action != "update":
             continue
-        party = planned.target
-        before = {f: service.partner_value(party, f) for f in service.PARTNER_FIELDS}
-        service.apply_partner_values(party, values)
-        changed = {f: [before[f], service.partner_value(party, f)] for f in service.PARTNER_FIELDS
-                   if before[f] != service.partner_value(party, f)}
+        party, values = planned.target, planned.values
+        columns = service.partner_columns(values)
+        changed = {}
+        for field in service.PARTNER_FIELDS:
+            before, after = service.partner_value(party, field), partner_value_after(party, columns, field)
+            if before != after:
+                changed[field] = [before, after]
+        updates.append(dict(columns, row_id=party.id))
         if changed:
-            service.record_event(party.id, "updated", actor_id, now, data=changed, reason="import")
+            updated_events.append(event_row(party.id, "updated", actor_id, now, changed))
         if values["status"] != party.status:
-            service.set_status(party, values["status"], "import", actor_id, now)
-    db.session.flush()
-    for party in created:
-        service.record_event(party.id, "created", actor_id, now, data={"status": party.status}, reason="import")
+            moves.append((party, values["status"]))
+    update_rows(parties, updates)
+    insert_rows(events, updated_events + created_events)
+    for party, status in moves:  # rare, and a partner that stops serving loses its live offers
+        db.session.expire(party)  # read again: its columns were just written past the ORM
+        service.set_status(party, status, "import", actor_id, now)
 
 
 def write_coverage(rows: list[PlannedRow], actor_id, now) -> None:
     added = []
     for planned in rows:
         values = planned.values
-        coverage = Coverage(party_id=values["party"].id, region_code=values["region_code"],
-                            all_product_lines=values["product_lines"] is None,
-                            effective_from=values["effective_from"], effective_to=values["effective_to"])
-        coverage.tiers = values["tiers"]
-        coverage.product_lines = values["product_lines"] or []
-        db.session.add(coverage)
-        added.append(coverage)
-    db.session.flush()
-    for coverage, planned in zip(added, rows):
-        lines = planned.values["product_lines"]
-        service.record_event(coverage.party_id, "coverage_added", actor_id, now, reason="import", data={
-            "coverage_id": coverage.id, "region_code": coverage.region_code, "tiers": coverage.tiers,
+        added.append({"party_id": values["party"].id, "region_code": values["region_code"],
+                      "all_product_lines": values["product_lines"] is None,
+                      "effective_from": values["effective_from"], "effective_to": values["effective_to"],
+                      **{"tier_" + tier.lower(): tier in values["tiers"] for tier in TIERS}})
+    ids = insert_returning_ids(Coverage.__table__, added)
+    insert_rows(coverage_product_line, [{"coverage_id": coverage_id, "product_line_id": line.id}
+                                        for coverage_id, planned in zip(ids, rows)
+                                        for line in planned.values["product_lines"] or []])
+    insert_rows(PartyEvent.__table__, [
+        event_row(coverage["party_id"], "coverage_added", actor_id, now, {
+            "coverage_id": coverage_id, "region_code": coverage["region_code"],
+            "tiers": [tier for tier in TIERS if coverage["tier_" + tier.lower()]],
             "product_lines": None if lines is None else [line.code for line in lines]})
+        for coverage_id, coverage, lines in zip(ids, added, (r.values["product_lines"] for r in rows))])
 
 
 def write_engineers(rows: list[PlannedRow], actor_id, now) -> None:
-    for planned in rows:
-        values = planned.values
-        engineer = planned.target or Engineer(party_id=values["party"].id, name=values["name"], email=values["email"])
-        engineer.phone, engineer.active = values["phone"], values["active"]
-        db.session.add(engineer)
-        service.login_follows(engineer, actor_id, now)
+    insert_rows(Engineer.__table__, [
+        {"party_id": r.values["party"].id, "name": r.values["name"], "email": r.values["email"],
+         "phone": r.values["phone"], "active": r.values["active"]} for r in rows if r.target is None])
+    updated = [r for r in rows if r.target is not None]
+    update_rows(Engineer.__table__, [{"row_id": r.target.id, "phone": r.values["phone"], "active": r.values["active"]}
+                                     for r in updated])
+    service.logins_follow({r.target.id: r.values["active"] for r in updated}, actor_id, now)
 
 
 def write_certifications(rows: list[PlannedRow], actor_id, now) -> None:
+    rows_written = []
     for planned in rows:
         values = planned.values
         reviewed = values["status"] != "pending"  # migrated from HQ's own records: already reviewed
-        db.session.add(Certification(
-            engineer_id=values["engineer"].id, product_line_id=values["product_line"].id, level=values["level"],
-            number=values["number"], issued_on=values["issued_on"], expires_on=values["expires_on"],
-            status=values["status"], submitted_at=now,
-            reviewed_at=now if reviewed else None, reviewed_by_id=actor_id if reviewed else None))
+        rows_written.append({
+            "engineer_id": values["engineer"].id, "product_line_id": values["product_line"].id,
+            "level": values["level"], "number": values["number"], "issued_on": values["issued_on"],
+            "expires_on": values["expires_on"], "status": values["status"], "submitted_at": now,
+            "reviewed_at": now if reviewed else None, "reviewed_by_id": actor_id if reviewed else None})
+    insert_rows(Certification.__table__, rows_written)
 
 
 WRITERS = {"partners": write_partners, "coverage": write_coverage,
