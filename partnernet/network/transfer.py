@@ -373,7 +373,8 @@ class ImportRejected(ValidationFailed):
 
 
 class RowReader:
-    """One row's cells as typed values; each problem is recorded against its column."""
+    """One row's cells (text, as read_sheet reads them) as typed values; each problem is recorded
+    against its column."""
 
     def __init__(self, number: int, cells: dict, errors: list[RowError]):
         self.number, self.cells, self.errors = number, cells, errors
@@ -387,12 +388,11 @@ class RowReader:
         """Is the column in the file at all? (An empty cell is there, and clears a value.)"""
         return column in self.cells
 
-    def raw(self, column: str):
-        value = self.cells.get(column)
-        return value if isinstance(value, (date, datetime)) else cell_text(value).strip()
+    def raw(self, column: str) -> str:
+        return self.cells.get(column, "").strip()  # every cell was read as text (read_sheet)
 
     def text(self, column: str, required=False, max_length=None) -> str | None:
-        value = cell_text(self.raw(column)).strip()
+        value = self.raw(column)
         if value[:1] == "'" and value[1:2] in FORMULA_STARTS:
             value = value[1:]  # the quote our CSV export puts before formula-like text
         if not value:
@@ -414,10 +414,6 @@ class RowReader:
 
     def day(self, column: str, required=False) -> date | None:
         value = self.raw(column)
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
         if not value:
             if required:
                 self.error(column, _("Required."))
@@ -802,10 +798,13 @@ def partner_value_after(party: Party, columns: dict, field: str):
 def write_partners(rows: list[PlannedRow], actor_id, now) -> None:
     parties, events = Party.__table__, PartyEvent.__table__
     creates = [r.values for r in rows if r.action == "create"]
-    ids = insert_returning_ids(parties, [dict(service.partner_columns(values), status=values["status"],
-                                              created_at=now) for values in creates])
-    created_events = [event_row(party_id, "created", actor_id, now, {"status": values["status"]})
-                      for party_id, values in zip(ids, creates)]
+    new_rows = [dict(service.partner_columns(values), status=values["status"], created_at=now) for values in creates]
+    insert_rows(parties, new_rows)
+    # Their ids by their (unique) names, in one query: RETURNING with the rows' order would make
+    # SQLite insert one row per statement.
+    ids = dict(db.session.execute(sa.select(parties.c.name, parties.c.id)).all()) if new_rows else {}
+    created_events = [event_row(ids[row["name"]], "created", actor_id, now, {"status": row["status"]})
+                      for row in new_rows]
     updates, updated_events, moves = [], [], []
     for planned in rows:
         if planned.action != "update":
