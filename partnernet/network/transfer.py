@@ -157,17 +157,27 @@ def read_csv(content: bytes, limits: ImportLimits):
         raise ValidationFailed(_("The file is not a CSV file in UTF-8 or GB18030."))
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
+    if text.count("\n") > limits.rows + 1 and csv_records(text, delimiter) - 1 > limits.rows:
+        raise too_many_rows(limits)  # counted before any row is kept (a cell may hold a line break)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     number = 0
     while True:
         try:
             record = next(reader, None)
         except csv.Error:  # a cell over the csv module's own limit (128 kB), far above ours
-            raise cell_too_long(limits, "…", number + 1) from None
+            line = text.split("\n", reader.line_num)[reader.line_num - 1] if reader.line_num else ""
+            raise cell_too_long(limits, max(line.split(delimiter), key=len), number + 1) from None
         if record is None:
             return
         number += 1
         yield number, record
+
+
+def csv_records(text: str, delimiter: str) -> int:
+    try:
+        return sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:
+        return 0  # the rows are read next, and that cell refused there
 
 
 def read_xlsx(content: bytes, limits: ImportLimits):
