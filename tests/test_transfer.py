@@ -363,6 +363,16 @@ def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_it_is_read(app
         transfer.read_sheet(spreadsheet_bombs.huge_shared_string(101), "xlsx", limits)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "corrupt part", "not a zip"])
+def test_a_damaged_workbook_is_refused_as_not_a_workbook(app, damage):
+    good = spreadsheet_bombs.workbook([spreadsheet_bombs.inline_row(1, spreadsheet_bombs.HEADER)], [])
+    start = good.index(b"xl/worksheets/sheet1.xml") + 40  # inside the sheet's deflated bytes
+    content = {"truncated": good[:len(good) // 2], "not a zip": b"name,kind\n",
+               "corrupt part": good[:start] + b"\xff" * 20 + good[start + 20:]}[damage]
+    with pytest.raises(ValidationFailed, match="not an Excel workbook"):
+        transfer.read_sheet(content, "xlsx")
+
+
 def test_a_csv_past_the_row_limit_is_refused_and_one_at_it_is_read(app):
     limits = transfer.ImportLimits(rows=1000)
     assert len(transfer.read_sheet(spreadsheet_bombs.csv_many_rows(1000), "csv", limits).rows) == 1000

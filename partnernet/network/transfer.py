@@ -213,6 +213,7 @@ def check_workbook_parts(content: bytes, limits: ImportLimits) -> None:
       scans a whole sheet for its size when the file does not state it.
     """
     import zipfile
+    import zlib
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         parts = archive.infolist()
@@ -225,7 +226,8 @@ def check_workbook_parts(content: bytes, limits: ImportLimits) -> None:
         for part in parts:
             with archive.open(part) as stream:
                 check_part(stream, limits)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        # RuntimeError: an encrypted part; NotImplementedError: a compression zipfile does not know
         raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
 
 
@@ -282,7 +284,8 @@ class SharedStringsCheck:
 
     def __init__(self, limits: ImportLimits):
         from xml.parsers import expat
-        self.limits, self.depth_in_text, self.length, self.start = limits, 0, 0, []
+        self.limits, self.length, self.start = limits, 0, []
+        self.in_text = self.in_phonetic = 0  # inside <t>; inside <rPh>, phonetic hints that are not the string
         self.parser = expat.ParserCreate(namespace_separator=" ")
         self.parser.StartElementHandler = self.started
         self.parser.EndElementHandler = self.ended
@@ -294,19 +297,19 @@ class SharedStringsCheck:
         if tag == "si":
             self.length, self.start = 0, []
         elif tag == "t":
-            self.depth_in_text += 1
-        elif tag == "rPh":  # phonetic hints: not part of the string
-            self.depth_in_text -= 1000
+            self.in_text += 1
+        elif tag == "rPh":
+            self.in_phonetic += 1
 
     def ended(self, name):
         tag = name.rsplit(" ", 1)[-1]
         if tag == "t":
-            self.depth_in_text -= 1
+            self.in_text -= 1
         elif tag == "rPh":
-            self.depth_in_text += 1000
+            self.in_phonetic -= 1
 
     def text(self, data):
-        if self.depth_in_text > 0:
+        if self.in_text and not self.in_phonetic:
             self.length += len(data)
             if len(self.start) < EXCERPT_CHARACTERS + 1:
                 self.start.append(data[:EXCERPT_CHARACTERS + 1])
