@@ -70,7 +70,7 @@ def store_upload(content: bytes, file_format: str, kind: str = "partners") -> st
     return token
 
 
-def stored_path(kind: str, token: str) -> str:
+def stored_path(token: str) -> str:
     path = os.path.join(upload_directory(), token)
     if not TOKEN.match(token) or not os.path.exists(path):
         abort(404)
@@ -78,7 +78,7 @@ def stored_path(kind: str, token: str) -> str:
 
 
 def load_plan(kind: str, token: str) -> StoredPlan:
-    with open(stored_path(kind, token), encoding="utf-8") as handle:
+    with open(stored_path(token), encoding="utf-8") as handle:
         summary = json.loads(handle.readline())
     if summary["kind"] != kind:
         abort(404)
@@ -86,7 +86,7 @@ def load_plan(kind: str, token: str) -> StoredPlan:
 
 
 def load_sheet(kind: str, token: str) -> transfer.Sheet:
-    with open(stored_path(kind, token), encoding="utf-8") as handle:
+    with open(stored_path(token), encoding="utf-8") as handle:
         if json.loads(handle.readline())["kind"] != kind:
             abort(404)
         stored = json.loads(handle.readline())
