@@ -345,7 +345,8 @@ def register_commands(app):
         with open(path, "rb") as handle:
             content = handle.read()
         try:
-            plan = transfer.run_import(kind, content, file_format, None, now_utc(), dry_run=dry_run)
+            plan = transfer.run_import(kind, content, file_format, None, now_utc(), dry_run=dry_run,
+                                       limits=transfer.ImportLimits.from_config(current_app.config))
         except transfer.ImportRejected as rejected:
             plan = rejected.plan
         except DomainError as error:

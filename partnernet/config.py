@@ -28,6 +28,13 @@ def rate(name: str, default: str) -> str:
     raise ConfigError(f"{name} must be a rate such as {default!r}, not {value!r}")
 
 
+def whole_number(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default)).replace("_", "").replace(",", "")
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {os.environ.get(name)!r}")
+    return int(value)
+
+
 def from_environment(instance_path: str) -> dict:
     env = os.environ.get("PARTNERNET_ENV", "development")
     secret = os.environ.get("SECRET_KEY")
@@ -67,6 +74,11 @@ def from_environment(instance_path: str) -> dict:
         # Larger is refused with 413 before it is read; form fields other than files stay under
         # Flask's MAX_FORM_MEMORY_SIZE (500 kB).
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # The bulk import's limits (network/transfer.py ImportLimits): a file past one is refused
+        # with 422 naming it, within seconds, before it is read whole.
+        "IMPORT_MAX_ROWS": whole_number("IMPORT_MAX_ROWS", 200_000),
+        "IMPORT_MAX_CELL_CHARACTERS": whole_number("IMPORT_MAX_CELL_CHARACTERS", 1_000),
+        "IMPORT_MAX_UNPACKED_MB": whole_number("IMPORT_MAX_UNPACKED_MB", 256),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
         # The JSON API's limits (per process with memory://): requests per token, requests per client

@@ -175,6 +175,7 @@ def test_a_runs_table_exports_to_csv_and_xlsx_as_dated_attachments(client, login
 
     response = client.get(f"/audits/{run.id}.csv")
     assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset, not two
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith("attachment") and f"audit-{run.id}-20261116-20261122.csv" in disposition
     content = response.get_data()

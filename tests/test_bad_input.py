@@ -566,7 +566,7 @@ def submit_and_check(app, w, client, action, pairs, key, found: Findings, watch,
             elif raw_payload_in(followed.get_data(as_text=True), value):
                 found.problems.append(f"raw script on the page after {key}: {location.path}")
     location = urlsplit(response.headers.get("Location", "")).path
-    upload = re.match(r"^/import/\w+/([0-9a-f]{32}\.(?:csv|xlsx))$", location)
+    upload = re.match(r"^/import/\w+/([0-9a-f]{32}\.plan)$", location)
     if upload:
         w.created_files.append(os.path.join(app.instance_path, "imports", upload.group(1)))
     clear_flashes(client)

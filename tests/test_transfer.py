@@ -3,6 +3,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import time
 from datetime import date, datetime, timezone
 
@@ -10,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from partnernet import create_app
+from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.network import transfer
 from partnernet.network.models import Certification, Coverage, Engineer, Party, PartyEvent
 from partnernet.network.service import partner_list_statement
 from partnernet.timeclock import today_in_china
-from tests import factories
+from tests import factories, spreadsheet_bombs
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
 KINDS = ("partners", "coverage", "engineers", "certifications")
@@ -305,6 +307,149 @@ def test_gb18030_csv_and_excel_dates_are_read(app):
     assert errors_of("partners", out.getvalue(), "xlsx") == [(4, "contract_start")]
 
 
+# --- files that must not take the server down -------------------------------------------------
+# Each is refused with 422 naming the limit, quickly and in little memory (benchmarks/README.md
+# "Import limits" has the time and memory measured); here, the answer and its message.
+
+def upload(client, content: bytes, filename: str, kind="partners"):
+    return client.post("/import", data={"kind": kind, "file": (io.BytesIO(content), filename)},
+                       content_type="multipart/form-data")
+
+
+def test_a_workbook_with_one_200_mb_shared_string_is_refused_on_the_form_naming_the_cell_limit(
+        client, login_as, app, uploads):
+    login_as(factories.user("hq_manager"))
+    bomb = spreadsheet_bombs.huge_shared_string(200)
+    assert len(bomb) < 300 * 1024
+    response = upload(client, bomb, "partners.xlsx")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "超过 1,000 个字符" in page  # in the user's language (zh_CN, the default)
+    assert "A" * 40 + "…" in page and "A" * 41 not in page  # a short start of the value, never the value
+    assert 'class="invalid-feedback"' in page
+    assert not uploads.exists() or os.listdir(uploads) == []
+    assert partners_count() == 0
+
+
+def test_a_shared_string_cut_into_rich_text_runs_is_refused_all_the_same(app):
+    with pytest.raises(ValidationFailed, match="longer than 1,000 characters"):
+        transfer.read_sheet(spreadsheet_bombs.split_shared_string(200), "xlsx")
+
+
+def test_a_200_mb_inline_cell_is_refused_naming_the_cell_limit(app):
+    with pytest.raises(ValidationFailed, match="longer than 1,000 characters: B{40}…$"):
+        transfer.read_sheet(spreadsheet_bombs.huge_inline_cell(200), "xlsx")
+
+
+def test_a_workbook_of_5_million_rows_is_refused_naming_the_row_limit(client, login_as, app, uploads):
+    login_as(factories.user("hq_manager"))
+    client.post("/language", data={"locale": "en"})
+    response = upload(client, spreadsheet_bombs.many_rows(5_000_000), "partners.xlsx")
+    assert response.status_code == 422
+    assert "more than 200,000 rows" in response.get_data(as_text=True)
+
+
+def test_the_cli_refuses_a_bomb_with_the_limit_and_exit_1(app, tmp_path):
+    path = tmp_path / "partners.xlsx"
+    path.write_bytes(spreadsheet_bombs.many_rows(5_000_000))
+    result = app.test_cli_runner().invoke(args=["import", "partners", str(path)])
+    assert result.exit_code == 1
+    assert "more than 200,000 rows" in result.output
+    assert partners_count() == 0
+
+
+def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_it_is_read(app):
+    limits = transfer.ImportLimits(unpacked_megabytes=100)
+    with pytest.raises(ValidationFailed, match="unpacks to more than 100 MB"):
+        transfer.read_sheet(spreadsheet_bombs.huge_shared_string(101), "xlsx", limits)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt part", "not a zip"])
+def test_a_damaged_workbook_is_refused_as_not_a_workbook(app, damage):
+    good = spreadsheet_bombs.workbook([spreadsheet_bombs.inline_row(1, spreadsheet_bombs.HEADER)], [])
+    start = good.index(b"xl/worksheets/sheet1.xml") + 40  # inside the sheet's deflated bytes
+    content = {"truncated": good[:len(good) // 2], "not a zip": b"name,kind\n",
+               "corrupt part": good[:start] + b"\xff" * 20 + good[start + 20:]}[damage]
+    with pytest.raises(ValidationFailed, match="not an Excel workbook"):
+        transfer.read_sheet(content, "xlsx")
+
+
+def test_a_csv_past_the_row_limit_is_refused_and_one_at_it_is_read(app):
+    limits = transfer.ImportLimits(rows=1000)
+    assert len(transfer.read_sheet(spreadsheet_bombs.csv_many_rows(1000), "csv", limits).rows) == 1000
+    with pytest.raises(ValidationFailed, match="more than 1,000 rows"):
+        transfer.read_sheet(spreadsheet_bombs.csv_many_rows(1001), "csv", limits)
+    with pytest.raises(ValidationFailed, match="more than 200,000 rows"):  # the default, from a 6 MB file
+        transfer.read_sheet(spreadsheet_bombs.csv_many_rows(250_000), "csv")
+
+
+def test_a_csv_cell_past_the_cell_limit_is_refused_quoting_its_start(app):
+    with pytest.raises(ValidationFailed, match="^Row 2 has a cell longer than 1,000 characters: C{40}…$"):
+        transfer.read_sheet(spreadsheet_bombs.csv_huge_cell(1001), "csv")
+    with pytest.raises(ValidationFailed, match="^Row 2 has a cell longer than 1,000 characters: C{40}…$"):
+        transfer.read_sheet(spreadsheet_bombs.csv_huge_cell(5_000_000), "csv")  # past csv's own limit too
+    assert transfer.read_sheet(spreadsheet_bombs.csv_huge_cell(1000), "csv").rows[0][1]["name"] == "C" * 1000
+
+
+def test_an_error_message_quotes_only_the_start_of_a_long_value(app):
+    rows = [partner_row(1, kind="k" * 900)]
+    [error] = transfer.preview("partners", csv_file("partners", rows), "csv")[1].errors
+    assert "k" * 40 + "…;" in error.message and "k" * 41 not in error.message
+
+
+def test_the_limits_are_settings_from_the_environment(client, login_as, app, uploads, monkeypatch):
+    from partnernet.config import from_environment
+    monkeypatch.setenv("IMPORT_MAX_ROWS", "3")
+    monkeypatch.setenv("IMPORT_MAX_CELL_CHARACTERS", "500")
+    settings = from_environment(app.instance_path)
+    assert (settings["IMPORT_MAX_ROWS"], settings["IMPORT_MAX_CELL_CHARACTERS"],
+            settings["IMPORT_MAX_UNPACKED_MB"]) == (3, 500, 256)
+    app.config["IMPORT_MAX_ROWS"] = 3
+    login_as(factories.user("hq_manager"))
+    client.post("/language", data={"locale": "en"})
+    response = upload(client, csv_file("partners", [partner_row(n) for n in range(4)]), "p.csv")
+    assert response.status_code == 422
+    assert "more than 3 rows" in response.get_data(as_text=True)
+    assert upload(client, csv_file("partners", [partner_row(n) for n in range(3)]), "p.csv").status_code == 302
+
+
+def test_reloading_the_preview_shows_the_plan_made_at_upload_without_reading_the_file_again(
+        client, login_as, app, uploads):
+    login_as(factories.user("hq_manager"))
+    rows = [partner_row(n) for n in range(5)] + [partner_row(9, kind="reseller")]
+    preview_url = upload(client, csv_file("partners", rows), "agents.csv").headers["Location"]
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        pages = [client.get(preview_url).get_data(as_text=True) for _ in range(3)]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert all("reseller" in page and "<code>kind</code>" in page for page in pages)
+    # No row is checked again: the regions and partners an import checks against are not read
+    # (the page's layout reads the signed-in user's own party, by id).
+    lookups = [s for s in statements if re.search(r"\bFROM (region|party)\b", s) and "party.id = " not in s]
+    assert not lookups, lookups
+    # The stored plan is what the page shows, whatever became of the file uploaded.
+    [stored] = os.listdir(uploads)
+    assert stored.endswith(".plan") and csv_file("partners", rows) not in (uploads / stored).read_bytes()
+
+
+def test_confirming_imports_the_rows_read_at_upload(client, login_as, app, uploads):
+    login_as(factories.user("hq_manager"))
+    preview_url = upload(client, csv_file("partners", [partner_row(n) for n in range(3)]), "a.csv").headers[
+        "Location"]
+    assert client.post(preview_url).status_code == 302
+    assert partners_count() == 3 and os.listdir(uploads) == []
+
+
+def test_a_preview_token_of_another_kind_is_not_found(client, login_as, app, uploads):
+    login_as(factories.user("hq_manager"))
+    preview_url = upload(client, csv_file("partners", [partner_row(1)]), "a.csv").headers["Location"]
+    assert client.get(preview_url.replace("/partners/", "/engineers/")).status_code == 404
+    assert client.post(preview_url.replace("/partners/", "/engineers/")).status_code == 404
+
+
 # --- export and the round trip ---------------------------------------------------------------
 
 def seed_network():
@@ -377,6 +522,14 @@ def test_export_writes_what_the_filtered_list_shows(client, login_as, app):
     assert names == ["浙江分公司"]
     engineers = transfer.read_sheet(client.get("/export/engineers.xlsx?status=probation").data, "xlsx").rows
     assert {cells["partner"] for _, cells in engineers} == {agent.name}
+
+
+@pytest.mark.parametrize("url", ["/export/partners.csv", "/import/template/coverage.csv"])
+def test_csv_downloads_name_their_charset_once(client, login_as, app, url):
+    login_as(factories.user("hq_manager"))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_partners_list_offers_export_with_its_filters(client, login_as, app):

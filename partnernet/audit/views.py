@@ -22,7 +22,8 @@ from partnernet.timeclock import now_utc, today_in_china
 
 bp = Blueprint("audit", __name__)
 
-MIMETYPES = {"csv": "text/csv; charset=utf-8",
+# Flask adds "; charset=utf-8" to a text/* type itself (the files are UTF-8, with a BOM for Excel).
+MIMETYPES = {"csv": "text/csv",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 

@@ -12,7 +12,7 @@ from partnernet.extensions import db
 from partnernet.labels import label, product_line_name
 from partnernet.names import read_name
 from partnernet.network.models import (
-    PARTNER_KINDS, ROUTABLE_STATUSES, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
+    PARTNER_KINDS, ROUTABLE_STATUSES, TIERS, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
     coverage_product_line)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
@@ -264,11 +264,25 @@ def partner_value(party: Party, field: str):
     return value.isoformat() if isinstance(value, date) else value
 
 
-def apply_partner_values(party: Party, values: dict) -> None:
+def partner_columns(values: dict) -> dict:
+    """The party table's columns for the fields `values` has (a form's, or an import row's)."""
+    columns = {}
     for field in PARTNER_FIELDS:
-        if field in values:
-            value = values[field]
-            setattr(party, field, value.strip() or None if isinstance(value, str) and field != "name" else value)
+        if field not in values:
+            continue
+        value = values[field]
+        if field == "tiers":
+            columns.update({"tier_" + tier.lower(): tier in value for tier in TIERS})
+        elif field == "name":
+            columns["name"] = value.strip()
+        else:
+            columns[field] = value.strip() or None if isinstance(value, str) else value
+    return columns
+
+
+def apply_partner_values(party: Party, values: dict) -> None:
+    for column, value in partner_columns(values).items():
+        setattr(party, column, value)
     party.name = party.name.strip()
 
 
@@ -353,15 +367,26 @@ def login_follows(engineer: Engineer, actor_id: int | None, now: datetime) -> No
     """An engineer who no longer serves no longer signs in (web or API), and their API tokens are
     revoked; one back again signs in (with new tokens). The login's change is in the change log,
     by whoever changed the record."""
-    if engineer.id is None:
+    if engineer.id is not None:
+        logins_follow({engineer.id: engineer.active}, actor_id, now)
+
+
+def logins_follow(active_by_engineer: dict[int, bool], actor_id: int | None, now: datetime) -> None:
+    """login_follows for many engineers at once (an import): one query, over the logins of engineers."""
+    if not active_by_engineer:
         return
-    for user in db.session.execute(sa.select(User).where(
-            User.engineer_id == engineer.id, User.active != engineer.active)).scalars():
+    statement = sa.select(User).where(User.engineer_id.is_not(None))
+    if len(active_by_engineer) == 1:
+        statement = statement.where(User.engineer_id == next(iter(active_by_engineer)))
+    for user in db.session.execute(statement).scalars():
+        active = active_by_engineer.get(user.engineer_id)
+        if active is None or user.active == active:
+            continue
         changes.record("user_changed", actor_id, now, target=user.email, user_id=user.id,
-                       active=[user.active, engineer.active], via="engineer_record")
-        if not engineer.active:
+                       active=[user.active, active], via="engineer_record")
+        if not active:
             revoke_tokens_of(user, now, actor_id)
-        user.active = engineer.active
+        user.active = active
 
 
 def remind_expiring_certifications(today: date, days: int, now: datetime) -> int:

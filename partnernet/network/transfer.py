@@ -23,7 +23,7 @@ from partnernet.names import read_name
 from partnernet.network import service
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS,
                                        PARTY_STATUSES, TIERS, Certification, Coverage, Engineer, Party,
-                                       ProductLine)
+                                       PartyEvent, ProductLine, coverage_product_line)
 from partnernet.regions.models import Region
 
 KINDS = ("partners", "coverage", "engineers", "certifications")
@@ -62,10 +62,54 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- reading a file ------------------------------------------------------------------------------
+# A file is read as a stream and refused (ValidationFailed, 422) as soon as it passes a limit, before
+# it can take the server's memory or minutes: the rows, a cell's length and, for a workbook, what
+# its zip unpacks to. The defaults are in ImportLimits; config.py reads them from the environment.
+
+MEGABYTE = 1024 * 1024
+MAX_COLUMNS = 32            # read at most this many columns of a row (the widest kind has 13)
+EXCERPT_CHARACTERS = 40     # an error message quotes at most this much of a value
+XLSX_CHUNK = MEGABYTE
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    rows: int = 200_000               # data rows, under the header
+    cell_characters: int = 1_000      # the longest column of ours holds 255
+    unpacked_megabytes: int = 256     # an .xlsx's parts, unzipped, together
+
+    @classmethod
+    def from_config(cls, config) -> "ImportLimits":
+        return cls(config["IMPORT_MAX_ROWS"], config["IMPORT_MAX_CELL_CHARACTERS"],
+                   config["IMPORT_MAX_UNPACKED_MB"])
+
+
+def excerpt(value) -> str:
+    """The start of a value for a message: never a whole 200 MB cell."""
+    text = cell_text(value)
+    return text if len(text) <= EXCERPT_CHARACTERS else text[:EXCERPT_CHARACTERS] + "…"
+
+
+def number_text(count: int) -> str:
+    return f"{count:,}"
+
+
+def too_many_rows(limits: ImportLimits) -> ValidationFailed:
+    return ValidationFailed(_("The file has more than %(count)s rows; split it into files of at most %(count)s "
+                              "rows.", count=number_text(limits.rows)))
+
+
+def cell_too_long(limits: ImportLimits, value: str, row: int | None = None) -> ValidationFailed:
+    if row is None:
+        return ValidationFailed(_("A cell of the file is longer than %(count)s characters: %(value)s",
+                                  count=number_text(limits.cell_characters), value=excerpt(value)))
+    return ValidationFailed(_("Row %(row)d has a cell longer than %(count)s characters: %(value)s",
+                              row=row, count=number_text(limits.cell_characters), value=excerpt(value)))
+
 
 @dataclass
 class Sheet:
-    """The rows of an uploaded file: `rows` are (spreadsheet row number, {column: cell})."""
+    """The rows of an uploaded file: `rows` are (spreadsheet row number, {column: cell text})."""
     columns: list[str]
     rows: list[tuple[int, dict]]
 
@@ -75,23 +119,35 @@ def file_format_of(filename: str) -> str | None:
     return extension if extension in FORMATS else None
 
 
-def read_sheet(content: bytes, file_format: str) -> Sheet:
-    """Parse a CSV (UTF-8 with or without BOM, or GB18030) or an XLSX file's first sheet."""
-    records = read_xlsx(content) if file_format == "xlsx" else read_csv(content)
+def read_sheet(content: bytes, file_format: str, limits: ImportLimits = ImportLimits()) -> Sheet:
+    """Parse a CSV (UTF-8 with or without BOM, or GB18030) or an XLSX file's first sheet, every
+    cell as text, within `limits`."""
+    records = read_xlsx(content, limits) if file_format == "xlsx" else read_csv(content, limits)
     header = next(records, None)
-    if header is None or not any(cell_text(c) for c in header):
+    if header is None or not any(c.strip() for c in header[1]):
         raise ValidationFailed(_("The file is empty: the first row must name the columns."))
-    columns = [cell_text(c).strip().lower().replace(" ", "_") for c in header]
+    columns = [c.strip().lower().replace(" ", "_") for c in header[1]]
+    check_cells(header[1], 1, limits)
     rows = []
-    for number, record in enumerate(records, start=2):  # the header is row 1, as the spreadsheet shows it
-        if not any(cell_text(c).strip() for c in record):
+    for number, record in records:  # the header is row 1, as the spreadsheet shows it
+        if number - 1 > limits.rows:
+            raise too_many_rows(limits)
+        check_cells(record, number, limits)
+        if not any(c.strip() for c in record):
             continue
         rows.append((number, {column: record[i] if i < len(record) else ""
                               for i, column in enumerate(columns) if column}))
     return Sheet(columns, rows)
 
 
-def read_csv(content: bytes):
+def check_cells(record: list[str], number: int, limits: ImportLimits) -> None:
+    for cell in record:
+        if len(cell) > limits.cell_characters:
+            raise cell_too_long(limits, cell, number)
+
+
+def read_csv(content: bytes, limits: ImportLimits):
+    """(row number, [cell text]) for each line; the file is at most MAX_FILE_BYTES."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -103,22 +159,176 @@ def read_csv(content: bytes):
         raise ValidationFailed(_("The file is not a CSV file in UTF-8 or GB18030."))
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
+    if text.count("\n") > limits.rows + 1 and csv_records(text, delimiter) - 1 > limits.rows:
+        raise too_many_rows(limits)  # counted before any row is kept (a cell may hold a line break)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 0
+    while True:
+        try:
+            record = next(reader, None)
+        except csv.Error:  # a cell over the csv module's own limit (128 kB), far above ours
+            line = text.split("\n", reader.line_num)[reader.line_num - 1] if reader.line_num else ""
+            raise cell_too_long(limits, max(line.split(delimiter), key=len), number + 1) from None
+        if record is None:
+            return
+        number += 1
+        yield number, record
+
+
+def csv_records(text: str, delimiter: str) -> int:
     try:
-        return iter(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)))
-    except csv.Error:  # a cell over the csv module's limit (128 kB); no column of ours is near it
-        raise ValidationFailed(_("A cell of the file is longer than %(count)d characters.",
-                                 count=csv.field_size_limit())) from None
+        return sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error:
+        return 0  # the rows are read next, and that cell refused there
 
 
-def read_xlsx(content: bytes):
+def read_xlsx(content: bytes, limits: ImportLimits):
+    """(row number, [cell text]) for each row of the first sheet, read by openpyxl as a stream
+    (read-only mode), after the zip's parts have been checked (check_workbook_parts)."""
     from openpyxl import load_workbook
+    check_workbook_parts(content, limits)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers record wrong dimensions; read every row there is
-        return iter(list(sheet.iter_rows(values_only=True)))
+        rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        for number, row in enumerate(rows, start=1):
+            cells = [cell_text(value) for value in row]
+            while cells and not cells[-1]:
+                cells.pop()  # the row as wide as it is, not as MAX_COLUMNS
+            yield number, cells
+    except ValidationFailed:
+        raise
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+
+
+def check_workbook_parts(content: bytes, limits: ImportLimits) -> None:
+    """Refuse a workbook that would take memory or minutes to read, reading its zip as a stream.
+
+    - What its parts unpack to, as the zip's directory declares it (zipfile never unpacks more than
+      declared: a part that lies fails its CRC), is at most limits.unpacked_megabytes.
+    - No text or attribute in any part runs longer than a cell may (one 200 MB shared string is
+      refused after its first kilobytes), and no shared string is longer than a cell: openpyxl
+      keeps every shared string in memory, even in read-only mode.
+    - No part holds more rows, or more cells, than an import reads: openpyxl's read-only sheet
+      scans a whole sheet for its size when the file does not state it.
+    """
+    import zipfile
+    import zlib
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+    if sum(part.file_size for part in parts) > limits.unpacked_megabytes * MEGABYTE:
+        raise ValidationFailed(_("The workbook unpacks to more than %(size)s MB; an import file may hold at "
+                                 "most %(size)s MB of data.", size=number_text(limits.unpacked_megabytes)))
+    try:
+        for part in parts:
+            with archive.open(part) as stream:
+                check_part(stream, limits)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        # RuntimeError: an encrypted part; NotImplementedError: a compression zipfile does not know
+        raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+
+
+def check_part(stream, limits: ImportLimits) -> None:
+    # A cell's text is at most `cell_characters` characters of up to 8 bytes each ("&#x1F600;"
+    # aside, an escaped character is at most 6). Text between two "<" (a tag, or a text node)
+    # longer than `window` spans a whole aligned window of that size with no "<" in it.
+    window = limits.cell_characters * 8 + 1024
+    max_rows, max_cells = limits.rows + 1, (limits.rows + 1) * MAX_COLUMNS
+    rows = cells = 0
+    run = 0          # the bytes since the last "<", carried from one chunk to the next
+    tail = b""       # the last bytes of the previous chunk, for the counts' patterns
+    strings = None
+    first = True
+    while chunk := stream.read(XLSX_CHUNK):
+        if first and re.search(rb"<(?:\w+:)?sst[\s>]", chunk[:1024]):
+            strings = SharedStringsCheck(limits)  # the shared strings, held in memory by openpyxl
+        first = False
+        if strings:
+            strings.feed(chunk)
+        first_tag = chunk.find(b"<")
+        if (run + (len(chunk) if first_tag < 0 else first_tag)) > window:
+            raise cell_too_long(limits, text_after_tag(tail + chunk[:max(first_tag, 0) + 200]))
+        for start in range(max(first_tag, 0), len(chunk) - window + 1, window):
+            if chunk.find(b"<", start, start + window) < 0:
+                raise cell_too_long(limits, text_after_tag(chunk[max(chunk.rfind(b"<", 0, start), 0):start + 200]))
+        last_tag = chunk.rfind(b"<")
+        run = run + len(chunk) if last_tag < 0 else len(chunk) - last_tag - 1
+        joined = tail + chunk
+        rows += sum(joined.count(p) for p in (b"<row ", b"<row>", b"<row/", b":row "))
+        cells += sum(joined.count(p) for p in (b"<c ", b"<c>", b"<c/", b":c "))
+        tail = chunk[-5:]
+        rows -= sum(tail.count(p) for p in (b"<row ", b"<row>", b"<row/", b":row "))  # counted again next time
+        cells -= sum(tail.count(p) for p in (b"<c ", b"<c>", b"<c/", b":c "))
+        if rows > max_rows:
+            raise too_many_rows(limits)
+        if cells > max_cells:
+            raise ValidationFailed(_("The file has more than %(count)s cells (%(rows)s rows of %(columns)d "
+                                     "columns).", count=number_text(max_cells), rows=number_text(limits.rows),
+                                     columns=MAX_COLUMNS))
+    if strings:
+        strings.close()
+
+
+def text_after_tag(data: bytes) -> str:
+    """The start of the text in `data`, after a tag's ">" if there is one."""
+    text = data.split(b">", 1)[-1] if b">" in data[:200] else data
+    return text[:EXCERPT_CHARACTERS * 4 + 4].decode("utf-8", "ignore")
+
+
+class SharedStringsCheck:
+    """Streams the shared strings table through expat and refuses a string longer than a cell,
+    however it is cut into runs of rich text, before openpyxl joins it in memory."""
+
+    def __init__(self, limits: ImportLimits):
+        from xml.parsers import expat
+        self.limits, self.length, self.start = limits, 0, []
+        self.in_text = self.in_phonetic = 0  # inside <t>; inside <rPh>, phonetic hints that are not the string
+        self.parser = expat.ParserCreate(namespace_separator=" ")
+        self.parser.StartElementHandler = self.started
+        self.parser.EndElementHandler = self.ended
+        self.parser.CharacterDataHandler = self.text
+        self.expat_error = expat.ExpatError
+
+    def started(self, name, _attributes):
+        tag = name.rsplit(" ", 1)[-1]
+        if tag == "si":
+            self.length, self.start = 0, []
+        elif tag == "t":
+            self.in_text += 1
+        elif tag == "rPh":
+            self.in_phonetic += 1
+
+    def ended(self, name):
+        tag = name.rsplit(" ", 1)[-1]
+        if tag == "t":
+            self.in_text -= 1
+        elif tag == "rPh":
+            self.in_phonetic -= 1
+
+    def text(self, data):
+        if self.in_text and not self.in_phonetic:
+            self.length += len(data)
+            if len(self.start) < EXCERPT_CHARACTERS + 1:
+                self.start.append(data[:EXCERPT_CHARACTERS + 1])
+            if self.length > self.limits.cell_characters:
+                raise cell_too_long(self.limits, "".join(self.start))
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self.parser.Parse(chunk, False)
+        except self.expat_error:
+            raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
+
+    def close(self) -> None:
+        try:
+            self.parser.Parse(b"", True)
+        except self.expat_error:
+            raise ValidationFailed(_("The file is not an Excel workbook (.xlsx).")) from None
 
 
 def cell_text(value) -> str:
@@ -178,7 +388,8 @@ class ImportRejected(ValidationFailed):
 
 
 class RowReader:
-    """One row's cells as typed values; each problem is recorded against its column."""
+    """One row's cells (text, as read_sheet reads them) as typed values; each problem is recorded
+    against its column."""
 
     def __init__(self, number: int, cells: dict, errors: list[RowError]):
         self.number, self.cells, self.errors = number, cells, errors
@@ -192,12 +403,11 @@ class RowReader:
         """Is the column in the file at all? (An empty cell is there, and clears a value.)"""
         return column in self.cells
 
-    def raw(self, column: str):
-        value = self.cells.get(column)
-        return value if isinstance(value, (date, datetime)) else cell_text(value).strip()
+    def raw(self, column: str) -> str:
+        return self.cells.get(column, "").strip()  # every cell was read as text (read_sheet)
 
     def text(self, column: str, required=False, max_length=None) -> str | None:
-        value = cell_text(self.raw(column)).strip()
+        value = self.raw(column)
         if value[:1] == "'" and value[1:2] in FORMULA_STARTS:
             value = value[1:]  # the quote our CSV export puts before formula-like text
         if not value:
@@ -223,16 +433,12 @@ class RowReader:
         value = self.text(column, required)
         if value is not None and value.lower() not in choices:
             self.error(column, _("Unknown value %(value)s; use one of: %(choices)s.",
-                                 value=value, choices=", ".join(choices)))
+                                 value=excerpt(value), choices=", ".join(choices)))
             return None
         return value.lower() if value else None
 
     def day(self, column: str, required=False) -> date | None:
         value = self.raw(column)
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
         if not value:
             if required:
                 self.error(column, _("Required."))
@@ -241,7 +447,7 @@ class RowReader:
         try:
             return date(*(int(part) for part in match.groups())) if match else date.fromisoformat(value)
         except ValueError:
-            self.error(column, _("Not a date: %(value)s (write YYYY-MM-DD).", value=value))
+            self.error(column, _("Not a date: %(value)s (write YYYY-MM-DD).", value=excerpt(value)))
             return None
 
     def whole_number(self, column: str, low: int, high: int) -> int | None:
@@ -271,7 +477,7 @@ class RowReader:
         parts = [p.strip().upper() for p in LIST_SEPARATOR.split(value or "") if p.strip()]
         unknown = [p for p in parts if p not in TIERS]
         if unknown:
-            self.error(column, _("Unknown tier %(tier)s; use L1, L2, L3.", tier=", ".join(unknown)))
+            self.error(column, _("Unknown tier %(tier)s; use L1, L2, L3.", tier=excerpt(", ".join(unknown))))
         return [t for t in TIERS if t in parts]
 
     def email(self, column: str) -> str | None:
@@ -303,7 +509,7 @@ class Lookups:
         name = reader.name(column, required=True, max_length=MAX_LENGTHS["name"])
         party = self.parties.get(name) if name else None
         if name and (party is None or party.is_hq):
-            reader.error(column, _("No partner is called %(name)s.", name=name))
+            reader.error(column, _("No partner is called %(name)s.", name=excerpt(name)))
             return None
         return party
 
@@ -387,7 +593,7 @@ def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> Planne
     status = reader.choice("status", PARTY_STATUSES)
     province = values["province_code"]
     if province and lookups.region_levels.get(province) != "province":
-        reader.error("province_code", _("%(code)s is not a province's region code.", code=province))
+        reader.error("province_code", _("%(code)s is not a province's region code.", code=excerpt(province)))
     start, end = values["contract_start"], values["contract_end"]
     if start and end and end < start:
         reader.error("contract_end", _("The contract must end after it starts."))
@@ -424,7 +630,7 @@ def check_coverage_row(reader: RowReader, lookups: Lookups, seen: dict) -> Plann
     party = lookups.partner(reader)
     region_code = reader.text("region_code", required=True)
     if region_code and region_code not in lookups.region_levels:
-        reader.error("region_code", _("Unknown region code %(code)s.", code=region_code))
+        reader.error("region_code", _("Unknown region code %(code)s.", code=excerpt(region_code)))
     lines = product_lines_of(reader, lookups)
     tiers = reader.tiers("tiers")
     if party is not None and tiers and not set(tiers) <= set(party.tiers):
@@ -452,7 +658,7 @@ def product_lines_of(reader: RowReader, lookups: Lookups) -> list[ProductLine] |
     unknown = [c for c in codes if c not in lookups.product_lines]
     if unknown or not codes:
         reader.error("product_lines", _("Unknown product line %(code)s; write all or codes such as %(codes)s.",
-                                        code=", ".join(unknown), codes="|".join(lookups.product_lines)))
+                                        code=excerpt(", ".join(unknown)), codes="|".join(lookups.product_lines)))
         return None
     return sorted({lookups.product_lines[c] for c in codes}, key=lambda line: line.code)
 
@@ -489,11 +695,11 @@ def find_engineer(reader: RowReader, lookups: Lookups, party: Party) -> Engineer
     elif len(candidates) > 1:
         candidates = [e for e in candidates if e.email is None]
     if not candidates:
-        reader.error("engineer", _("%(partner)s has no engineer %(name)s%(email)s.", partner=party.name, name=name,
-                                   email=f" <{email}>" if email else ""))
+        reader.error("engineer", _("%(partner)s has no engineer %(name)s%(email)s.", partner=party.name, name=excerpt(name),
+                                   email=f" <{excerpt(email)}>" if email else ""))
         return None
     if len(candidates) > 1:
-        reader.error("engineer_email", _("Several engineers are called %(name)s; give the e-mail.", name=name))
+        reader.error("engineer_email", _("Several engineers are called %(name)s; give the e-mail.", name=excerpt(name)))
         return None
     return candidates[0]
 
@@ -504,7 +710,7 @@ def check_certification_row(reader: RowReader, lookups: Lookups, seen: dict) -> 
     code = reader.text("product_line", required=True)
     line = lookups.product_lines.get(code.lower()) if code else None
     if code and line is None:
-        reader.error("product_line", _("Unknown product line %(code)s.", code=code))
+        reader.error("product_line", _("Unknown product line %(code)s.", code=excerpt(code)))
     values = {
         "level": reader.choice("level", CERTIFICATION_LEVELS, required=True),
         "number": reader.text("number", required=True),
@@ -527,7 +733,7 @@ def check_certification_row(reader: RowReader, lookups: Lookups, seen: dict) -> 
         number_key = ("number", line.id, values["number"])
         if (line.id, values["number"]) in numbers_taken:
             reader.error("number", _("Certificate number %(number)s is already registered for %(line)s.",
-                                     number=values["number"], line=line.code))
+                                     number=excerpt(values["number"]), line=line.code))
             return None
         check_duplicate(reader, seen, number_key, "number")
     else:
@@ -541,17 +747,25 @@ ROW_CHECKS = {"partners": check_partner_row, "coverage": check_coverage_row,
 
 # --- writing -------------------------------------------------------------------------------------
 
-def preview(kind: str, content: bytes, file_format: str) -> Plan:
-    """What importing this file would do. Reads only."""
-    plan = plan_import(kind, read_sheet(content, file_format))
+def preview(kind: str, content: bytes, file_format: str, limits: ImportLimits = ImportLimits()) -> tuple[Sheet, Plan]:
+    """What importing this file would do, and the file's rows as read (for the confirmation to
+    use, so that the file is parsed once). Reads only."""
+    sheet = read_sheet(content, file_format, limits)
+    plan = plan_import(kind, sheet)
     db.session.rollback()  # end the read transaction; nothing was changed
-    return plan
+    return sheet, plan
 
 
 def run_import(kind: str, content: bytes, file_format: str, actor_id: int | None, now: datetime,
-               dry_run: bool = False) -> Plan:
-    """Check the file again and write every row in one transaction, or nothing (ImportRejected)."""
-    plan = plan_import(kind, read_sheet(content, file_format))
+               dry_run: bool = False, limits: ImportLimits = ImportLimits()) -> Plan:
+    """Read a file and import it: import_sheet."""
+    return import_sheet(kind, read_sheet(content, file_format, limits), actor_id, now, dry_run)
+
+
+def import_sheet(kind: str, sheet: Sheet, actor_id: int | None, now: datetime, dry_run: bool = False) -> Plan:
+    """Check the rows again (the database may have changed since a preview) and write every row in
+    one transaction, or nothing (ImportRejected)."""
+    plan = plan_import(kind, sheet)
     if plan.errors:
         db.session.rollback()
         raise ImportRejected(plan)
@@ -570,67 +784,118 @@ def run_import(kind: str, content: bytes, file_format: str, actor_id: int | None
     return plan
 
 
+# Each writer sends its rows to the database as a few executemany statements (SQLAlchemy Core),
+# in the import's one transaction, with the events the same changes made by hand would record.
+
+def insert_returning_ids(table: sa.Table, rows: list[dict]) -> list[int]:
+    """Insert rows in bulk; their new ids, in the rows' order."""
+    if not rows:
+        return []
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(db.session.execute(statement, rows).scalars())
+
+
+def insert_rows(table: sa.Table, rows: list[dict]) -> None:
+    if rows:
+        db.session.execute(sa.insert(table), rows)
+
+
+def update_rows(table: sa.Table, rows: list[dict]) -> None:
+    """UPDATE … WHERE id = :row_id for each row (every row with the same columns)."""
+    if rows:
+        columns = [key for key in rows[0] if key != "row_id"]
+        statement = (sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+                     .values({column: sa.bindparam(column) for column in columns}))
+        db.session.execute(statement, rows)
+
+
+def event_row(party_id: int, kind: str, actor_id, now, data=None) -> dict:
+    return {"party_id": party_id, "at": now, "actor_user_id": actor_id, "kind": kind, "from_status": None,
+            "to_status": None, "reason": "import", "data": data}
+
+
+def partner_value_after(party: Party, columns: dict, field: str):
+    """service.partner_value of `party` once `columns` are written."""
+    if field == "tiers":
+        return [tier for tier in TIERS if columns.get("tier_" + tier.lower(), party.offers(tier))]
+    value = columns.get(field, getattr(party, field))
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def write_partners(rows: list[PlannedRow], actor_id, now) -> None:
-    created = []
+    parties, events = Party.__table__, PartyEvent.__table__
+    creates = [r.values for r in rows if r.action == "create"]
+    new_rows = [dict(service.partner_columns(values), status=values["status"], created_at=now) for values in creates]
+    insert_rows(parties, new_rows)
+    # Their ids by their (unique) names, in one query: RETURNING with the rows' order would make
+    # SQLite insert one row per statement.
+    ids = dict(db.session.execute(sa.select(parties.c.name, parties.c.id)).all()) if new_rows else {}
+    created_events = [event_row(ids[row["name"]], "created", actor_id, now, {"status": row["status"]})
+                      for row in new_rows]
+    updates, updated_events, moves = [], [], []
     for planned in rows:
-        values = planned.values
-        if planned.action == "create":
-            party = Party(status=values["status"])
-            service.apply_partner_values(party, values)
-            db.session.add(party)
-            created.append(party)
+        if planned.action != "update":
             continue
-        party = planned.target
-        before = {f: service.partner_value(party, f) for f in service.PARTNER_FIELDS}
-        service.apply_partner_values(party, values)
-        changed = {f: [before[f], service.partner_value(party, f)] for f in service.PARTNER_FIELDS
-                   if before[f] != service.partner_value(party, f)}
+        party, values = planned.target, planned.values
+        columns = service.partner_columns(values)
+        changed = {}
+        for field in service.PARTNER_FIELDS:
+            before, after = service.partner_value(party, field), partner_value_after(party, columns, field)
+            if before != after:
+                changed[field] = [before, after]
+        updates.append(dict(columns, row_id=party.id))
         if changed:
-            service.record_event(party.id, "updated", actor_id, now, data=changed, reason="import")
+            updated_events.append(event_row(party.id, "updated", actor_id, now, changed))
         if values["status"] != party.status:
-            service.set_status(party, values["status"], "import", actor_id, now)
-    db.session.flush()
-    for party in created:
-        service.record_event(party.id, "created", actor_id, now, data={"status": party.status}, reason="import")
+            moves.append((party, values["status"]))
+    update_rows(parties, updates)
+    insert_rows(events, updated_events + created_events)
+    for party, status in moves:  # rare, and a partner that stops serving loses its live offers
+        db.session.expire(party)  # read again: its columns were just written past the ORM
+        service.set_status(party, status, "import", actor_id, now)
 
 
 def write_coverage(rows: list[PlannedRow], actor_id, now) -> None:
     added = []
     for planned in rows:
         values = planned.values
-        coverage = Coverage(party_id=values["party"].id, region_code=values["region_code"],
-                            all_product_lines=values["product_lines"] is None,
-                            effective_from=values["effective_from"], effective_to=values["effective_to"])
-        coverage.tiers = values["tiers"]
-        coverage.product_lines = values["product_lines"] or []
-        db.session.add(coverage)
-        added.append(coverage)
-    db.session.flush()
-    for coverage, planned in zip(added, rows):
-        lines = planned.values["product_lines"]
-        service.record_event(coverage.party_id, "coverage_added", actor_id, now, reason="import", data={
-            "coverage_id": coverage.id, "region_code": coverage.region_code, "tiers": coverage.tiers,
+        added.append({"party_id": values["party"].id, "region_code": values["region_code"],
+                      "all_product_lines": values["product_lines"] is None,
+                      "effective_from": values["effective_from"], "effective_to": values["effective_to"],
+                      **{"tier_" + tier.lower(): tier in values["tiers"] for tier in TIERS}})
+    ids = insert_returning_ids(Coverage.__table__, added)
+    insert_rows(coverage_product_line, [{"coverage_id": coverage_id, "product_line_id": line.id}
+                                        for coverage_id, planned in zip(ids, rows)
+                                        for line in planned.values["product_lines"] or []])
+    insert_rows(PartyEvent.__table__, [
+        event_row(coverage["party_id"], "coverage_added", actor_id, now, {
+            "coverage_id": coverage_id, "region_code": coverage["region_code"],
+            "tiers": [tier for tier in TIERS if coverage["tier_" + tier.lower()]],
             "product_lines": None if lines is None else [line.code for line in lines]})
+        for coverage_id, coverage, lines in zip(ids, added, (r.values["product_lines"] for r in rows))])
 
 
 def write_engineers(rows: list[PlannedRow], actor_id, now) -> None:
-    for planned in rows:
-        values = planned.values
-        engineer = planned.target or Engineer(party_id=values["party"].id, name=values["name"], email=values["email"])
-        engineer.phone, engineer.active = values["phone"], values["active"]
-        db.session.add(engineer)
-        service.login_follows(engineer, actor_id, now)
+    insert_rows(Engineer.__table__, [
+        {"party_id": r.values["party"].id, "name": r.values["name"], "email": r.values["email"],
+         "phone": r.values["phone"], "active": r.values["active"]} for r in rows if r.target is None])
+    updated = [r for r in rows if r.target is not None]
+    update_rows(Engineer.__table__, [{"row_id": r.target.id, "phone": r.values["phone"], "active": r.values["active"]}
+                                     for r in updated])
+    service.logins_follow({r.target.id: r.values["active"] for r in updated}, actor_id, now)
 
 
 def write_certifications(rows: list[PlannedRow], actor_id, now) -> None:
+    rows_written = []
     for planned in rows:
         values = planned.values
         reviewed = values["status"] != "pending"  # migrated from HQ's own records: already reviewed
-        db.session.add(Certification(
-            engineer_id=values["engineer"].id, product_line_id=values["product_line"].id, level=values["level"],
-            number=values["number"], issued_on=values["issued_on"], expires_on=values["expires_on"],
-            status=values["status"], submitted_at=now,
-            reviewed_at=now if reviewed else None, reviewed_by_id=actor_id if reviewed else None))
+        rows_written.append({
+            "engineer_id": values["engineer"].id, "product_line_id": values["product_line"].id,
+            "level": values["level"], "number": values["number"], "issued_on": values["issued_on"],
+            "expires_on": values["expires_on"], "status": values["status"], "submitted_at": now,
+            "reviewed_at": now if reviewed else None, "reviewed_by_id": actor_id if reviewed else None})
+    insert_rows(Certification.__table__, rows_written)
 
 
 WRITERS = {"partners": write_partners, "coverage": write_coverage,

@@ -1,9 +1,11 @@
 """Bulk import (upload → preview → confirm) and export of what the partner list shows."""
 import io
+import json
 import os
 import re
 import secrets
 import time
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -24,43 +26,77 @@ KIND = "<any(partners, coverage, engineers, certifications):kind>"
 # Exports take the partner list's query arguments, one of which is `kind` (branch, agent…).
 TABLE = "<any(partners, coverage, engineers, certifications):table>"
 FORMAT = "<any(csv, xlsx):format>"  # url_for(..., format="csv")
-# An upload waiting for confirmation: instance/imports/<32 hex digits>.<csv|xlsx>
-TOKEN = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
+# An upload waiting for confirmation, parsed and planned once: instance/imports/<32 hex digits>.plan
+TOKEN = re.compile(r"^[0-9a-f]{32}\.plan$")
 STALE_SECONDS = 24 * 3600
-MIMETYPES = {"csv": "text/csv; charset=utf-8",
+# Flask adds "; charset=utf-8" to a text/* type itself (the files are UTF-8, with a BOM for Excel).
+MIMETYPES = {"csv": "text/csv",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@dataclass
+class StoredPlan:
+    """What the preview shows: the plan made when the file was uploaded."""
+    kind: str
+    counts: dict
+    errors: list  # the first ERRORS_SHOWN
 
 
 def upload_directory() -> str:
     return os.path.join(current_app.instance_path, "imports")
 
 
-def store_upload(content: bytes, file_format: str) -> str:
-    """Keep an upload until it is confirmed (outside the session cookie); forget day-old ones."""
+def import_limits() -> transfer.ImportLimits:
+    return transfer.ImportLimits.from_config(current_app.config)
+
+
+def store_upload(content: bytes, file_format: str, kind: str = "partners") -> str:
+    """Read and plan an upload once, and keep both until it is confirmed (outside the session
+    cookie), forgetting day-old ones. The file's first line is the plan the preview shows, the
+    second the rows the confirmation imports: reloading the preview reads one short line."""
+    sheet, plan = transfer.preview(kind, content, file_format, import_limits())
     directory = upload_directory()
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(directory):
         path = os.path.join(directory, name)
         if TOKEN.match(name) and os.path.getmtime(path) < time.time() - STALE_SECONDS:
             os.remove(path)
-    token = f"{secrets.token_hex(16)}.{file_format}"
-    with open(os.path.join(directory, token), "wb") as handle:
-        handle.write(content)
+    token = f"{secrets.token_hex(16)}.plan"
+    summary = {"kind": kind, "counts": plan.counts,
+               "errors": [[e.row, e.column, e.message] for e in plan.errors[:transfer.ERRORS_SHOWN]]}
+    with open(os.path.join(directory, token), "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        handle.write(json.dumps({"columns": sheet.columns, "rows": sheet.rows}, ensure_ascii=False) + "\n")
     return token
 
 
-def load_upload(token: str) -> tuple[bytes, str]:
+def stored_path(token: str) -> str:
     path = os.path.join(upload_directory(), token)
     if not TOKEN.match(token) or not os.path.exists(path):
         abort(404)
-    with open(path, "rb") as handle:
-        return handle.read(), token.rsplit(".", 1)[1]
+    return path
 
 
-def render_import_page(status=200):
+def load_plan(kind: str, token: str) -> StoredPlan:
+    with open(stored_path(token), encoding="utf-8") as handle:
+        summary = json.loads(handle.readline())
+    if summary["kind"] != kind:
+        abort(404)
+    return StoredPlan(kind, summary["counts"], [transfer.RowError(*error) for error in summary["errors"]])
+
+
+def load_sheet(kind: str, token: str) -> transfer.Sheet:
+    with open(stored_path(token), encoding="utf-8") as handle:
+        if json.loads(handle.readline())["kind"] != kind:
+            abort(404)
+        stored = json.loads(handle.readline())
+    return transfer.Sheet(stored["columns"], [(number, cells) for number, cells in stored["rows"]])
+
+
+def render_import_page(status=200, file_error=None):
     return render_template("network/import.html", kinds=transfer.KINDS, columns=transfer.COLUMNS,
                            required=transfer.REQUIRED, max_megabytes=transfer.MAX_FILE_BYTES // (1024 * 1024),
-                           selected=request.values.get("kind", "partners")), status
+                           selected=request.values.get("kind", "partners"), file_error=file_error), status
 
 
 @bp.get("/import")
@@ -77,18 +113,18 @@ def upload():
     kind = request.form.get("kind", "")
     too_large = _("The file is larger than %(size)d MB.", size=transfer.MAX_FILE_BYTES // (1024 * 1024))
     if (request.content_length or 0) > transfer.MAX_FILE_BYTES + 64 * 1024:
-        flash(too_large, "danger")
-        return render_import_page(413)
+        return render_import_page(413, too_large)
     upload = request.files.get("file")
     file_format = transfer.file_format_of(upload.filename if upload else "")
     if kind not in transfer.KINDS or file_format is None:
-        flash(_("Choose what to import and a .csv or .xlsx file."), "danger")
-        return render_import_page(422)
+        return render_import_page(422, _("Choose what to import and a .csv or .xlsx file."))
     content = upload.read(transfer.MAX_FILE_BYTES + 1)
     if len(content) > transfer.MAX_FILE_BYTES:
-        flash(too_large, "danger")
-        return render_import_page(413)
-    token = store_upload(content, file_format)
+        return render_import_page(413, too_large)
+    try:
+        token = store_upload(content, file_format, kind)
+    except DomainError as error:  # not a file we read, or past a limit: said at once, on the form
+        return render_import_page(error.status, error.message)
     return redirect(url_for("transfer.preview", kind=kind, token=token))
 
 
@@ -96,13 +132,7 @@ def upload():
 @login_required
 def preview(kind, token):
     require_role(current_user, *MANAGER_ROLES)
-    content, file_format = load_upload(token)
-    try:
-        plan = transfer.preview(kind, content, file_format)
-    except DomainError as error:
-        flash(error.message, "danger")
-        return redirect(url_for("transfer.import_page", kind=kind))
-    return render_template("network/import_preview.html", plan=plan, token=token,
+    return render_template("network/import_preview.html", plan=load_plan(kind, token), token=token,
                            errors_shown=transfer.ERRORS_SHOWN)
 
 
@@ -110,9 +140,9 @@ def preview(kind, token):
 @login_required
 def confirm(kind, token):
     require_role(current_user, *MANAGER_ROLES)
-    content, file_format = load_upload(token)
+    sheet = load_sheet(kind, token)
     try:
-        plan = transfer.run_import(kind, content, file_format, current_user.id, now_utc())
+        plan = transfer.import_sheet(kind, sheet, current_user.id, now_utc())
     except transfer.ImportRejected as rejected:
         flash(rejected.message, "danger")
         return render_template("network/import_preview.html", plan=rejected.plan, token=token,
