@@ -76,3 +76,11 @@ def test_shares_are_shown_and_typed_as_percentages_and_stored_as_fractions(clien
     assert client.post("/settings/", data={**VALID, "audit_threshold": "22.5%", "service_fee_rate": "16"}).status_code == 302
     settings = load_settings()
     assert (settings["audit_threshold"], settings["service_fee_rate"]) == ("0.225", "0.16")
+
+
+def test_an_onsite_threshold_that_is_not_a_number_says_so_not_that_it_is_a_share(client, login_as, app):
+    login_as(factories.user("hq_admin"))
+    client.post("/language", data={"locale": "en"})
+    page = client.post("/settings/", data={**VALID, "onsite_threshold_cny": "NaN"}).get_data(as_text=True)
+    assert "Give a number." in page and "between 0 and 1" not in page
+    assert changed_by_anyone() == 0

@@ -18,10 +18,10 @@ def within_days_the_api_takes(form, field):
 
 
 def finite(form, field):
-    """NaN and infinities are not shares; stop before NumberRange compares them (a signalling NaN
+    """NaN and infinities are not amounts; stop before NumberRange compares them (a signalling NaN
     would raise there)."""
     if field.data is not None and not field.data.is_finite():
-        raise StopValidation(_l("Give a number between 0 and 1."))
+        raise StopValidation(_l("Give a number."))
 
 
 def plain(number: Decimal) -> str:
