@@ -16,6 +16,7 @@ from partnernet.network.models import (
     coverage_product_line)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
+from partnernet import signals
 from partnernet.settings import changes
 from partnernet.settings.cache import cached
 from partnernet.transitions import compare_and_set
@@ -76,19 +77,17 @@ def change_status(party: Party, to_status: str, reason: str, actor_id: int | Non
 def set_status(party: Party, to_status: str, reason: str, actor_id: int | None, now: datetime) -> PartyEvent:
     """Record and apply a status change, without checks and without a commit (change_status and
     the import): a compare-and-set on the status the caller saw, so of two changes at once the
-    second is a Conflict and writes nothing. A partner that may no longer receive tickets loses
-    its live offers at once."""
+    second is a Conflict and writes nothing. It announces the change (signals.partner_status_changed):
+    the tickets take back the live offers of a partner that may no longer receive them."""
     before = party.status
     compare_and_set(party, {"status": before}, {"status": to_status},
                     _("Someone else changed this partner's status meanwhile. Look at it again."))
     event = PartyEvent(party_id=party.id, at=now, actor_user_id=actor_id, kind="status_changed",
                        from_status=before, to_status=to_status, reason=reason)
     db.session.add(event)
-    if to_status not in ROUTABLE_STATUSES:
-        # Here, not at the top: the ticket service builds on this module.
-        from partnernet.tickets.service import withdraw_offers
-        db.session.flush()  # routing must see the new status
-        withdraw_offers(party.id, to_status, db.session.get(User, actor_id) if actor_id else None, now)
+    db.session.flush()  # what reacts (routing, for one) must see the new status
+    signals.partner_status_changed.send(party, from_status=before, to_status=to_status,
+                                        actor=db.session.get(User, actor_id) if actor_id else None, now=now)
     return event
 
 

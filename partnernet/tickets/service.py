@@ -15,7 +15,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
 
-from partnernet import routing
+from partnernet import routing, signals
 from partnernet.auth.models import User
 from partnernet.customers.models import Contract, Customer, contract_product_line
 from partnernet.customers.service import service_status
@@ -425,6 +425,13 @@ def expire_due_offers(now: datetime) -> int:
         db.session.commit()
         expired += 1
     return expired
+
+
+@signals.partner_status_changed.connect
+def withdraw_offers_of_unroutable(party, to_status: str, actor: User | None, now: datetime, **_) -> None:
+    """A partner suspended or terminated loses its live offers at once."""
+    if to_status not in ROUTABLE_STATUSES:
+        withdraw_offers(party.id, to_status, actor, now)
 
 
 def withdraw_offers(party_id: int, reason: str, actor: User | None, now: datetime) -> int:

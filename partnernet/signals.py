@@ -1,0 +1,12 @@
+"""What one part of the app announces and another reacts to, so that the part announcing need not
+import the one reacting (a partner's status belongs to the network; what it means for live offers
+belongs to the tickets). Blinker's signals, as Flask's own are."""
+from blinker import Namespace
+
+_signals = Namespace()
+
+partner_status_changed = _signals.signal("partner-status-changed", doc="""
+Sent after a partner's status changed, inside the transaction that changes it (nothing is committed
+yet, the new status is flushed). The sender is the Party; keyword arguments: from_status, to_status,
+actor (the User, or None for the system) and now. A receiver writes in the same session and does
+not commit: the status change commits everything together.""")
