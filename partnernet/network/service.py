@@ -18,8 +18,10 @@ from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet import signals
 from partnernet.settings import changes
-from partnernet.settings.cache import cached
+from partnernet.settings.cache import cached, watch
 from partnernet.transitions import compare_and_set
+
+watch(ProductLine)
 
 # onboarding → active ⇄ probation → suspended → terminated (docs/design.md). An active partner may be
 # suspended at once (an audit decision), a suspended one may be reinstated on probation, and any

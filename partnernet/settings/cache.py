@@ -8,7 +8,6 @@ on its next request, and every other web worker, the scheduler included, within 
 A write from outside the app (SQL by hand, `flask` in another process) is seen within that time.
 """
 import time
-from functools import lru_cache
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
@@ -35,18 +34,18 @@ def clear() -> None:
     current_app.extensions.pop(KEY, None)
 
 
-@lru_cache(maxsize=1)
-def _tables() -> frozenset[str]:
-    from partnernet.network.models import ProductLine
-    from partnernet.settings.models import CalendarDay, Setting
-    return frozenset(model.__table__.name for model in (Setting, CalendarDay, ProductLine))
+_tables: set[str] = set()  # the tables whose writes clear the cache, named by watch()
+
+
+def watch(*models) -> None:
+    """Clear the cache when these models' tables are written (each part names its own reference data)."""
+    _tables.update(model.__table__.name for model in models)
 
 
 @event.listens_for(Session, "after_flush")
 def _note_changes(session, _flush_context):
     """A flush that writes one of the cached tables marks the transaction."""
-    tables = _tables()
-    if any(obj.__table__.name in tables for obj in (*session.new, *session.dirty, *session.deleted)):
+    if any(obj.__table__.name in _tables for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info[KEY] = True
 
 
@@ -54,7 +53,7 @@ def _note_changes(session, _flush_context):
 def _note_statements(state):
     """So does an INSERT, UPDATE or DELETE statement on one (a calendar import)."""
     if (state.is_insert or state.is_update or state.is_delete) and \
-            getattr(state.statement, "table", None) is not None and state.statement.table.name in _tables():
+            getattr(state.statement, "table", None) is not None and state.statement.table.name in _tables:
         state.session.info[KEY] = True
 
 

@@ -20,9 +20,11 @@ from partnernet import sla
 from partnernet.errors import NotFound
 from partnernet.extensions import db
 from partnernet.settings import changes
-from partnernet.settings.cache import cached
+from partnernet.settings.cache import cached, watch
 from partnernet.settings.models import CalendarDay, SlaPolicy
 from partnernet.timeclock import now_utc
+
+watch(CalendarDay)
 
 
 MAKE_UP_DAY_NOTE = "调休"

@@ -5,8 +5,10 @@ import sqlalchemy as sa
 
 from partnernet.extensions import db
 from partnernet.settings import changes
-from partnernet.settings.cache import cached
+from partnernet.settings.cache import cached, watch
 from partnernet.settings.models import Setting
+
+watch(Setting)
 
 DEFAULTS = {
     "offer_deadline_minutes": 15,
