@@ -70,3 +70,16 @@ def test_a_change_rolled_back_leaves_the_cache_as_it_was(app, clock):
     db.session.add(factories.customer())  # an unrelated commit afterwards
     db.session.commit()
     assert cache.KEY in app.extensions and load_settings()["offer_deadline_minutes"] == 15
+
+
+def test_a_product_line_retired_in_this_process_takes_no_new_ticket_at_once(app, clock):
+    from partnernet.errors import ValidationFailed
+    from partnernet.network.models import ProductLine
+    from partnernet.network.service import active_product_line_id
+    assert active_product_line_id("workflow") is not None
+    line = db.session.execute(sa.select(ProductLine).where(ProductLine.code == "workflow")).scalar_one()
+    line.active = False
+    db.session.commit()
+    assert active_product_line_id("workflow") is None  # the clock has not moved
+    with pytest.raises(ValidationFailed):
+        offered_ticket()
