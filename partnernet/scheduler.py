@@ -15,7 +15,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from partnernet.api.idempotency import purge_expired_keys
 from partnernet.audit.service import weekly_run
 from partnernet.leader import LeaderLock
-from partnernet.network.service import expire_lapsed_certifications, remind_expiring_certifications
+from partnernet.network.service import expire_lapsed_certifications
+from partnernet.notifications.reminders import remind_expiring_certifications
 from partnernet.notifications.service import deliver_pending
 from partnernet.settings.service import load_settings
 from partnernet.tickets.clocks import mark_breaches

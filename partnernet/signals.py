@@ -10,3 +10,8 @@ Sent after a partner's status changed, inside the transaction that changes it (n
 yet, the new status is flushed). The sender is the Party; keyword arguments: from_status, to_status,
 actor (the User, or None for the system) and now. A receiver writes in the same session and does
 not commit: the status change commits everything together.""")
+
+engineers_activated = _signals.signal("engineers-activated", doc="""
+Sent when engineers' records were saved with their active flag (a page, the API or an import), inside
+the transaction, before the commit. Sender: None; keyword arguments: active_by_engineer (engineer id
+-> active), actor_id (or None) and now. The logins follow their engineers (partnernet.auth).""")

@@ -168,6 +168,20 @@ def test_worked_example_flags_partner_a_on_push_back_and_d_on_sold_not_served(ap
         Decimal("0.2"), 10, Decimal("0.3"))
 
 
+def test_routing_prefers_the_partner_with_the_better_standing_in_the_latest_audit(app):
+    # Two agents covering one county, equal in everything but last week's push-back. The one with
+    # id order on its side (the first) pushed back; the audit run decides, not the id.
+    pushed_back, _ = certified_partner()
+    kept, _ = certified_partner()
+    offer_history(pushed_back, offered=40, declined=20)
+    offer_history(kept, offered=40)
+    assert open_ticket().offered_party_id == pushed_back.id  # nobody audited yet: the lower id
+    run = run_week()
+    assert finding_of(run, pushed_back).push_back_lower_bound > finding_of(run, kept).push_back_lower_bound
+    assert db.session.get(Party, pushed_back.id).audit_standing == finding_of(run, pushed_back).push_back_lower_bound
+    assert open_ticket().offered_party_id == kept.id
+
+
 def test_every_living_partner_gets_a_finding_even_without_activity(app):
     quiet = factories.partner()
     gone = factories.partner(status="terminated")

@@ -161,7 +161,7 @@ def test_an_offer_that_expired_while_the_scheduler_was_down_moves_on_at_the_next
 
 
 def test_expiring_certifications_remind_engineer_and_admin_once(app):
-    from partnernet.network.service import remind_expiring_certifications
+    from partnernet.notifications.reminders import remind_expiring_certifications
     partner = factories.partner()
     engineer = factories.engineer(partner)
     factories.certification(engineer, issued_on=date(2024, 1, 1), expires_on=date(2026, 12, 20))
@@ -176,7 +176,7 @@ def test_expiring_certifications_remind_engineer_and_admin_once(app):
 
 
 def test_an_engineer_is_reminded_only_of_their_own_certificate(app):
-    from partnernet.network.service import remind_expiring_certifications
+    from partnernet.notifications.reminders import remind_expiring_certifications
     partner = factories.partner()
     expiring, colleague = factories.engineer(partner), factories.engineer(partner)
     factories.certification(expiring, issued_on=date(2024, 1, 1), expires_on=date(2026, 12, 20))

@@ -6,9 +6,9 @@ from partnernet.api.pagination import ListArgs, offset_page, page_schema
 from partnernet.audit import service
 from partnernet.audit.models import AuditRun
 from partnernet.auth.models import MANAGER_ROLES
-from partnernet.auth.scope import require_role
 from partnernet.errors import NotFound
 from partnernet.extensions import db
+from partnernet.scope import require_role
 from partnernet.timeclock import now_utc
 
 TAGS = ["audits"]

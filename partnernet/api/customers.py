@@ -6,9 +6,9 @@ from partnernet.api import schemas
 from partnernet.api.blueprint import api_user, blp, documented_errors
 from partnernet.api.pagination import keyset_page, page_schema
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
-from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.customers import service
 from partnernet.customers.models import Contract, Customer
+from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
 

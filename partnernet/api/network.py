@@ -10,11 +10,11 @@ from partnernet.api import schemas
 from partnernet.api.blueprint import api_user, blp, documented_errors
 from partnernet.api.pagination import ListArgs, keyset_page, page_schema
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
-from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.errors import Forbidden, NotFound, ValidationFailed
 from partnernet.network import certifications, service
 from partnernet.network.models import Certification, Coverage, Engineer, Party
 from partnernet.network.views import can_submit_for, get_engineer_in_scope, require_engineer_manager
+from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.timeclock import now_utc, today_in_china
 
 PARTNERS, ENGINEERS = ["partners"], ["engineers and certifications"]

@@ -8,8 +8,8 @@ hold the full route). The schemas in partnernet.api.schemas format the values.
 from datetime import datetime
 
 from partnernet.auth.models import User
-from partnernet.auth.scope import ticket_events
 from partnernet.network.service import product_line_code
+from partnernet.tickets.queries import ticket_events
 from partnernet.tickets.models import Ticket
 
 

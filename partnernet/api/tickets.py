@@ -1,5 +1,5 @@
 """/api/v1/tickets: intake (idempotent), the scoped list, one ticket, and the actions on it.
-Every rule is in tickets.service; the scope is partnernet.auth.scope's."""
+Every rule is in tickets.service; the scope is partnernet.scope's."""
 from flask import request
 from sqlalchemy.orm import selectinload
 
@@ -9,10 +9,10 @@ from partnernet.api.idempotency import fingerprint, open_once
 from partnernet.api.pagination import keyset_page, page_schema
 from partnernet.api.representations import ticket_view
 from partnernet.auth.models import HQ_ROLES
-from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role
+from partnernet.scope import get_or_404, require_role
 from partnernet.tickets import service
 from partnernet.tickets.models import Ticket
-from partnernet.tickets.queries import TicketFilters, ticket_list_statement
+from partnernet.tickets.queries import TicketFilters, get_offer_or_404, ticket_list_statement
 from partnernet.timeclock import now_utc
 
 TAGS = ["tickets"]

@@ -5,6 +5,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from partnernet import scope
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
 
@@ -102,3 +103,9 @@ class AuditResponse(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     finding = relationship("AuditFinding", back_populates="responses")
+
+
+@scope.rule(AuditFinding)
+def _finding_in_scope(user):
+    """A partner's administrators see their own findings (partnernet.scope); engineers none."""
+    return scope.NOTHING if user.role == "engineer" else AuditFinding.party_id == user.party_id

@@ -15,10 +15,10 @@ from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.audit.service import tickets_behind
 from partnernet.audit.wilson import share
 from partnernet.auth.models import User
-from partnernet.auth.scope import scoped
 from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
 from partnernet.labels import reads_chinese
+from partnernet.scope import scoped
 from partnernet.tickets.models import Ticket, TicketEvent
 
 # The columns a run's table can be sorted by: the partner's name and each measure.

@@ -18,10 +18,11 @@ from partnernet.audit.measures import (MEASURES_WITH_TICKETS, Measures, Params, 
                                        ticket_ids_behind)
 from partnernet.audit.models import DECISIONS, RUN_TRIGGERS, AuditDecision, AuditFinding, AuditResponse, AuditRun
 from partnernet.auth.models import MANAGER_ROLES, User
-from partnernet.auth.scope import get_or_404, scoped
 from partnernet.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from partnernet.network.models import Party
 from partnernet.extensions import db
 from partnernet.network.service import change_status
+from partnernet.scope import get_or_404, scoped
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import today_in_china
 
@@ -129,7 +130,14 @@ def start_run(period_start: date, period_end: date, params: dict | Params | None
     db.session.add(run)
     db.session.flush()
     measured = measure_partners(period_start, period_end, now)
-    db.session.add_all(finding_of(run, measures, params) for measures in measured)
+    findings = [finding_of(run, measures, params) for measures in measured]
+    db.session.add_all(findings)
+    # Each partner's standing is this run's lower bound, which routing reads from the partner.
+    standing = {finding.party_id: finding.push_back_lower_bound for finding in findings}
+    db.session.execute(sa.update(Party).values(audit_standing=None).where(Party.audit_standing.is_not(None)))
+    if standing:
+        db.session.execute(sa.update(Party), [{"id": party_id, "audit_standing": value}
+                                              for party_id, value in standing.items()])
     db.session.commit()
     return run
 

@@ -13,10 +13,10 @@ from partnernet.audit import scorecard, service
 from partnernet.audit.forms import DecisionForm, ResponseForm, RunForm
 from partnernet.audit.measures import MEASURES_WITH_TICKETS
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
-from partnernet.auth.scope import require_role
 from partnernet.errors import DomainError, show_errors
 from partnernet.extensions import db
 from partnernet.labels import label
+from partnernet.scope import require_role
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
 

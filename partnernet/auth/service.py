@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
 
-from partnernet.api.tokens import revoke_tokens_of
+from partnernet import signals
 from partnernet.auth.models import HQ_ROLES, ROLES, User
+from partnernet.auth.tokens import revoke_tokens_of
 from partnernet.db_types import utcnow
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
@@ -180,3 +181,22 @@ def reset_password(user: User, new: str, actor: User | None = None) -> User:
     user.session_version += 1
     db.session.commit()
     return user
+
+
+@signals.engineers_activated.connect
+def logins_follow(_sender, active_by_engineer: dict[int, bool], actor_id: int | None, now, **_) -> None:
+    """An engineer who no longer serves no longer signs in (web or API), and their API tokens are
+    revoked; one back again signs in (with new tokens). The login's change is in the change log,
+    by whoever changed the record. One query over the logins of engineers."""
+    statement = db.select(User).where(User.engineer_id.is_not(None))
+    if len(active_by_engineer) == 1:
+        statement = statement.where(User.engineer_id == next(iter(active_by_engineer)))
+    for user in db.session.execute(statement).scalars():
+        active = active_by_engineer.get(user.engineer_id)
+        if active is None or user.active == active:
+            continue
+        changes.record("user_changed", actor_id, now, target=user.email, user_id=user.id,
+                       active=[user.active, active], via="engineer_record")
+        if not active:
+            revoke_tokens_of(user, now, actor_id)
+        user.active = active

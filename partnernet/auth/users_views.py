@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 
 from partnernet.auth.forms import NewUserForm, ResetPasswordForm, UserForm
 from partnernet.auth.models import ROLES, User
-from partnernet.auth.scope import get_or_404, require_role
 from partnernet.auth.service import create_user, reset_password, roles_for, update_user
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import choices
 from partnernet.lookup import chosen_id
 from partnernet.network.views import page_number
+from partnernet.scope import get_or_404, require_role
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 

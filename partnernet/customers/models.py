@@ -5,6 +5,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from partnernet import scope
 from partnernet.collation import SORT_KEY_LENGTH, name_sort_default, pinyin_key
 from partnernet.db_types import UTCDateTime, utcnow
 from partnernet.extensions import db
@@ -68,3 +69,9 @@ class Contract(db.Model):
     sold_by = relationship("Party")
     sla_policy = relationship("SlaPolicy")
     product_lines = relationship("ProductLine", secondary=contract_product_line, order_by="ProductLine.id")
+
+
+@scope.rule(Contract)
+def _contract_in_scope(user):
+    """A customer's contracts are seen by whoever sees the customer (partnernet.scope)."""
+    return Contract.customer_id.in_(sa.select(Customer.id).where(scope.scope_clause(Customer, user)))

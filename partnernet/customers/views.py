@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
-from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.collation import by_name
 from partnernet.customers import service
 from partnernet.customers.forms import ContractEditForm, ContractForm, CustomerForm, ServicePaymentForm
@@ -18,6 +17,7 @@ from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.lookup import chosen_id, number_or_name
 from partnernet.network.views import page_number, product_lines
+from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.templating import ui_language

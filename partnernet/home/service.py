@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from partnernet.auth.scope import scoped
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Engineer, Party
+from partnernet.scope import scoped
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 
 

@@ -3,9 +3,9 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from partnernet.audit.service import history_for_party
-from partnernet.auth.scope import require_role
 from partnernet.auth.models import HQ_ROLES
 from partnernet.home import dashboard, service
+from partnernet.scope import require_role
 from partnernet.tickets.models import HELD_STATUSES, Ticket
 from partnernet.settings.calendar import years_without_data
 from partnernet.settings.service import load_settings

@@ -4,6 +4,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from partnernet import scope
 from partnernet.collation import SORT_KEY_LENGTH, name_sort_default, pinyin_key
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
@@ -80,6 +81,9 @@ class Party(TierColumns, db.Model):
     name_en: Mapped[str | None] = mapped_column(sa.String(128))
     status: Mapped[str] = mapped_column(sa.String(16), default="onboarding", index=True)
     capacity: Mapped[int | None] = mapped_column(default=20)
+    # Its push-back lower bound in the latest audit run (written by the audit); routing prefers
+    # the lower among partners of one level. None: not audited (routing reads 0).
+    audit_standing: Mapped[float | None]
     province_code: Mapped[str | None] = mapped_column(sa.ForeignKey("region.code"), index=True)
     address: Mapped[str | None] = mapped_column(sa.String(255))
     contact_name: Mapped[str | None] = mapped_column(sa.String(64))
@@ -218,3 +222,29 @@ class Certification(db.Model):
     def is_valid_on(self, day: date) -> bool:
         # A certificate reads "valid until <expires_on>" (有效期至): the expiry day still counts.
         return self.status == "valid" and self.issued_on <= day <= self.expires_on
+
+
+# --- who sees what (partnernet.scope; HQ sees everything) ------------------------------------------
+
+@scope.rule(Party)
+def _party_in_scope(user):
+    return Party.id == user.party_id
+
+
+@scope.rule(Coverage)
+def _coverage_in_scope(user):
+    return scope.NOTHING if user.role == "engineer" else Coverage.party_id == user.party_id
+
+
+@scope.rule(Engineer)
+def _engineer_in_scope(user):
+    if user.role == "engineer":
+        return Engineer.id == user.engineer_id  # their own record, not their colleagues'
+    return Engineer.party_id == user.party_id
+
+
+@scope.rule(Certification)
+def _certification_in_scope(user):
+    if user.role == "engineer":
+        return Certification.engineer_id == user.engineer_id
+    return Certification.engineer_id.in_(sa.select(Engineer.id).where(Engineer.party_id == user.party_id))

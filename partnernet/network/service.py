@@ -1,23 +1,20 @@
 """Rules over partners, coverage, engineers and certifications; views and the API call these."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from partnernet.api.tokens import revoke_tokens_of
-from partnernet.auth.models import User
 from partnernet.db_types import utcnow
 from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
-from partnernet.labels import label, product_line_name
+from partnernet.labels import label
 from partnernet.names import read_name
 from partnernet.network.models import (
-    PARTNER_KINDS, ROUTABLE_STATUSES, TIERS, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
+    PARTNER_KINDS, TIERS, Certification, Coverage, Engineer, Party, PartyEvent, ProductLine,
     coverage_product_line)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet import signals
-from partnernet.settings import changes
 from partnernet.settings.cache import cached, watch
 from partnernet.transitions import compare_and_set
 
@@ -88,8 +85,7 @@ def set_status(party: Party, to_status: str, reason: str, actor_id: int | None, 
                        from_status=before, to_status=to_status, reason=reason)
     db.session.add(event)
     db.session.flush()  # what reacts (routing, for one) must see the new status
-    signals.partner_status_changed.send(party, from_status=before, to_status=to_status,
-                                        actor=db.session.get(User, actor_id) if actor_id else None, now=now)
+    signals.partner_status_changed.send(party, from_status=before, to_status=to_status, actor_id=actor_id, now=now)
     return event
 
 
@@ -365,56 +361,12 @@ def save_engineer(party: Party, values: dict, engineer: Engineer | None = None, 
 
 
 def login_follows(engineer: Engineer, actor_id: int | None, now: datetime) -> None:
-    """An engineer who no longer serves no longer signs in (web or API), and their API tokens are
-    revoked; one back again signs in (with new tokens). The login's change is in the change log,
-    by whoever changed the record."""
+    """Announce the engineer's active flag: their login follows it (partnernet.auth)."""
     if engineer.id is not None:
         logins_follow({engineer.id: engineer.active}, actor_id, now)
 
 
 def logins_follow(active_by_engineer: dict[int, bool], actor_id: int | None, now: datetime) -> None:
-    """login_follows for many engineers at once (an import): one query, over the logins of engineers."""
-    if not active_by_engineer:
-        return
-    statement = sa.select(User).where(User.engineer_id.is_not(None))
-    if len(active_by_engineer) == 1:
-        statement = statement.where(User.engineer_id == next(iter(active_by_engineer)))
-    for user in db.session.execute(statement).scalars():
-        active = active_by_engineer.get(user.engineer_id)
-        if active is None or user.active == active:
-            continue
-        changes.record("user_changed", actor_id, now, target=user.email, user_id=user.id,
-                       active=[user.active, active], via="engineer_record")
-        if not active:
-            revoke_tokens_of(user, now, actor_id)
-        user.active = active
-
-
-def remind_expiring_certifications(today: date, days: int, now: datetime) -> int:
-    """Tell engineers (with a login) and their partner's administrators, once per certificate,
-    that a valid certification expires within `days`."""
-    from flask_babel import gettext as _
-
-    from partnernet.auth.models import User
-    from partnernet.notifications.service import notify_each
-    expiring = db.session.execute(
-        sa.select(Certification).join(Engineer, Engineer.id == Certification.engineer_id)
-        .where(Certification.status == "valid", Engineer.active,
-               Certification.expires_on.between(today, today + timedelta(days=days)))).scalars().all()
-    if not expiring:
-        return 0
-    party_ids = {c.engineer.party_id for c in expiring}
-    users = db.session.execute(sa.select(User).where(User.active, User.party_id.in_(party_ids), sa.or_(
-        User.role == "partner_admin", User.engineer_id.in_({c.engineer_id for c in expiring})))).scalars().all()
-    sent = 0
-    for cert in expiring:
-        recipients = [user for user in users if user.party_id == cert.engineer.party_id
-                      and (user.role != "engineer" or user.engineer_id == cert.engineer_id)]
-        sent += notify_each(
-            recipients, "certification_expiring", f"certification_expiring:{cert.id}:{cert.expires_on.isoformat()}",
-            lambda: (_("Certification of %(name)s expires on %(day)s", name=cert.engineer.name, day=cert.expires_on),
-                     _("%(line)s certificate %(number)s: submit the renewal now so that HQ can approve it in time.",
-                       line=product_line_name(cert.product_line), number=cert.number)),
-            f"/engineers/{cert.engineer_id}", now)
-    db.session.commit()
-    return sent
+    """login_follows for many engineers at once (an import)."""
+    if active_by_engineer:
+        signals.engineers_activated.send(None, active_by_engineer=active_by_engineer, actor_id=actor_id, now=now)

@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from partnernet.auth.models import MANAGER_ROLES
-from partnernet.auth.scope import require_role
 from partnernet.errors import DomainError
 from partnernet.labels import label
 from partnernet.network import service, transfer
 from partnernet.network.views import partner_filters
+from partnernet.scope import require_role
 from partnernet.timeclock import now_utc, today_in_china
 
 bp = Blueprint("transfer", __name__)

@@ -15,7 +15,6 @@ from partnernet.api.fields import MAX_ID
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
-from partnernet.auth.scope import get_or_404, require_role, scoped
 from partnernet.auth.service import create_user
 from partnernet.collation import by_name, sorted_by_name
 from partnernet.errors import DomainError, show_errors
@@ -29,6 +28,7 @@ from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certificat
                                        Party, PartyEvent, ProductLine)
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
+from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
 

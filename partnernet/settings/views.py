@@ -10,9 +10,9 @@ from wtforms.fields.core import UnboundField
 
 from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import User
-from partnernet.auth.scope import require_role
 from partnernet.extensions import db
 from partnernet.customers.forms import ContractForm, CustomerForm
+from partnernet.scope import require_role
 from partnernet.settings import calendar
 from partnernet.labels import product_line_name
 from partnernet.network.models import PARTNER_KINDS, ProductLine

@@ -4,6 +4,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from partnernet import scope
+from partnernet.customers.models import Customer
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
 from partnernet.network.models import TIERS
@@ -161,3 +163,26 @@ class OfferCountMonth(db.Model):
     party_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+# --- who sees what (partnernet.scope; HQ sees everything) ------------------------------------------
+
+@scope.rule(Ticket)
+def _ticket_in_scope(user):
+    if user.role == "engineer":
+        return Ticket.engineer_id == user.engineer_id
+    return sa.or_(Ticket.owner_party_id == user.party_id, Ticket.offered_party_id == user.party_id)
+
+
+@scope.rule(TicketEvent)
+def _event_in_scope(user):
+    """Of a ticket's history, a partner's users see what concerns no partner or their own, never
+    what another partner did with it before."""
+    return sa.and_(TicketEvent.ticket_id.in_(sa.select(Ticket.id).where(_ticket_in_scope(user))),
+                   sa.or_(TicketEvent.party_id.is_(None), TicketEvent.party_id == user.party_id))
+
+
+@scope.rule(Customer)
+def _customer_in_scope(user):
+    """A partner sees the customers behind the tickets it holds or is offered."""
+    return Customer.id.in_(sa.select(Ticket.customer_id).where(_ticket_in_scope(user)))

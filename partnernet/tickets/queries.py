@@ -6,13 +6,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from flask_sqlalchemy.pagination import Pagination
 
-from partnernet.auth.scope import scoped
+from partnernet.errors import NotFound
 from partnernet.extensions import db
 from partnernet.lookup import is_number
 from partnernet.network.service import product_line_id
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
-from partnernet.tickets.models import OPEN_STATUSES, TICKET_STATUSES, Ticket
+from partnernet.scope import scope_clause, scoped
+from partnernet.tickets.models import OPEN_STATUSES, TICKET_STATUSES, Ticket, TicketEvent
 
 SORTS = {"created": Ticket.created_at, "id": Ticket.id, "status": Ticket.status,
          "due": Ticket.resolution_due_at, "updated": Ticket.updated_at}
@@ -107,3 +108,23 @@ class TicketPage(Pagination):
 
 def list_page(statement, page: int, per_page: int = 50) -> TicketPage:
     return TicketPage(page=page, per_page=per_page, max_per_page=200, error_out=False, count=True, select=statement)
+
+
+def ticket_events(ticket_id: int, user) -> list[TicketEvent]:
+    """A ticket's history, oldest first, as far as the user may see it (the ticket page and the API)."""
+    return list(db.session.execute(scoped(
+        sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id),
+        TicketEvent, user)).scalars())
+
+
+def get_offer_or_404(ticket_id: int, user) -> Ticket:
+    """A ticket whose offer the user's partner answers: one in scope, or one offered to the partner
+    before and since moved on. The partner knew that ticket, so it learns only that the offer is
+    gone (the service's 409), not where the ticket went. Any other ticket is NotFound."""
+    offered_before = Ticket.id.in_(sa.select(TicketEvent.ticket_id).where(
+        TicketEvent.kind == "offered", TicketEvent.party_id == user.party_id))
+    ticket = db.session.execute(sa.select(Ticket).where(
+        Ticket.id == ticket_id, sa.or_(scope_clause(Ticket, user), offered_before))).scalar_one_or_none()
+    if ticket is None:
+        raise NotFound()
+    return ticket

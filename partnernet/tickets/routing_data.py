@@ -13,7 +13,6 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from partnernet import routing
-from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Coverage, Engineer, Party, coverage_product_line
 from partnernet.network.service import product_line_code
@@ -73,9 +72,6 @@ def candidate_statement(new_ticket: bool = False):
         .scalar_subquery())))
     load = (sa.select(sa.func.count()).where(Ticket.owner_party_id == Party.id,
                                              one_of(Ticket.status, HELD_STATUSES)).scalar_subquery())
-    latest_run = sa.select(sa.func.max(AuditRun.id)).scalar_subquery()
-    standing = (sa.select(AuditFinding.push_back_lower_bound)
-                .where(AuditFinding.party_id == Party.id, AuditFinding.run_id == latest_run).scalar_subquery())
     covers_line = sa.or_(Coverage.all_product_lines, sa.exists().where(
         coverage_product_line.c.coverage_id == Coverage.id, coverage_product_line.c.product_line_id == product_line_id))
     return (sa.select(Coverage.region_code, Coverage.tier_l1, Coverage.tier_l2, Coverage.tier_l3,
@@ -83,7 +79,7 @@ def candidate_statement(new_ticket: bool = False):
                       Party.tier_l1.label("offers_l1"), Party.tier_l2.label("offers_l2"),
                       Party.tier_l3.label("offers_l3"),
                       certified.label("certified"), last_expiry.label("last_expiry"), load.label("load"),
-                      standing.label("standing"),
+                      Party.audit_standing.label("standing"),
                       (sa.literal(0) if new_ticket else answers()).label("answers"))
             .join(Party, Party.id == Coverage.party_id)
             # The chain has one to three regions: padded to three, plain parameters again.

@@ -428,10 +428,10 @@ def expire_due_offers(now: datetime) -> int:
 
 
 @signals.partner_status_changed.connect
-def withdraw_offers_of_unroutable(party, to_status: str, actor: User | None, now: datetime, **_) -> None:
+def withdraw_offers_of_unroutable(party, to_status: str, actor_id: int | None, now: datetime, **_) -> None:
     """A partner suspended or terminated loses its live offers at once."""
     if to_status not in ROUTABLE_STATUSES:
-        withdraw_offers(party.id, to_status, actor, now)
+        withdraw_offers(party.id, to_status, db.session.get(User, actor_id) if actor_id else None, now)
 
 
 def withdraw_offers(party_id: int, reason: str, actor: User | None, now: datetime) -> int:

@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 
 from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
-from partnernet.auth.scope import get_offer_or_404, get_or_404, require_role, scoped, ticket_events
 from partnernet.collation import sorted_by_name
 from partnernet.customers.models import Customer
 from partnernet.errors import DomainError, show_errors
@@ -16,11 +15,12 @@ from partnernet.labels import choices, product_line_choices
 from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
 from partnernet.network.views import page_number
 from partnernet.regions.models import Region
+from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
                                       ReturnForm, StatusForm)
 from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket
-from partnernet.tickets.queries import TicketFilters, list_page, ticket_list_statement
+from partnernet.tickets.queries import TicketFilters, get_offer_or_404, list_page, ticket_events, ticket_list_statement
 from partnernet.timeclock import now_utc, today_in_china
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
