@@ -1,8 +1,8 @@
 """partnernet: HQ's service-partner network, ticket routing, SLA clocks and push-back audits.
 
 create_app() builds the app from the environment and registers each feature's parts. The features
-are imported inside the register_* functions, so that importing a pure module such as
-partnernet.routing does not load the whole app.
+are imported inside create_app and the register_* functions, so that importing a pure module such
+as partnernet.routing does not load the whole app.
 """
 import os
 
@@ -58,6 +58,7 @@ def register_url_converters(app):
 
 
 def register_extensions(app):
+    """Database, migrations, sign-in, CSRF, rate limits and translations, bound to this app."""
     root = str(config.ROOT)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
