@@ -1,4 +1,9 @@
-"""partnernet: HQ's service-partner network, ticket routing, SLA clocks and push-back audits."""
+"""partnernet: HQ's service-partner network, ticket routing, SLA clocks and push-back audits.
+
+create_app() builds the app from the environment and registers each feature's parts. The features
+are imported inside create_app and the register_* functions, so that importing a pure module such
+as partnernet.routing does not load the whole app.
+"""
 import os
 
 from flask import Flask
@@ -9,6 +14,29 @@ from partnernet.i18n import refresh_babel, select_locale
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    from partnernet.api import init_api
+    from partnernet.errors import register_error_handlers
+    from partnernet.security import register_input_checks, register_security_headers
+    from partnernet.templating import register_template_helpers
+
+    app = new_app()
+    register_url_converters(app)  # before any blueprint adds its rules
+    app.config.update(config.from_environment(app.instance_path))
+    app.config.update(overrides or {})
+    register_extensions(app)
+    register_blueprints(app)
+    init_api(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_input_checks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    trust_proxies(app)
+    return app
+
+
+def new_app() -> Flask:
+    """The Flask object, with its instance, template and static folders at the project's root."""
     root = str(config.ROOT)
     app = Flask(
         __name__,
@@ -19,13 +47,19 @@ def create_app(overrides: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     # Browsers ask for /favicon.ico on every page, whatever the page links: it is a static file.
     app.add_url_rule("/favicon.ico", "static", defaults={"filename": "favicon.ico"})
-    # A row id in a page's path (<int:…>) as in the API's: digits no column holds answer 404, not
-    # a database overflow. Set before any blueprint adds its rules.
+    return app
+
+
+def register_url_converters(app):
+    """A row id in a page's path (<int:…>) as in the API's: digits no column holds answer 404, not
+    a database overflow."""
     from partnernet.api.spec import IdConverter
     app.url_map.converters["int"] = IdConverter
-    app.config.update(config.from_environment(app.instance_path))
-    app.config.update(overrides or {})
 
+
+def register_extensions(app):
+    """Database, migrations, sign-in, CSRF, rate limits and translations, bound to this app."""
+    root = str(config.ROOT)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(root, "migrations"), render_as_batch=True)
     login_manager.init_app(app)
@@ -35,8 +69,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Flask-Babel caches the language on `g`; an app context shared by several requests (tests,
     # CLI calls into views) must still pick each request's own language.
     app.before_request(refresh_babel)
-
     from partnernet import models  # noqa: F401  (every table registered before use)
+
+
+def register_blueprints(app):
+    """The pages, feature by feature."""
     from partnernet.audit.views import bp as audit_bp
     from partnernet.auth.views import bp as auth_bp
     from partnernet.home.views import bp as home_bp
@@ -48,31 +85,28 @@ def create_app(overrides: dict | None = None) -> Flask:
     from partnernet.regions.views import bp as regions_bp
     from partnernet.settings.views import bp as settings_bp
     from partnernet.auth.users_views import bp as users_bp
-    from partnernet.errors import register_error_handlers
-    from partnernet.security import register_input_checks, register_security_headers
-    from partnernet.templating import register_template_helpers
-    from partnernet.cli import register_commands
-    from partnernet.api import init_api
+    for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
+                      regions_bp, settings_bp, users_bp, audit_bp):
+        app.register_blueprint(blueprint)
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(home_bp)
-    app.register_blueprint(network_bp)
-    app.register_blueprint(customers_bp)
-    app.register_blueprint(tickets_bp)
-    app.register_blueprint(notifications_bp)
-    app.register_blueprint(transfer_bp)
-    app.register_blueprint(regions_bp)
-    app.register_blueprint(settings_bp)
-    app.register_blueprint(users_bp)
-    app.register_blueprint(audit_bp)
-    init_api(app)
-    register_error_handlers(app)
-    register_security_headers(app)
-    register_input_checks(app)
-    register_template_helpers(app)
-    register_commands(app)
+
+def register_commands(app):
+    """`flask --app wsgi …`: each feature adds its own commands."""
+    from partnernet import commands
+    from partnernet.audit import commands as audit_commands
+    from partnernet.auth import commands as auth_commands
+    from partnernet.demo import commands as demo_commands
+    from partnernet.network import commands as network_commands
+    from partnernet.regions import commands as regions_commands
+    from partnernet.settings import commands as settings_commands
+    for feature in (auth_commands, demo_commands, regions_commands, settings_commands,
+                    audit_commands, commands, network_commands):
+        feature.init_app(app)
+
+
+def trust_proxies(app):
+    """Behind TRUSTED_PROXIES reverse proxies, the client's address and scheme are the forwarded ones."""
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    return app

@@ -1,0 +1,61 @@
+"""`flask import` and `flask export`: partners, coverage, engineers and certifications to and from
+.csv or .xlsx files, through the same plan-then-write import as the upload page."""
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from partnernet.errors import DomainError
+from partnernet.network import transfer
+from partnernet.network.service import partner_list_statement
+from partnernet.timeclock import now_utc, today_in_china
+
+
+def init_app(app):
+    app.cli.add_command(import_command)
+    app.cli.add_command(export_command)
+
+
+@click.command("import")
+@with_appcontext
+@click.argument("kind", type=click.Choice(transfer.KINDS))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and print the plan; write nothing.")
+def import_command(kind, path, dry_run):
+    """Import partners, coverage, engineers or certifications from a .csv or .xlsx file, all rows or none."""
+    file_format = transfer.file_format_of(path)
+    if file_format is None:
+        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+    with open(path, "rb") as handle:
+        content = handle.read()
+    try:
+        plan = transfer.run_import(kind, content, file_format, None, now_utc(), dry_run=dry_run,
+                                   limits=transfer.ImportLimits.from_config(current_app.config))
+    except transfer.ImportRejected as rejected:
+        plan = rejected.plan
+    except DomainError as error:
+        click.echo(f"error: {error.message}", err=True)
+        raise SystemExit(1)
+    counts = plan.counts
+    click.echo(f"{kind}: {counts['rows']} rows — {counts['create']} to create, {counts['update']} to update, "
+               f"{counts['unchanged']} unchanged, {counts['errors']} errors")
+    for error in plan.errors:
+        click.echo(f"row {error.row}, {error.column}: {error.message}", err=True)
+    if plan.errors:
+        click.echo("nothing written", err=True)
+        raise SystemExit(1)
+    click.echo("dry run: nothing written" if dry_run else "written")
+
+
+@click.command("export")
+@with_appcontext
+@click.argument("kind", type=click.Choice(transfer.KINDS))
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def export_command(kind, path):
+    """Export every partner (or their coverage, engineers, certifications) to a .csv or .xlsx file."""
+    file_format = transfer.file_format_of(path)
+    if file_format is None:
+        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+    content = transfer.export_file(kind, file_format, partner_list_statement(today_in_china()))
+    with open(path, "wb") as handle:
+        handle.write(content)
+    click.echo(f"{kind} written to {path}")
