@@ -1,5 +1,5 @@
 """/api/v1 partners, coverage, engineers and certifications: thin endpoints over network.service
-and network.certifications, with the scope of partnernet.auth.scope.
+and network.certifications, with the scope of partnernet.scope.
 
 Who may see an engineer and submit for one are the UI's own rules (network.views), called here
 as they are: during an API request Flask-Login's current_user is the token's user."""
