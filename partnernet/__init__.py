@@ -21,7 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.add_url_rule("/favicon.ico", "static", defaults={"filename": "favicon.ico"})
     # A row id in a page's path (<int:…>) as in the API's: digits no column holds answer 404, not
     # a database overflow. Set before any blueprint adds its rules.
-    from partnernet.api.spec import IdConverter
+    from partnernet.web import IdConverter
     app.url_map.converters["int"] = IdConverter
     app.config.update(config.from_environment(app.instance_path))
     app.config.update(overrides or {})

@@ -1,13 +1,14 @@
-"""Rules over partners, coverage, engineers and certifications; views and the API call these."""
+"""Rules over partners, coverage, engineers and certifications, including who may manage them;
+views and the API call these, so a rule is written once."""
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from partnernet.api.tokens import revoke_tokens_of
-from partnernet.auth.models import User
+from partnernet.auth.models import MANAGER_ROLES, User
 from partnernet.db_types import utcnow
-from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
+from partnernet.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import label, product_line_name
 from partnernet.names import read_name
@@ -51,6 +52,17 @@ def active_product_line_id(code: str) -> int | None:
 
 def product_line_code(product_line_id: int) -> str:
     return next(code for code, (line_id, _active) in product_lines().items() if line_id == product_line_id)
+
+
+def active_product_lines() -> list[ProductLine]:
+    """The lines offered today, in their order: what a form's product line picker lists."""
+    return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
+
+
+def can_see_partner_records(user: User) -> bool:
+    """A partner's records (status history with HQ's reasons, audit findings): HQ and the partner's
+    own admin see them, never its engineers. (Which partner a user sees at all is auth.scope's.)"""
+    return user.is_hq or user.role == "partner_admin"
 
 
 def allowed_transitions(status: str) -> tuple[str, ...]:
@@ -348,6 +360,17 @@ def overlapping_coverage(coverage: Coverage, today: date) -> list[Coverage]:
     return list(db.session.execute(statement).scalars())
 
 
+def can_manage_engineers(user: User) -> bool:
+    """HQ managers manage every partner's engineers; a partner admin only their own (the engineer
+    or the party is already in the user's scope)."""
+    return user.role in MANAGER_ROLES or user.role == "partner_admin"
+
+
+def require_engineer_manager(user: User) -> None:
+    if not can_manage_engineers(user):
+        raise Forbidden()
+
+
 def save_engineer(party: Party, values: dict, engineer: Engineer | None = None, actor_id: int | None = None) -> Engineer:
     name, problem = read_name(values.get("name"), 64)
     if problem:
@@ -394,7 +417,6 @@ def remind_expiring_certifications(today: date, days: int, now: datetime) -> int
     that a valid certification expires within `days`."""
     from flask_babel import gettext as _
 
-    from partnernet.auth.models import User
     from partnernet.notifications.service import notify_each
     expiring = db.session.execute(
         sa.select(Certification).join(Engineer, Engineer.id == Certification.engineer_id)
