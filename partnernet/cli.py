@@ -87,7 +87,7 @@ def register_commands(app):
     @click.option("--name", default="cli", show_default=True, help="What the token is for.")
     def create_token_command(email, name):
         """Create a token for the user EMAIL and print it; it is shown this once, stored hashed."""
-        from partnernet.api.tokens import issue_token
+        from partnernet.auth.tokens import issue_token
         from partnernet.auth.service import find_user
         from partnernet.timeclock import now_utc
         user = find_user(email)
@@ -106,7 +106,7 @@ def register_commands(app):
     @click.argument("token_id", metavar="ID", type=int)
     def revoke_token_command(token_id):
         """Revoke the token ID: requests carrying it are refused from now on."""
-        from partnernet.api.tokens import revoke_token
+        from partnernet.auth.tokens import revoke_token
         from partnernet.auth.models import ApiToken
         from partnernet.timeclock import now_utc
         token = db.session.get(ApiToken, token_id)
@@ -119,7 +119,7 @@ def register_commands(app):
     @click.argument("email")
     def list_tokens_command(email):
         """List the tokens of the user EMAIL (names and dates, never the tokens)."""
-        from partnernet.api.tokens import tokens_of
+        from partnernet.auth.tokens import tokens_of
         from partnernet.auth.service import find_user
         user = find_user(email)
         if user is None:

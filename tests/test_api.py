@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from partnernet import create_app
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.api.models import IdempotencyKey
 from partnernet.auth.models import ApiToken
 from partnernet.customers.models import Contract, Customer

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance, status_code_conformance)
 
 from partnernet import create_app
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.extensions import db
 from partnernet.tickets import service
 from partnernet.timeclock import now_utc, today_in_china

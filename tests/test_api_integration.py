@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_headers_conformance, response_schema_conformance,
     status_code_conformance)
 
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.timeclock import now_utc
 from tests import factories
 from tests.test_api import customer_with_contract

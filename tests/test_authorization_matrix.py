@@ -26,7 +26,7 @@ from decimal import Decimal
 
 import pytest
 
-from partnernet.api.tokens import issue_token
+from partnernet.auth.tokens import issue_token
 from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.extensions import db
 from partnernet.timeclock import now_utc, today_in_china

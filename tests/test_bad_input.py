@@ -588,7 +588,7 @@ def new_coverage(w):
 
 
 def new_spare_token(w):
-    from partnernet.api.tokens import issue_token
+    from partnernet.auth.tokens import issue_token
     return f"/profile/tokens/{issue_token(w.users['hq_admin'], 'spare', NOW)[0].id}/revoke"
 
 

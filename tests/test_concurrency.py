@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from partnernet import create_app
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.audit import service as audit
 from partnernet.audit.models import AuditDecision, AuditFinding, AuditRun
 from partnernet.auth.models import User

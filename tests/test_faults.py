@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from partnernet import create_app
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.api.models import IdempotencyKey
 from partnernet.extensions import db
 from partnernet.invariants import STATUS_EVENTS, check

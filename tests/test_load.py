@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from partnernet import create_app
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.errors import Conflict
 from partnernet.extensions import db
 from partnernet.invariants import check

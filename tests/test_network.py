@@ -316,7 +316,7 @@ def test_an_engineer_gets_one_login_a_second_is_a_form_error(client, login_as, a
 
 
 def test_an_engineer_set_inactive_can_no_longer_sign_in_until_set_active_again_and_their_tokens_stay_revoked(client, login_as, app):
-    from partnernet.api.tokens import issue_token
+    from partnernet.auth.tokens import issue_token
     own = factories.partner()
     engineer = factories.engineer(own)
     user = factories.user("engineer", engineer_=engineer)

@@ -1,7 +1,7 @@
 """User administration by an hq_admin: roles, deactivation, a new password, and the guards."""
 import sqlalchemy as sa
 
-from partnernet.api.tokens import issue_token
+from partnernet.auth.tokens import issue_token
 from partnernet.auth.models import User
 from partnernet.extensions import db
 from partnernet.timeclock import now_utc

@@ -15,7 +15,7 @@ from limits import parse
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, TooManyRequests, Unauthorized
 
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.api.spec import PREFIX
 from partnernet.auth.models import User
 from partnernet.errors import DomainError, error_response

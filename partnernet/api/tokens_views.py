@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from partnernet.api import tokens
+from partnernet.auth import tokens
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.timeclock import now_utc

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
 
-from partnernet.api.tokens import revoke_tokens_of
+from partnernet.auth.tokens import revoke_tokens_of
 from partnernet.auth.models import HQ_ROLES, ROLES, User
 from partnernet.db_types import utcnow
 from partnernet.errors import ValidationFailed

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from partnernet.api.tokens import revoke_tokens_of
+from partnernet.auth.tokens import revoke_tokens_of
 from partnernet.auth.models import MANAGER_ROLES, User
 from partnernet.db_types import utcnow
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
