@@ -1,5 +1,5 @@
-"""What every page and the API share at the edge of a request: reading its numbers (a page, a
-posted id, an id in a path, a day) and showing a service's refusal on a form. Nothing here
+"""What every page and the API share at the edge of a request: reading what it carries (a search,
+a page, a posted id, an id in a path, a day) and showing a service's refusal on a form. Nothing here
 knows a feature; views and API endpoints of every feature import it."""
 from datetime import date
 
@@ -13,6 +13,11 @@ MAX_PAGE = 10**6  # a million pages of a list is more than any list here; beyond
 
 # The days a form or the API accepts: date arithmetic on them (periods turned into instants) cannot overflow.
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2099, 12, 31)
+
+
+def search_text() -> str:
+    """?q= of a search box or a picker, trimmed and at most 50 characters."""
+    return request.args.get("q", "").strip()[:50]
 
 
 def page_number() -> int:

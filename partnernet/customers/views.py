@@ -23,7 +23,7 @@ from partnernet.settings.service import load_settings
 from partnernet.templating import ui_language
 from partnernet.tickets.models import Ticket
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import page_number, show_errors
+from partnernet.web import page_number, search_text, show_errors
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -32,7 +32,7 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 @login_required
 def index():
     require_role(current_user, *HQ_ROLES)
-    q = request.args.get("q", "").strip()[:50]
+    q = search_text()
     statement = sa.select(Customer).options(selectinload(Customer.contracts), selectinload(Customer.region),
                                             selectinload(Customer.sold_by))
     if q:
@@ -193,7 +193,7 @@ def record_service_payment(contract_id):
 @login_required
 def search_json():
     require_role(current_user, *HQ_ROLES)
-    query = request.args.get("q", "").strip()[:50]
+    query = search_text()
     if not query:
         return jsonify([])
     customers = db.session.execute(

@@ -31,7 +31,7 @@ from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import page_number, query_id, show_errors
+from partnernet.web import page_number, query_id, search_text, show_errors
 
 bp = Blueprint("network", __name__)
 
@@ -66,7 +66,7 @@ def partners():
 def partners_json():
     """Partners by number or a part of the name, for pickers (a customer's seller)."""
     require_role(current_user, *HQ_ROLES)
-    query = request.args.get("q", "").strip()[:50]
+    query = search_text()
     if not query:
         return jsonify([])
     parties = db.session.execute(sa.select(Party).where(Party.kind != "hq", number_or_name(query, Party.id, Party.name))
@@ -144,8 +144,7 @@ def coverage_form_for() -> CoverageForm:
 def render_partner(party: Party, status_form: StatusForm, coverage_form: CoverageForm, status=200):
     """The partner's page; after a refused form, that form as it was filled in, with its errors."""
     today = today_in_china()
-    chosen_region = db.session.get(Region, coverage_form.region_code.data) \
-        if isinstance(coverage_form.region_code.data, str) and len(coverage_form.region_code.data) == 6 else None
+    chosen_region = regions.chosen(coverage_form.region_code.data)
     # Each list is the party's rows as far as the user may see them; an engineer gets no coverage.
     party_coverages = db.session.execute(scoped(
         db.select(Coverage).where(Coverage.party_id == party.id).order_by(Coverage.id), Coverage, current_user)

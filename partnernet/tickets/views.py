@@ -16,7 +16,7 @@ from partnernet.extensions import db
 from partnernet.labels import choices, product_line_choices
 from partnernet.network.models import PARTNER_KINDS, Engineer, Party
 from partnernet.network.service import active_product_lines
-from partnernet.regions.models import Region
+from partnernet.regions import service as regions
 from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
                                       ReturnForm, StatusForm)
@@ -79,10 +79,8 @@ def new():
                                 ).scalar_one_or_none() if chosen_id and 0 < chosen_id <= MAX_ID else None
     if chosen is not None:
         form.customer_id.data = chosen.id
-    region_code = form.region_code.data
-    chosen_region = db.session.get(Region, region_code) if isinstance(region_code, str) and len(region_code) == 6 else None
     return render_template("tickets/new.html", form=form, product_lines=active_product_lines(), chosen=chosen,
-                           chosen_region=chosen_region)
+                           chosen_region=regions.chosen(form.region_code.data))
 
 
 def own_certified_engineers(ticket: Ticket, party_id: int):
