@@ -27,7 +27,7 @@ def page_number() -> int:
 
 def query_id(name: str) -> int | None:
     """An id from the query string (?customer=12): None when absent or not a whole number, 0
-    (which no row has) when beyond the ids a column can hold."""
+    (which no row has) for a number no row can have (beyond what a column holds, or below 1)."""
     value = request.args.get(name, type=int)
     return value if value is None or 1 <= value <= MAX_ID else 0
 
