@@ -456,15 +456,23 @@ def withdraw_offers(party_id: int, reason: str, actor: User | None, now: datetim
 
 # --- after accepting ---------------------------------------------------------------------------
 
+def works_on(ticket: Ticket, user: User) -> bool:
+    """The owner's partner_admin, the assigned engineer, or HQ: HQ may move any ticket it can see
+    (docs/api.md: "owner's users, HQ")."""
+    if user.is_hq:
+        return True
+    return ticket.owner_party_id == user.party_id and (user.role != "engineer" or ticket.engineer_id == user.engineer_id)
+
+
+def can_reassign(ticket: Ticket, user: User) -> bool:
+    """Who works on an accepted ticket, but its engineer, may give it to another engineer."""
+    return ticket.status in WORK_TRANSITIONS and works_on(ticket, user) and user.role != "engineer"
+
+
 def require_owner(ticket: Ticket, user: User) -> None:
-    """The owner's partner_admin, the assigned engineer, or HQ for a ticket HQ serves."""
     if ticket.status not in WORK_TRANSITIONS:
         raise InvalidTransition(_("Only an accepted ticket can be worked on."))
-    if user.is_hq:
-        return  # HQ may move any ticket it can see (docs/api.md: "owner's users, HQ")
-    if ticket.owner_party_id != user.party_id:
-        raise NotFound()
-    if user.role == "engineer" and ticket.engineer_id != user.engineer_id:
+    if not works_on(ticket, user):
         raise NotFound()
 
 

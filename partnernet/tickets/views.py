@@ -101,11 +101,11 @@ def render_ticket(ticket: Ticket, status=200, **forms):
     accept_form = forms.get("accept_form") or AcceptForm()
     if offered_to_us:
         accept_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, user.party_id)]
-    ours = ticket.owner_party_id == user.party_id or user.is_hq
     status_form = forms.get("status_form") or StatusForm()
-    status_form.status.choices = choices(service.WORK_TRANSITIONS.get(ticket.status, ())) if ours else []
+    status_form.status.choices = choices(service.WORK_TRANSITIONS.get(ticket.status, ())) \
+        if service.works_on(ticket, user) else []
     reassign_form = forms.get("reassign_form") or ReassignForm()
-    if ours and ticket.owner_party_id and ticket.status in service.WORK_TRANSITIONS and user.role != "engineer":
+    if ticket.owner_party_id and service.can_reassign(ticket, user):
         reassign_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, ticket.owner_party_id)]
     events = ticket_events(ticket.id, user)
     parties = {}
