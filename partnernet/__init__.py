@@ -53,7 +53,7 @@ def new_app() -> Flask:
 def register_url_converters(app):
     """A row id in a page's path (<int:…>) as in the API's: digits no column holds answer 404, not
     a database overflow."""
-    from partnernet.api.spec import IdConverter
+    from partnernet.web import IdConverter
     app.url_map.converters["int"] = IdConverter
 
 

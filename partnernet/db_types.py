@@ -1,10 +1,13 @@
-"""Column types and constraints shared by the models: UTC instants and enumeration checks."""
+"""Column types and constraints shared by the models: UTC instants, enumeration checks, and the
+largest id a column holds (which pages, forms and the API check ids against)."""
 from datetime import timezone
 
 import sqlalchemy as sa
 import sqlalchemy.ext.compiler
 
 from partnernet.timeclock import now_utc as utcnow  # noqa: F401  (the models' default)
+
+MAX_ID = 2**31 - 1  # the largest id both databases' integer columns hold
 
 
 class UTCDateTime(sa.types.TypeDecorator):

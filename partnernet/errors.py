@@ -1,5 +1,5 @@
 """Our own exceptions, and the one place they become pages (UI) or JSON errors (API)."""
-from flask import flash, jsonify, render_template, request, session
+from flask import jsonify, render_template, request, session
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -40,24 +40,6 @@ class InvalidTransition(Conflict):
 
 class ValidationFailed(DomainError):
     status, code = 422, "validation_failed"
-
-
-def show_errors(form, error: DomainError, field_names: dict | None = None) -> None:
-    """A service's refusal on the form's page, each thing said once: a field's message under the
-    field (`field_names` maps the service's names to the form's where they differ); the general
-    message in a banner only when no field of the form shows why."""
-    shown, elsewhere = False, []
-    for name, message in error.fields.items():
-        name = (field_names or {}).get(name, name)
-        if form is not None and name in form:
-            form[name].errors = list(form[name].errors) + [message]
-            shown = True
-        else:
-            elsewhere.append(str(message))
-    if not shown:
-        flash(error.message or " ".join(elsewhere), "danger")
-    elif elsewhere:
-        flash(" ".join(elsewhere), "danger")
 
 
 def wants_json() -> bool:

@@ -1,6 +1,6 @@
 """What a person types to find a row: its number or a part of its name (the pickers' searches),
 and the id a picker put in a hidden field."""
-from partnernet.api.fields import MAX_ID
+from partnernet.db_types import MAX_ID
 
 
 def is_number(text: str) -> bool:

@@ -6,8 +6,6 @@ from partnernet.api.pagination import ListArgs, offset_page, page_schema
 from partnernet.audit import service
 from partnernet.audit.models import AuditRun
 from partnernet.auth.models import MANAGER_ROLES
-from partnernet.errors import NotFound
-from partnernet.extensions import db
 from partnernet.scope import require_role
 from partnernet.timeclock import now_utc
 
@@ -42,11 +40,7 @@ def run_audit(data):
 @documented_errors(404, 422)
 def list_audit_findings(args, run_id):
     """A run's findings, flagged first: HQ sees every partner's, a partner's admin only its own."""
-    user = api_user()
-    run = service.get_run(run_id, user) if user.is_hq else db.session.get(AuditRun, run_id)
-    findings = service.findings_of_run(run, user) if run is not None else []
-    if not user.is_hq and not findings:
-        raise NotFound()  # a run the partner has no finding in is not in its scope
+    findings = service.visible_findings_of_run(run_id, api_user())
     return offset_page(lambda n: findings[:n], args)
 
 

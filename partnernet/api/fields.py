@@ -1,13 +1,13 @@
 """Marshmallow fields for the API: text both databases can store, China-time instants, money."""
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import marshmallow as ma
 
+from partnernet.db_types import MAX_ID
 from partnernet.timeclock import CHINA
-
-MAX_ID = 2**31 - 1  # the largest id both databases' integer columns hold
+from partnernet.web import FIRST_DAY, LAST_DAY
 
 
 def storable_text(value: str) -> None:
@@ -36,12 +36,10 @@ class Id(ma.fields.Integer):
 class Day(ma.fields.Date):
     """A calendar date (2026-11-24) between 1970 and 2099: date arithmetic on it cannot overflow."""
 
-    FIRST, LAST = date(1970, 1, 1), date(2099, 12, 31)
-
     def _deserialize(self, value, attr, data, **kwargs):
         day = super()._deserialize(value, attr, data, **kwargs)
-        if not self.FIRST <= day <= self.LAST:
-            raise ma.ValidationError(f"Must be between {self.FIRST} and {self.LAST}.")
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ma.ValidationError(f"Must be between {FIRST_DAY} and {LAST_DAY}.")
         return day
 
 

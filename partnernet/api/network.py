@@ -1,8 +1,6 @@
 """/api/v1 partners, coverage, engineers and certifications: thin endpoints over network.service
-and network.certifications, with the scope of partnernet.scope.
-
-Who may see an engineer and submit for one are the UI's own rules (network.views), called here
-as they are: during an API request Flask-Login's current_user is the token's user."""
+and network.certifications (who may manage engineers and submit for one, as the pages ask them),
+with the scope of partnernet.scope."""
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -13,7 +11,6 @@ from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.errors import Forbidden, NotFound, ValidationFailed
 from partnernet.network import certifications, service
 from partnernet.network.models import Certification, Coverage, Engineer, Party
-from partnernet.network.views import can_submit_for, get_engineer_in_scope, require_engineer_manager
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.timeclock import now_utc, today_in_china
 
@@ -172,9 +169,10 @@ def list_engineers(args, partner_id):
 @documented_errors(400, 403, 404, 422)
 def add_engineer(data, partner_id):
     """A new engineer (hq_admin, hq_manager, or the partner's own partner_admin)."""
+    user = api_user()
     party = partner_or_404(partner_id)
-    require_engineer_manager(party)
-    return service.save_engineer(party, data, actor_id=api_user().id)
+    service.require_engineer_manager(user)
+    return service.save_engineer(party, data, actor_id=user.id)
 
 
 @blp.route("/engineers/<id:engineer_id>", methods=["GET"], tags=ENGINEERS)
@@ -182,7 +180,7 @@ def add_engineer(data, partner_id):
 @documented_errors(404)
 def get_engineer(engineer_id):
     """One engineer: HQ, the partner's own users (an engineer: only themselves)."""
-    return get_engineer_in_scope(engineer_id)
+    return get_or_404(Engineer, engineer_id, api_user())
 
 
 @blp.route("/engineers/<id:engineer_id>/certifications", methods=["GET"], tags=ENGINEERS)
@@ -191,7 +189,7 @@ def get_engineer(engineer_id):
 @documented_errors(404, 422)
 def list_certifications(args, engineer_id):
     """An engineer's certifications: HQ, the engineer's partner, the engineer."""
-    engineer = get_engineer_in_scope(engineer_id)
+    engineer = get_or_404(Engineer, engineer_id, api_user())
     statement = scoped(sa.select(Certification).where(Certification.engineer_id == engineer.id),
                        Certification, api_user())
     return keyset_page(statement.options(selectinload(Certification.product_line)).order_by(Certification.id),
@@ -204,8 +202,9 @@ def list_certifications(args, engineer_id):
 @documented_errors(400, 403, 404, 422)
 def submit_certification(data, engineer_id):
     """Submit a certification or a renewal; it is pending until HQ reviews it."""
-    engineer = get_engineer_in_scope(engineer_id)
-    if not can_submit_for(engineer):
+    user = api_user()
+    engineer = get_or_404(Engineer, engineer_id, user)
+    if not certifications.can_submit_for(user, engineer):
         raise Forbidden()
     return certifications.submit(engineer, data["product_line"], data["level"], data["number"],
                                  data["issued_on"], data["expires_on"], now_utc())

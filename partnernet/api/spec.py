@@ -5,7 +5,9 @@ from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
 from partnernet.api import schemas
-from partnernet.api.fields import MAX_ID, ChinaDateTime, Money, Text
+from partnernet.api.fields import ChinaDateTime, Money, Text
+from partnernet.db_types import MAX_ID
+from partnernet.web import IdConverter
 
 PREFIX = "/api/v1"
 DESCRIPTION = """The contract of partnernet's JSON API.
@@ -28,22 +30,6 @@ TAGS = [
     ("tickets", "Intake, the scoped ticket list, one ticket and what can be done with it."),
     ("audits", "The push-back audit: runs, findings and decisions."),
 ]
-
-
-class IdConverter(BaseConverter):
-    """A row id in a path. Digits beyond the ids a column can hold name nothing: they become 0,
-    which no row has, so the endpoint answers 404 (rather than the database an overflow, or the
-    router a 405 for a path another method's rule would have matched)."""
-
-    regex = r"[0-9]{1,12}"
-    weight = 50
-
-    def to_python(self, value):
-        number = int(value)
-        return number if 1 <= number <= MAX_ID else 0
-
-    def to_url(self, value):
-        return str(int(value))
 
 
 class RegionCodeConverter(BaseConverter):

@@ -6,15 +6,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, StopValidation, ValidationError
 
-from partnernet.api.fields import Day
 from partnernet.audit.models import DECISIONS
 from partnernet.audit.service import RESPONSE_MAX_LENGTH
+from partnernet.web import FIRST_DAY, LAST_DAY
 
 
 def within_days_the_api_takes(form, field):
     """The API's range (1970–2099): the measures turn the period into instants, which year 1 is not."""
-    if field.data and not Day.FIRST <= field.data <= Day.LAST:
-        raise ValidationError(_l("Give a date between %(first)s and %(last)s.", first=Day.FIRST, last=Day.LAST))
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(_l("Give a date between %(first)s and %(last)s.", first=FIRST_DAY, last=LAST_DAY))
 
 
 def finite(form, field):

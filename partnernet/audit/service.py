@@ -220,6 +220,16 @@ def findings_of_run(run: AuditRun, user: User, flagged_only: bool = False) -> li
     return list(db.session.execute(with_details(statement)).unique().scalars())
 
 
+def visible_findings_of_run(run_id: int, user: User) -> list[AuditFinding]:
+    """A run's findings as the API lists them: HQ any run's; a partner's user a run's only when
+    it has a finding in it (any other run is NotFound: not in its scope)."""
+    run = get_run(run_id, user) if user.is_hq else db.session.get(AuditRun, run_id)
+    findings = findings_of_run(run, user) if run is not None else []
+    if not user.is_hq and not findings:
+        raise NotFound()
+    return findings
+
+
 def history_for_party(party_id: int) -> list[AuditFinding]:
     """A partner's findings across runs, the latest run first: repeated flags show as a history.
     The partner page calls it for HQ; the partner's own side calls it with the user's party."""
@@ -262,6 +272,11 @@ def tickets_behind(finding: AuditFinding, measure: str) -> list[int]:
 
 
 # --- decisions and responses ----------------------------------------------------------------------
+
+def can_decide(finding: AuditFinding, user: User) -> bool:
+    """A channel manager decides once on a flagged finding."""
+    return user.role in MANAGER_ROLES and finding.flagged and finding.decision is None
+
 
 def decide(finding: AuditFinding, decision: str, note: str, user: User, now: datetime) -> AuditDecision:
     """A channel manager's decision on a flagged finding, with a note; one per finding.
@@ -306,13 +321,18 @@ def decide(finding: AuditFinding, decision: str, note: str, user: User, now: dat
     return row
 
 
+def can_answer(finding: AuditFinding, user: User) -> bool:
+    """Only the finding's own partner admins answer it."""
+    return user.role == "partner_admin" and user.party_id == finding.party_id
+
+
 def respond(finding: AuditFinding, text: str, user: User, now: datetime) -> AuditResponse:
     """The partner's written answer to its own finding; HQ reads it next to the finding.
 
     Only the finding's own partner admins may answer: anyone outside the finding's partner gets
     NotFound (as if it did not exist); HQ, who can see the finding, gets Forbidden.
     """
-    if user.role != "partner_admin" or user.party_id != finding.party_id:
+    if not can_answer(finding, user):
         if user.is_hq:
             raise Forbidden()
         raise NotFound()

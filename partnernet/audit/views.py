@@ -1,5 +1,6 @@
 """The audit pages: runs and their scorecards (HQ), a finding with its evidence, decisions and
-answers, and a partner's own findings. Views parse and check roles; audit.service holds the rules."""
+answers, and a partner's own findings. Views parse and check roles; audit.service holds the rules,
+who may decide on or answer a finding among them."""
 import io
 from datetime import timedelta
 from decimal import Decimal
@@ -13,12 +14,13 @@ from partnernet.audit import scorecard, service
 from partnernet.audit.forms import DecisionForm, ResponseForm, RunForm
 from partnernet.audit.measures import MEASURES_WITH_TICKETS
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
-from partnernet.errors import DomainError, show_errors
+from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import label
 from partnernet.scope import require_role
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
+from partnernet.web import show_errors
 
 bp = Blueprint("audit", __name__)
 
@@ -139,8 +141,7 @@ def render_finding(finding, decision_form=None, response_form=None, status=200):
     measure = request.args.get("tickets", "")
     if measure not in MEASURES_WITH_TICKETS:
         measure = default_measure(finding)
-    can_decide = current_user.role in MANAGER_ROLES and finding.flagged and finding.decision is None
-    can_answer = current_user.role == "partner_admin" and current_user.party_id == finding.party_id
+    can_decide, can_answer = service.can_decide(finding, current_user), service.can_answer(finding, current_user)
     names = user_names([finding.decision.decided_by_id if finding.decision else None]
                        + [response.author_id for response in finding.responses])
     return render_template(

@@ -8,11 +8,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
+from partnernet.roles import HQ_ROLES, MANAGER_ROLES, PARTNER_ROLES, ROLES  # noqa: F401 (named here too)
 
-HQ_ROLES = ("hq_admin", "hq_manager", "hq_agent")
-MANAGER_ROLES = ("hq_admin", "hq_manager")  # may change partners, coverage, reviews, audits
-PARTNER_ROLES = ("partner_admin", "engineer")
-ROLES = HQ_ROLES + PARTNER_ROLES
 LOCALES = ("zh_CN", "en")
 
 

@@ -1,4 +1,5 @@
 """API tokens: issued once in clear, stored as SHA-256, revoked at once, used with a bounded write.
+They belong to users (auth): the API authenticates with them; users' and partners' changes revoke them.
 
 A token is `pn_` and 43 URL-safe characters (256 random bits). The database holds only its
 hash, so a leaked database does not leak working tokens; because the token is random and long,

@@ -12,8 +12,8 @@ from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import choices
 from partnernet.lookup import chosen_id
-from partnernet.network.views import page_number
 from partnernet.scope import get_or_404, require_role
+from partnernet.web import page_number, show_errors
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -50,8 +50,7 @@ def new():
                                party_id=party_id, actor=current_user)
         except ValidationFailed as error:
             db.session.rollback()
-            for name, message in error.fields.items():
-                form[FORM_FIELD.get(name, name)].errors = list(form[FORM_FIELD.get(name, name)].errors) + [message]
+            show_errors(form, error, FORM_FIELD)
         else:
             flash(_("%(email)s can now sign in.", email=user.email), "success")
             return redirect(url_for("users.edit", user_id=user.id))
@@ -75,8 +74,7 @@ def edit(user_id):
             update_user(user, current_user, form.role.data, form.active.data)
         except ValidationFailed as error:
             db.session.rollback()
-            for name, message in error.fields.items():
-                form[name].errors = [message]
+            show_errors(form, error)
         else:
             flash(_("User saved."), "success")
             return redirect(url_for("users.edit", user_id=user.id))
@@ -94,7 +92,7 @@ def new_password(user_id):
             reset_password(user, password_form.password.data, current_user)
         except ValidationFailed as error:
             db.session.rollback()
-            password_form.password.errors = list(error.fields.values())
+            show_errors(password_form, error)
         else:
             flash(_("New password set; %(email)s was signed out everywhere.", email=user.email), "success")
             return redirect(url_for("users.edit", user_id=user.id))

@@ -12,6 +12,7 @@ from partnernet.auth.models import User
 from partnernet.auth.service import authenticate, change_password
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db, limiter, login_manager
+from partnernet.web import show_errors
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
@@ -131,8 +132,7 @@ def password():
             change_password(current_user, form.current_password.data, form.new_password.data,
                             form.confirmation.data)
         except ValidationFailed as error:
-            for name, message in error.fields.items():
-                form[name].errors = [message]
+            show_errors(form, error)
         else:
             user = current_user._get_current_object()
             session.clear()  # a new session for this browser; every other one is signed out

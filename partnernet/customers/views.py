@@ -12,17 +12,18 @@ from partnernet.collation import by_name
 from partnernet.customers import service
 from partnernet.customers.forms import ContractEditForm, ContractForm, CustomerForm, ServicePaymentForm
 from partnernet.customers.models import Contract, Customer
-from partnernet.errors import DomainError, show_errors
+from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.lookup import chosen_id, number_or_name
-from partnernet.network.views import page_number, product_lines
+from partnernet.network.service import active_product_lines
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.templating import ui_language
 from partnernet.tickets.models import Ticket
 from partnernet.timeclock import now_utc, today_in_china
+from partnernet.web import page_number, search_text, show_errors
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -31,7 +32,7 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 @login_required
 def index():
     require_role(current_user, *HQ_ROLES)
-    q = request.args.get("q", "").strip()[:50]
+    q = search_text()
     statement = sa.select(Customer).options(selectinload(Customer.contracts), selectinload(Customer.region),
                                             selectinload(Customer.sold_by))
     if q:
@@ -89,7 +90,7 @@ def edit(customer_id):
 
 def contract_form(formdata=None, form_class=ContractForm, obj=None) -> ContractForm:
     form = form_class(formdata=formdata, obj=obj) if formdata is not None else form_class(obj=obj)
-    form.product_lines.choices = product_line_choices(product_lines())
+    form.product_lines.choices = product_line_choices(active_product_lines())
     chinese = ui_language() == "zh_CN"
     form.sla_policy.choices = [(p.code, p.name_zh if chinese else p.name_en) for p in
                                db.session.execute(sa.select(SlaPolicy).order_by(SlaPolicy.id)).scalars()]
@@ -192,7 +193,7 @@ def record_service_payment(contract_id):
 @login_required
 def search_json():
     require_role(current_user, *HQ_ROLES)
-    query = request.args.get("q", "").strip()[:50]
+    query = search_text()
     if not query:
         return jsonify([])
     customers = db.session.execute(

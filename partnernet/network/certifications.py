@@ -1,4 +1,5 @@
-"""The certification workflow: engineers submit and renew, HQ approves or rejects."""
+"""The certification workflow: engineers submit and renew, HQ approves or rejects; who may submit
+for an engineer is decided here for the pages and the API alike."""
 import os
 import uuid
 from dataclasses import dataclass
@@ -8,10 +9,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from partnernet.auth.models import User
 from partnernet.errors import Conflict, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network.models import CERTIFICATION_LEVELS, Certification, Engineer, ProductLine
-from partnernet.network.service import certified_engineers, is_certified
+from partnernet.network.service import can_manage_engineers, certified_engineers, is_certified
 from partnernet.transitions import compare_and_set
 
 MAX_SCAN_BYTES = 5 * 1024 * 1024
@@ -45,6 +47,14 @@ def store_scan(scan: Scan) -> tuple[str, str, str]:
     with open(os.path.join(scan_directory(), stored), "wb") as handle:
         handle.write(scan.content)
     return stored, os.path.basename(scan.filename or "")[:255] or stored, content_type
+
+
+def can_submit_for(user: User, engineer: Engineer) -> bool:
+    """An engineer submits their own certifications; whoever manages engineers submits for any
+    engineer in their scope."""
+    if user.role == "engineer":
+        return user.engineer_id == engineer.id
+    return can_manage_engineers(user)
 
 
 def submit(engineer: Engineer, product_line_code: str, level: str, number: str, issued_on: date,

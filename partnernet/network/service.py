@@ -1,11 +1,13 @@
-"""Rules over partners, coverage, engineers and certifications; views and the API call these."""
+"""Rules over partners, coverage, engineers and certifications, including who may manage them;
+views and the API call these, so a rule is written once."""
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from partnernet.roles import MANAGER_ROLES
 from partnernet.db_types import utcnow
-from partnernet.errors import Conflict, InvalidTransition, ValidationFailed
+from partnernet.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import label
 from partnernet.names import read_name
@@ -51,6 +53,17 @@ def active_product_line_id(code: str) -> int | None:
 
 def product_line_code(product_line_id: int) -> str:
     return next(code for code, (line_id, _active) in product_lines().items() if line_id == product_line_id)
+
+
+def active_product_lines() -> list[ProductLine]:
+    """The lines offered today, in their order: what a form's product line picker lists."""
+    return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
+
+
+def can_see_partner_records(user) -> bool:
+    """A partner's records (status history with HQ's reasons, audit findings): HQ and the partner's
+    own admin see them, never its engineers. (Which partner a user sees at all is auth.scope's.)"""
+    return user.is_hq or user.role == "partner_admin"
 
 
 def allowed_transitions(status: str) -> tuple[str, ...]:
@@ -343,6 +356,17 @@ def overlapping_coverage(coverage: Coverage, today: date) -> list[Coverage]:
                         sa.or_(Coverage.region_code.in_(ancestors), regions.at_or_under(region, Coverage.region_code)))
                  .order_by(Coverage.region_code))
     return list(db.session.execute(statement).scalars())
+
+
+def can_manage_engineers(user) -> bool:
+    """HQ managers manage every partner's engineers; a partner admin only their own (the engineer
+    or the party is already in the user's scope)."""
+    return user.role in MANAGER_ROLES or user.role == "partner_admin"
+
+
+def require_engineer_manager(user) -> None:
+    if not can_manage_engineers(user):
+        raise Forbidden()
 
 
 def save_engineer(party: Party, values: dict, engineer: Engineer | None = None, actor_id: int | None = None) -> Engineer:

@@ -1,5 +1,6 @@
-"""Partner, coverage, engineer and certification pages. Views parse and check roles; the rules
-live in network.service and network.certifications."""
+"""Partner, coverage, engineer and certification pages. Views parse and check roles; the rules,
+who may manage engineers and submit certifications among them, live in network.service and
+network.certifications, shared with the API."""
 import csv
 import io
 import os
@@ -11,13 +12,12 @@ from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from partnernet.api.fields import MAX_ID
 from partnernet.audit import service as audit_service
 from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.service import create_user
 from partnernet.collation import by_name, sorted_by_name
-from partnernet.errors import DomainError, show_errors
+from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import choices, label, product_line_choices, reads_chinese
 from partnernet.lookup import number_or_name
@@ -31,23 +31,13 @@ from partnernet.regions.models import Region
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
+from partnernet.web import page_number, query_id, search_text, show_errors
 
 bp = Blueprint("network", __name__)
 
 
-def product_lines() -> list[ProductLine]:
-    return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
-
-
-MAX_PAGE = 10**6  # a million pages of a list is more than any list here; beyond, the offset overflows
-
-
-def page_number() -> int:
-    """?page= of a list page: 1 unless a whole number, and at most MAX_PAGE."""
-    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-
-
 def partner_filters() -> dict:
+    """The partner list's filters from the query string (the list page and its export)."""
     args = request.args
     line = args.get("product_line", "")
     line_id = service.product_line_id(line) if line else None
@@ -68,7 +58,7 @@ def partners():
     page = db.paginate(statement, page=page_number(), per_page=50, max_per_page=200, error_out=False)
     return render_template("network/partners.html", page=page, filters=filters, kinds=PARTNER_KINDS,
                            statuses=PARTY_STATUSES, provinces=regions.provinces_for_picker(),
-                           product_lines=product_lines())
+                           product_lines=service.active_product_lines())
 
 
 @bp.get("/partners/search.json")
@@ -76,7 +66,7 @@ def partners():
 def partners_json():
     """Partners by number or a part of the name, for pickers (a customer's seller)."""
     require_role(current_user, *HQ_ROLES)
-    query = request.args.get("q", "").strip()[:50]
+    query = search_text()
     if not query:
         return jsonify([])
     parties = db.session.execute(sa.select(Party).where(Party.kind != "hq", number_or_name(query, Party.id, Party.name))
@@ -147,15 +137,14 @@ def status_form_for(party: Party) -> StatusForm:
 
 def coverage_form_for() -> CoverageForm:
     form = CoverageForm()
-    form.product_lines.choices = product_line_choices(product_lines(), lambda line: line.id)
+    form.product_lines.choices = product_line_choices(service.active_product_lines(), lambda line: line.id)
     return form
 
 
 def render_partner(party: Party, status_form: StatusForm, coverage_form: CoverageForm, status=200):
     """The partner's page; after a refused form, that form as it was filled in, with its errors."""
     today = today_in_china()
-    chosen_region = db.session.get(Region, coverage_form.region_code.data) \
-        if isinstance(coverage_form.region_code.data, str) and len(coverage_form.region_code.data) == 6 else None
+    chosen_region = regions.chosen(coverage_form.region_code.data)
     # Each list is the party's rows as far as the user may see them; an engineer gets no coverage.
     party_coverages = db.session.execute(scoped(
         db.select(Coverage).where(Coverage.party_id == party.id).order_by(Coverage.id), Coverage, current_user)
@@ -176,9 +165,7 @@ def render_partner(party: Party, status_form: StatusForm, coverage_form: Coverag
         db.select(Ticket).where(Ticket.status.in_(OPEN_STATUSES),
                                 (Ticket.owner_party_id == party.id) | (Ticket.offered_party_id == party.id))
         .order_by(Ticket.created_at.desc()).limit(50), Ticket, current_user)).scalars().all()
-    # The partner's records (status history with HQ's reasons, audit findings): HQ and the partner's
-    # own admin see them, never its engineers.
-    show_records = current_user.is_hq or current_user.role == "partner_admin"
+    show_records = service.can_see_partner_records(current_user)
     history = db.session.execute(
         db.select(PartyEvent).where(PartyEvent.party_id == party.id).order_by(PartyEvent.at.desc(), PartyEvent.id.desc())
     ).scalars().all() if show_records else []
@@ -188,10 +175,10 @@ def render_partner(party: Party, status_form: StatusForm, coverage_form: Coverag
     return render_template("network/partner.html", party=party, today=today, coverages=coverages,
                            status_form=status_form, coverage_form=coverage_form, open_tickets=open_tickets,
                            engineers=engineers, engineer_certifications=engineer_certifications,
-                           history=history, show_history=show_records, product_lines=product_lines(),
+                           history=history, show_history=show_records, product_lines=service.active_product_lines(),
                            show_audit=show_audit, audit_history=audit_history, audit_weeks=audit_weeks,
                            can_manage=current_user.role in MANAGER_ROLES, chosen_region=chosen_region,
-                           can_manage_engineers=current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
+                           can_manage_engineers=service.can_manage_engineers(current_user)
                            ), status
 
 
@@ -253,17 +240,11 @@ def end_coverage(coverage_id):
 
 # --- engineers ---------------------------------------------------------------------------------
 
-def require_engineer_manager(party: Party) -> None:
-    """HQ managers manage every party's engineers; a partner admin only their own (already scoped)."""
-    if current_user.role not in MANAGER_ROLES and current_user.role != "partner_admin":
-        abort(403)
-
-
 @bp.route("/partners/<int:party_id>/engineers/new", methods=["GET", "POST"])
 @login_required
 def new_engineer(party_id):
     party = get_or_404(Party, party_id, current_user)
-    require_engineer_manager(party)
+    service.require_engineer_manager(current_user)
     form = EngineerForm()
     if form.validate_on_submit():
         try:
@@ -282,7 +263,7 @@ def new_engineer(party_id):
 @login_required
 def edit_engineer(engineer_id):
     engineer = get_or_404(Engineer, engineer_id, current_user)
-    require_engineer_manager(engineer.party)
+    service.require_engineer_manager(current_user)
     form = EngineerForm(obj=engineer)
     if form.validate_on_submit():
         try:
@@ -302,11 +283,11 @@ def edit_engineer(engineer_id):
 def engineer(engineer_id):
     """The engineer's page; `?renew=<certificate id>` fills the submission form for its renewal
     (same product line and level), the certificate's number shown beside it."""
-    engineer = get_engineer_in_scope(engineer_id)
+    engineer = get_or_404(Engineer, engineer_id, current_user)
     form, renewing = certification_form(), None
     if "renew" in request.args:
-        renew_id = request.args.get("renew", type=int)
-        if renew_id is None or not 1 <= renew_id <= MAX_ID:
+        renew_id = query_id("renew")
+        if not renew_id:
             abort(404)
         renewing = get_or_404(Certification, renew_id, current_user)
         if renewing.engineer_id != engineer.id:
@@ -316,11 +297,11 @@ def engineer(engineer_id):
 
 
 def render_engineer(engineer: Engineer, form, login_form=None, status=200, refused_revoke=None, renewing=None):
-    can_edit = current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
     login = db.session.execute(db.select(User).where(User.engineer_id == engineer.id)).scalar_one_or_none()
     return render_template("network/engineer.html", engineer=engineer, today=today_in_china(), form=form,
                            renewing=renewing,
-                           can_submit=can_submit_for(engineer), can_edit=can_edit, login=login,
+                           can_submit=certifications.can_submit_for(current_user, engineer),
+                           can_edit=service.can_manage_engineers(current_user), login=login,
                            can_revoke=current_user.role in MANAGER_ROLES, revoke_form=RevokeForm(formdata=None),
                            refused_revoke=refused_revoke or (None, None),
                            login_form=login_form or EngineerLoginForm(email=engineer.email)), status
@@ -331,7 +312,7 @@ def render_engineer(engineer: Engineer, form, login_form=None, status=200, refus
 def create_engineer_login(engineer_id):
     """Give an engineer a sign-in of their own (role engineer), bound to their record."""
     engineer = get_or_404(Engineer, engineer_id, current_user)
-    require_engineer_manager(engineer.party)
+    service.require_engineer_manager(current_user)
     form = EngineerLoginForm()
     if form.validate_on_submit():
         try:
@@ -346,27 +327,17 @@ def create_engineer_login(engineer_id):
     return render_engineer(engineer, certification_form(), login_form=form, status=422)
 
 
-def get_engineer_in_scope(engineer_id: int) -> Engineer:
-    return get_or_404(Engineer, engineer_id, current_user)
-
-
-def can_submit_for(engineer: Engineer) -> bool:
-    if current_user.role == "engineer":
-        return current_user.engineer_id == engineer.id
-    return current_user.role in MANAGER_ROLES or current_user.role == "partner_admin"
-
-
 def certification_form() -> CertificationForm:
     form = CertificationForm()
-    form.product_line.choices = product_line_choices(product_lines())
+    form.product_line.choices = product_line_choices(service.active_product_lines())
     return form
 
 
 @bp.post("/engineers/<int:engineer_id>/certifications")
 @login_required
 def submit_certification(engineer_id):
-    engineer = get_engineer_in_scope(engineer_id)
-    if not can_submit_for(engineer):
+    engineer = get_or_404(Engineer, engineer_id, current_user)
+    if not certifications.can_submit_for(current_user, engineer):
         abort(403)
     form = certification_form()
     if form.validate_on_submit():
@@ -454,7 +425,7 @@ def revoke_certification(certification_id):
         else:
             flash(_("Certification revoked."), "success")
             return redirect(url_for("network.engineer", engineer_id=certification.engineer_id))
-    return render_engineer(get_engineer_in_scope(certification.engineer_id), certification_form(),
+    return render_engineer(get_or_404(Engineer, certification.engineer_id, current_user), certification_form(),
                            refused_revoke=(certification.id, form), status=422)
 
 
@@ -465,7 +436,7 @@ def revoke_certification(certification_id):
 def coverage_by_region():
     """Drill down China → province → city for a product line: who covers each county, and the gaps."""
     require_role(current_user, *HQ_ROLES)
-    lines = product_lines()
+    lines = service.active_product_lines()
     if not lines:
         abort(404)
     line = next((l for l in lines if l.code == request.args.get("product_line")), lines[0])

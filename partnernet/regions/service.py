@@ -64,6 +64,12 @@ def chain(code: str) -> list[Region]:
     return regions
 
 
+def chosen(code) -> Region | None:
+    """The region a picker's hidden field names (a form shown again keeps its choice); None for
+    anything but a code of six characters, or a code no region has."""
+    return db.session.get(Region, code) if isinstance(code, str) and len(code) == 6 else None
+
+
 def children(code: str | None) -> list[Region]:
     """The regions directly under `code`; the provinces when `code` is None."""
     statement = sa.select(Region).where(

@@ -5,6 +5,7 @@ from flask_login import login_required
 from partnernet.extensions import db
 from partnernet.regions import service
 from partnernet.regions.models import Region
+from partnernet.web import search_text
 
 bp = Blueprint("regions", __name__, url_prefix="/regions")
 
@@ -12,7 +13,7 @@ bp = Blueprint("regions", __name__, url_prefix="/regions")
 @bp.get("/")
 @login_required
 def index():
-    query = request.args.get("q", "").strip()[:50]
+    query = search_text()
     results = service.search(query, limit=50) if query else []
     return render_template("regions/index.html", query=query, results=results,
                            provinces=service.children(None) if not query else [])

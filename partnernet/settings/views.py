@@ -8,7 +8,6 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms.fields.core import UnboundField
 
-from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import User
 from partnernet.extensions import db
 from partnernet.customers.forms import ContractForm, CustomerForm
@@ -16,12 +15,12 @@ from partnernet.scope import require_role
 from partnernet.settings import calendar
 from partnernet.labels import product_line_name
 from partnernet.network.models import PARTNER_KINDS, ProductLine
-from partnernet.network.views import page_number
 from partnernet.settings.forms import CalendarDayForm, CalendarImportForm, SettingsForm, SlaPolicyForm
 from partnernet.settings import changes
 from partnernet.settings.models import CHANGE_KINDS, CalendarDay, SlaPolicy
 from partnernet.settings.service import load_settings, save_settings, save_sla_policy
 from partnernet.timeclock import now_utc, today_in_china
+from partnernet.web import page_number, query_id
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -127,8 +126,8 @@ def changes_log():
     """Who changed which user, token, setting, SLA policy or calendar day, and when."""
     require_role(current_user, "hq_admin")
     kind = request.args.get("kind", "") if request.args.get("kind") in CHANGE_KINDS else ""
-    user_id = request.args.get("user", type=int)
-    about = db.session.get(User, user_id) if user_id is not None and 1 <= user_id <= MAX_ID else None
+    user_id = query_id("user")
+    about = db.session.get(User, user_id) if user_id else None
     if user_id is not None and about is None:
         abort(404)  # no such user
     page = db.paginate(changes.changes_statement(kind or None, user_id), page=page_number(), per_page=50,

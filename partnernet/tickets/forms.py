@@ -5,7 +5,7 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from partnernet.api.fields import MAX_ID
+from partnernet.db_types import MAX_ID
 from partnernet.labels import choices
 from partnernet.network.models import TIERS
 from partnernet.tickets.models import CHANNELS, COMPLEXITIES

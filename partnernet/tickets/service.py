@@ -30,7 +30,7 @@ from partnernet.settings.calendar import load_policy
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
-from partnernet.tickets.models import CHANNELS, COMPLEXITIES, Ticket, TicketEvent
+from partnernet.tickets.models import CHANNELS, COMPLEXITIES, HELD_STATUSES, Ticket, TicketEvent
 from partnernet.timeclock import CHINA, today_in_china
 from partnernet.transitions import compare_and_set
 
@@ -365,9 +365,14 @@ def check_engineer(ticket: Ticket, party_id: int, engineer_id, day: date) -> Eng
     return engineer
 
 
+def is_offered_to(ticket: Ticket, user: User) -> bool:
+    """The ticket waits for the answer of the user's partner (accept or decline)."""
+    return ticket.status == "offered" and ticket.offered_party_id == user.party_id
+
+
 def accept(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Ticket:
     """The offered partner takes the ticket with one of its certified engineers."""
-    if ticket.status != "offered" or ticket.offered_party_id != user.party_id:
+    if not is_offered_to(ticket, user):
         raise Conflict(_("This ticket is no longer offered to you: it has already been taken or moved on."))
     if db.session.get(Party, user.party_id).status not in ROUTABLE_STATUSES:
         # Suspending a partner withdraws its offers; this refuses one answered in the meantime.
@@ -395,7 +400,7 @@ def decline(ticket: Ticket, user: User, reason_code: str, note: str, now: dateti
         fields["note"] = _("Say why, in a few words.")
     if fields:
         raise ValidationFailed(_("The offer cannot be declined like this."), fields)
-    if ticket.status != "offered" or ticket.offered_party_id != user.party_id:
+    if not is_offered_to(ticket, user):
         raise Conflict(_("This ticket is no longer offered to you."))
     close_offer(ticket, user.party_id, now, OFFER_CLOSED, conflict=_("This ticket is no longer offered to you."))
     add_event(ticket, "declined", now, user, party_id=user.party_id, from_status="offered", to_status="new",
@@ -458,15 +463,23 @@ def withdraw_offers(party_id: int, reason: str, actor: User | None, now: datetim
 
 # --- after accepting ---------------------------------------------------------------------------
 
+def works_on(ticket: Ticket, user: User) -> bool:
+    """The owner's partner_admin, the assigned engineer, or HQ: HQ may move any ticket it can see
+    (docs/api.md: "owner's users, HQ")."""
+    if user.is_hq:
+        return True
+    return ticket.owner_party_id == user.party_id and (user.role != "engineer" or ticket.engineer_id == user.engineer_id)
+
+
+def can_reassign(ticket: Ticket, user: User) -> bool:
+    """Who works on an accepted ticket, but its engineer, may give it to another engineer."""
+    return ticket.status in WORK_TRANSITIONS and works_on(ticket, user) and user.role != "engineer"
+
+
 def require_owner(ticket: Ticket, user: User) -> None:
-    """The owner's partner_admin, the assigned engineer, or HQ for a ticket HQ serves."""
     if ticket.status not in WORK_TRANSITIONS:
         raise InvalidTransition(_("Only an accepted ticket can be worked on."))
-    if user.is_hq:
-        return  # HQ may move any ticket it can see (docs/api.md: "owner's users, HQ")
-    if ticket.owner_party_id != user.party_id:
-        raise NotFound()
-    if user.role == "engineer" and ticket.engineer_id != user.engineer_id:
+    if not works_on(ticket, user):
         raise NotFound()
 
 
@@ -517,12 +530,17 @@ def reassign(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Tic
     return ticket
 
 
+def can_return(ticket: Ticket, user: User) -> bool:
+    """A partner's admin hands back (escalates) to HQ an open ticket their partner holds."""
+    return user.role == "partner_admin" and ticket.owner_party_id == user.party_id and ticket.status in HELD_STATUSES
+
+
 def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: datetime) -> Ticket:
     """The partner that accepted the ticket hands it back (escalates) to HQ."""
     note = (note or "").strip()
     if user.role != "partner_admin" or user.party_id not in (ticket.owner_party_id, ticket.offered_party_id):
         raise NotFound()
-    if ticket.owner_party_id != user.party_id or ticket.status not in ("accepted", "in_progress", "waiting_on_customer"):
+    if not can_return(ticket, user):
         raise InvalidTransition(_("Only an open ticket you hold can be returned."))
     fields = {}
     if reason_code not in RETURN_REASONS:

@@ -1,20 +1,21 @@
 """Ticket pages: intake, the list, one ticket with its route explanation and actions, the HQ queue.
-Views parse and check roles; every rule is in tickets.service."""
+Views parse and check roles; every rule, down to which actions a ticket's page offers, is in
+tickets.service."""
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from partnernet.api.fields import MAX_ID
 from partnernet.auth.models import HQ_ROLES
 from partnernet.collation import sorted_by_name
 from partnernet.customers.models import Customer
-from partnernet.errors import DomainError, show_errors
+from partnernet.db_types import MAX_ID
+from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import choices, product_line_choices
-from partnernet.network.models import PARTNER_KINDS, Engineer, Party, ProductLine
-from partnernet.network.views import page_number
-from partnernet.regions.models import Region
+from partnernet.network.models import PARTNER_KINDS, Engineer, Party
+from partnernet.network.service import active_product_lines
+from partnernet.regions import service as regions
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets import service
 from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
@@ -22,12 +23,9 @@ from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, Offer
 from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket
 from partnernet.tickets.queries import TicketFilters, get_offer_or_404, list_page, ticket_events, ticket_list_statement
 from partnernet.timeclock import now_utc, today_in_china
+from partnernet.web import page_number, posted_id, query_id, show_errors
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
-
-
-def product_lines():
-    return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
 
 
 @bp.get("/")
@@ -36,7 +34,7 @@ def index():
     filters = TicketFilters.from_args(request.args)
     page = list_page(ticket_list_statement(current_user, filters, now_utc()), page_number())
     return render_template("tickets/index.html", page=page, filters=filters, statuses=TICKET_STATUSES,
-                           product_lines=product_lines(), now=now_utc())
+                           product_lines=active_product_lines(), now=now_utc())
 
 
 @bp.get("/queue")
@@ -60,7 +58,7 @@ def queue():
 def new():
     require_role(current_user, *HQ_ROLES)
     form = IntakeForm()
-    form.product_line.choices = product_line_choices(product_lines())
+    form.product_line.choices = product_line_choices(active_product_lines())
     if form.validate_on_submit():
         try:
             ticket = service.intake(service.IntakeRequest(
@@ -76,15 +74,13 @@ def new():
             return redirect(url_for("tickets.detail", ticket_id=ticket.id))
     # The customer chosen (after a refused form, or from a customer's page: ?customer=ID), named
     # in the search box.
-    chosen_id = form.customer_id.data if request.method == "POST" else request.args.get("customer", type=int)
+    chosen_id = form.customer_id.data if request.method == "POST" else query_id("customer")
     chosen = db.session.execute(scoped(sa.select(Customer).where(Customer.id == chosen_id), Customer, current_user)
                                 ).scalar_one_or_none() if chosen_id and 0 < chosen_id <= MAX_ID else None
     if chosen is not None:
         form.customer_id.data = chosen.id
-    region_code = form.region_code.data
-    chosen_region = db.session.get(Region, region_code) if isinstance(region_code, str) and len(region_code) == 6 else None
-    return render_template("tickets/new.html", form=form, product_lines=product_lines(), chosen=chosen,
-                           chosen_region=chosen_region)
+    return render_template("tickets/new.html", form=form, product_lines=active_product_lines(), chosen=chosen,
+                           chosen_region=regions.chosen(form.region_code.data))
 
 
 def own_certified_engineers(ticket: Ticket, party_id: int):
@@ -101,16 +97,15 @@ def detail(ticket_id):
 
 def render_ticket(ticket: Ticket, status=200, **forms):
     user = current_user
-    offered_to_us = ticket.status == "offered" and ticket.offered_party_id == user.party_id \
-        and user.role == "partner_admin"
+    offered_to_us = user.role == "partner_admin" and service.is_offered_to(ticket, user)
     accept_form = forms.get("accept_form") or AcceptForm()
     if offered_to_us:
         accept_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, user.party_id)]
-    ours = ticket.owner_party_id == user.party_id or user.is_hq
     status_form = forms.get("status_form") or StatusForm()
-    status_form.status.choices = choices(service.WORK_TRANSITIONS.get(ticket.status, ())) if ours else []
+    status_form.status.choices = choices(service.WORK_TRANSITIONS.get(ticket.status, ())) \
+        if service.works_on(ticket, user) else []
     reassign_form = forms.get("reassign_form") or ReassignForm()
-    if ours and ticket.owner_party_id and ticket.status in service.WORK_TRANSITIONS and user.role != "engineer":
+    if ticket.owner_party_id and service.can_reassign(ticket, user):
         reassign_form.engineer_id.choices = [(e.id, e.name) for e in own_certified_engineers(ticket, ticket.owner_party_id)]
     events = ticket_events(ticket.id, user)
     parties = {}
@@ -126,15 +121,8 @@ def render_ticket(ticket: Ticket, status=200, **forms):
         status_form=status_form, reassign_form=reassign_form,
         return_form=forms.get("return_form") or ReturnForm(),
         offer_form=forms.get("offer_form") or OfferByHandForm(),
-        can_return=user.role == "partner_admin" and ticket.owner_party_id == user.party_id
-        and ticket.status in ("accepted", "in_progress", "waiting_on_customer"),
+        can_return=service.can_return(ticket, user),
         now=now_utc(), today=today_in_china(), kinds=PARTNER_KINDS), status
-
-
-def posted_id(name: str) -> int | None:
-    """An id from the form; None when it is not one a row can have (the service then refuses it)."""
-    value = request.form.get(name, type=int)
-    return value if value is not None and 1 <= value <= MAX_ID else None
 
 
 def act(ticket_id, action, success_message, form_name=None, form=None, answering_offer=False, validate=True,
