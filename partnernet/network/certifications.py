@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from partnernet.auth.models import User
 from partnernet.errors import Conflict, ValidationFailed
 from partnernet.extensions import db
 from partnernet.network.models import CERTIFICATION_LEVELS, Certification, Engineer, ProductLine
@@ -49,7 +48,7 @@ def store_scan(scan: Scan) -> tuple[str, str, str]:
     return stored, os.path.basename(scan.filename or "")[:255] or stored, content_type
 
 
-def can_submit_for(user: User, engineer: Engineer) -> bool:
+def can_submit_for(user, engineer: Engineer) -> bool:
     """An engineer submits their own certifications; whoever manages engineers submits for any
     engineer in their scope."""
     if user.role == "engineer":

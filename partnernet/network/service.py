@@ -62,7 +62,7 @@ def active_product_lines() -> list[ProductLine]:
 
 def can_see_partner_records(user) -> bool:
     """A partner's records (status history with HQ's reasons, audit findings): HQ and the partner's
-    own admin see them, never its engineers. (Which partner a user sees at all is auth.scope's.)"""
+    own admin see them, never its engineers. (Which partner a user sees at all is partnernet.scope's.)"""
     return user.is_hq or user.role == "partner_admin"
 
 
