@@ -28,6 +28,8 @@ from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
 EVENT_REASON_CODES = tuple(dict.fromkeys(
     DECLINE_REASONS + RETURN_REASONS + HQ_QUEUE_CAUSES
     + tuple(status for status in PARTY_STATUSES if status not in ROUTABLE_STATUSES)))
+ENUM_NAMES = {TIERS: "Tier", HQ_QUEUE_CAUSES: "HqQueueCause", BILLABLE_REASONS: "BillableReason",
+              TICKET_STATUSES: "TicketStatus", EVENT_REASON_CODES: "EventReasonCode", LOCALES: "Language"}
 
 
 def text(max_length: int, min_length: int = 0, **kwargs):
@@ -39,6 +41,11 @@ def optional_text(max_length: int, **kwargs):
 
 
 def one_of(choices, **kwargs):
+    """A string of fixed values. One that may be null is declared as a named enum (ENUM_NAMES),
+    referred to as nullable (spec.nullable_one_way): the form client generators read as "this enum
+    or null"."""
+    if kwargs.get("allow_none"):
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "enum_name": ENUM_NAMES[tuple(choices)]}
     return fields.String(validate=validate.OneOf(choices), **kwargs)
 
 
@@ -273,11 +280,14 @@ class Entitlement(ma.Schema):
     onsite_included = fields.Boolean(required=True, metadata={
         "description": "On-site service (L3) is included: the value is at least the on-site threshold."})
     default_tier = one_of(TIERS, required=True, metadata={"description": "The tier intake gives a ticket that names none."})
-    billable_tiers = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
-        "type": "object", "additionalProperties": False,
-        "properties": {tier: {"type": "string", "enum": list(BILLABLE_REASONS), "nullable": True} for tier in TIERS},
-        "required": list(TIERS),
+    billable_tiers = fields.Nested("BillableTiers", required=True, metadata={
         "description": "Per tier, why a ticket at that tier would be billable today, or null when it is included."})
+
+
+class BillableTiers(ma.Schema):
+    L1 = one_of(BILLABLE_REASONS, required=True, allow_none=True)
+    L2 = one_of(BILLABLE_REASONS, required=True, allow_none=True)
+    L3 = one_of(BILLABLE_REASONS, required=True, allow_none=True)
 
 
 class ContractWithEntitlement(Contract):

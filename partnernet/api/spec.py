@@ -80,15 +80,21 @@ class PartnernetApi(Api):
 def nullable_one_way(self, field, ret, **kwargs) -> dict:
     """How a nullable field reads in OpenAPI 3.0, in the one way validators and client generators
     understand: a nested object as `allOf: [$ref]` with `nullable: true` (apispec's `anyOf` with
-    `{type: object, nullable: true}` lets any object pass), an enum without `null` among its
-    values (`nullable` says it). A field's `discriminator` metadata is kept (apispec drops it)."""
+    `{type: object, nullable: true}` lets any object pass); an enum likewise, as a named schema
+    of its values without `null` (schemas.one_of). A field's `discriminator` metadata is kept
+    (apispec drops it)."""
     any_of = ret.get("anyOf", [])
     refs = [branch for branch in any_of if "$ref" in branch]
     if field.allow_none and len(any_of) == 2 and len(refs) == 1:
         del ret["anyOf"]
         ret.update({"allOf": refs, "nullable": True})
-    if None in ret.get("enum", ()):
-        ret["enum"] = [value for value in ret["enum"] if value is not None]
+    if "enum_name" in field.metadata:  # a nullable enum: by name, as a nullable reference
+        name = field.metadata["enum_name"]
+        values = [value for value in ret.pop("enum") if value is not None]
+        if name not in self.spec.components.schemas:
+            self.spec.components.schema(name, {"type": "string", "enum": values})
+        ret.pop("type", None)
+        ret.update({"allOf": [{"$ref": f"#/components/schemas/{name}"}], "nullable": True})
     if "discriminator" in field.metadata:
         ret["discriminator"] = field.metadata["discriminator"]
     return {}
