@@ -3,11 +3,11 @@ product line, what a customer's contracts include today, which audits have run."
 from datetime import timedelta
 from decimal import Decimal
 
+from partnernet.timeclock import today_in_china
 from tests import factories
 from tests.test_api import as_user, assert_error, customer_with_contract, intake_body  # noqa: F401 (fixture)
 from tests.test_audit import WEEK, offer_history
 from tests.test_tickets import certified_partner
-from partnernet.timeclock import today_in_china
 
 
 def test_me_says_who_the_token_acts_as(as_user):
