@@ -14,10 +14,11 @@ Authenticate with `Authorization: Bearer <token>`: create a token on your profil
 `flask --app wsgi tokens create EMAIL`. A token acts with its user's role and scope. Times are
 ISO 8601 in China's time (+08:00); money is a decimal string in CNY. Lists take `limit` and
 `cursor` and answer `{"items": [...], "next_cursor": ...}`. Errors answer
-`{"error": {"code", "message", "fields"}}`, every path under /api/v1 included; messages are in the
-language of `Accept-Language` (zh-CN or en), else the user's, else Chinese. Requests are limited per token and per client address
-(by default 600 and 1,200 a minute), and tokens that authenticate nobody to 20 a minute per
-address: over a limit the answer is 429 `rate_limited` with `Retry-After` (seconds).
+`{"error": {"code", "message", "fields"}}`, on every path under /api/v1; messages are in the
+language of `Accept-Language` (zh-CN or en), else the user's own, else Chinese. Requests are
+limited per token and per client address (by default 600 and 1,200 a minute), and tokens that
+authenticate nobody to 20 a minute per address: over a limit the answer is 429 `rate_limited`
+with `Retry-After` (seconds).
 """
 
 
@@ -63,10 +64,13 @@ class PartnernetApi(Api):
         # Operations carry their own tags (TAGS below); flask-smorest adds one per blueprint.
         self.spec._tags[:] = [tag for tag in self.spec._tags if tag["name"] != blp.name]
         # Every operation answers in the language asked for (partnernet.i18n.select_locale).
+        # Written out in each, as the operation's other parameters are, not as a $ref.
         for operations in self.spec._paths.values():
             for operation in operations.values():
                 if isinstance(operation, dict) and "responses" in operation:
-                    operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/AcceptLanguage"})
+                    parameters = operation.setdefault("parameters", [])
+                    if ACCEPT_LANGUAGE not in parameters:
+                        parameters.append(dict(ACCEPT_LANGUAGE))
 
     def _register_error_handlers(self):
         """flask-smorest would answer every HTTP error of the whole app (UI pages included) in its
@@ -116,7 +120,6 @@ def create_api(app) -> PartnernetApi:
         "security": [{"bearerAuth": []}],
     })
     api.ma_plugin.converter.add_attribute_function(nullable_one_way)
-    api.spec.components.parameter("AcceptLanguage", "header", ACCEPT_LANGUAGE)
     # The members of schemas.PartyField's tagged union, which names them by reference.
     api.spec.components.schema("HqOwner", schema=schemas.HqOwner)
     api.spec.components.schema("PartnerOwner", schema=schemas.PartnerOwner)
