@@ -12,6 +12,15 @@ from partnernet.extensions import db
 SERVER_UNAVAILABLE = ("57P01", "57P02", "57P03", "53300")
 
 
+# Every `error.code` the JSON API answers with (declared as the enum of ErrorDetail.code).
+ERROR_CODES = (
+    "bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed", "conflict",
+    "invalid_transition", "payload_too_large", "unsupported_media_type", "validation_failed",
+    "idempotency_key_reused", "rate_limited", "internal_error", "database_unavailable", "database_not_ready",
+    "http_error",
+)
+
+
 class DomainError(Exception):
     status = 400
     code = "bad_request"
@@ -102,6 +111,9 @@ def register_error_handlers(app):
             error.code, "http_error")
         if error.code == 413:  # MAX_CONTENT_LENGTH, or a form field over MAX_FORM_MEMORY_SIZE
             return error_response(413, code, _("The request is too large."))
+        if wants_json() and error.code in (404, 405):  # a path or method no route of the API has
+            return error_response(error.code, code, _("Not found.") if error.code == 404 else _(
+                "This path does not take the method %(method)s.", method=request.method))
         return error_response(error.code, code, error.description or "")
 
     @app.errorhandler(sa_exc.OperationalError)

@@ -9,6 +9,11 @@ from partnernet.config import LANGUAGES
 def select_locale() -> str:
     if not has_request_context():
         return "en"  # command-line output and logs
+    if request.path.startswith("/api/") and request.accept_languages:
+        # An integration asks per request (docs/api.md); its user's own language is the fallback.
+        asked = request.accept_languages.best_match(LANGUAGES)
+        if asked:
+            return asked
     if current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:

@@ -125,6 +125,10 @@ EXPECTED = {
     # One audit run holds both parties' findings, so "own" and "other" are the same run here; an
     # engineer sees no audit data at all (scope.py: AuditFinding is outside an engineer's scope).
     ("api_v1.list_audit_findings", "GET"): api(OK, OK, OK, OK, E404),
+    ("api_v1.list_audits", "GET"): api_hq(),
+    ("api_v1.get_audit", "GET"): api_hq(),
+    ("api_v1.list_contracts", "GET"): api_hq(),
+    ("api_v1.get_me", "GET"): api_any(),
     ("api_v1.list_partners", "GET"): api_any(),
     ("api_v1.list_product_lines", "GET"): api_any(),
     ("api_v1.list_regions", "GET"): api_any(),

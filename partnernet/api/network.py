@@ -25,6 +25,13 @@ def partner_or_404(party_id: int) -> Party:
     return party
 
 
+def with_valid_certifications(engineers: list[Engineer]) -> list[dict]:
+    """Engineers as schemas.Engineer writes them, each with the certifications valid today."""
+    valid = service.valid_certifications([engineer.id for engineer in engineers], today_in_china())
+    return [{**{name: getattr(engineer, name) for name in ("id", "party_id", "name", "phone", "email", "active")},
+             "valid_certifications": valid[engineer.id]} for engineer in engineers]
+
+
 def product_line_id(code: str | None, field: str = "product_line") -> int | None:
     if not code:
         return None
@@ -155,12 +162,14 @@ def end_coverage(coverage_id):
 @blp.response(200, page_schema(schemas.Engineer))
 @documented_errors(403, 404, 422)
 def list_engineers(args, partner_id):
-    """A partner's engineers: HQ, or the partner's own partner_admin."""
+    """A partner's engineers with the certifications valid today: HQ, or the partner's own partner_admin."""
     user = api_user()
     require_role(user, *HQ_ROLES, "partner_admin")
     party = partner_or_404(partner_id)
     statement = scoped(sa.select(Engineer).where(Engineer.party_id == party.id), Engineer, user)
-    return keyset_page(statement.order_by(Engineer.id), Engineer.id, args)
+    page = keyset_page(statement.order_by(Engineer.id), Engineer.id, args)
+    page["items"] = with_valid_certifications(page["items"])
+    return page
 
 
 @blp.route("/partners/<id:partner_id>/engineers", methods=["POST"], tags=ENGINEERS)
@@ -172,15 +181,16 @@ def add_engineer(data, partner_id):
     user = api_user()
     party = partner_or_404(partner_id)
     service.require_engineer_manager(user)
-    return service.save_engineer(party, data, actor_id=user.id)
+    return with_valid_certifications([service.save_engineer(party, data, actor_id=user.id)])[0]
 
 
 @blp.route("/engineers/<id:engineer_id>", methods=["GET"], tags=ENGINEERS)
 @blp.response(200, schemas.Engineer)
 @documented_errors(404)
 def get_engineer(engineer_id):
-    """One engineer: HQ, the partner's own users (an engineer: only themselves)."""
-    return get_or_404(Engineer, engineer_id, api_user())
+    """One engineer with the certifications valid today: HQ, the partner's own users (an engineer:
+    only themselves)."""
+    return with_valid_certifications([get_or_404(Engineer, engineer_id, api_user())])[0]
 
 
 @blp.route("/engineers/<id:engineer_id>/certifications", methods=["GET"], tags=ENGINEERS)

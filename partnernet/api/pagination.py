@@ -40,8 +40,10 @@ def decode_cursor(cursor: str | None, kind: str) -> str | None:
     return value
 
 
-def keyset_page(statement, column, args: dict, descending: bool = False, integer: bool = True) -> dict:
-    """The page of an ordered statement after the cursor's key; `column` is the unique sort key."""
+def keyset_page(statement, column, args: dict, descending: bool = False, integer: bool = True,
+                scalars: bool = True) -> dict:
+    """The page of an ordered statement after the cursor's key; `column` is the unique sort key.
+    `scalars=False`: the items are the statement's rows, the key read from each row's first entity."""
     limit = args["limit"]
     after = decode_cursor(args.get("cursor"), "k")
     if after is not None:
@@ -50,11 +52,14 @@ def keyset_page(statement, column, args: dict, descending: bool = False, integer
                 raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
             after = int(after)
         statement = statement.where(column < after if descending else column > after)
-    rows = list(db.session.execute(statement.limit(limit + 1)).scalars())
+    result = db.session.execute(statement.limit(limit + 1))
+    rows = list(result.scalars() if scalars else result.all())
     more = len(rows) > limit
     rows = rows[:limit]
-    key = column.key
-    return {"items": rows, "next_cursor": encode_cursor("k", getattr(rows[-1], key)) if more else None}
+    if not more:
+        return {"items": rows, "next_cursor": None}
+    last = rows[-1] if scalars else rows[-1][0]
+    return {"items": rows, "next_cursor": encode_cursor("k", getattr(last, column.key))}
 
 
 def offset_page(fetch, args: dict) -> dict:

@@ -15,24 +15,36 @@ from partnernet.tickets.models import Ticket
 
 def owner_of(ticket: Ticket) -> dict:
     """Who holds the ticket now: the partner that accepted it or is offered it, else HQ."""
-    party = ticket.owner or ticket.offered_to
+    return party_view(ticket.owner or ticket.offered_to)
+
+
+def party_view(party) -> dict:
+    """HQ or a partner, as schemas.PartyField writes them."""
     if party is None or party.is_hq:
         return {"type": "hq"}
     return {"type": "partner", "id": party.id, "name": party.name}
 
 
 def route_for(ticket: Ticket, user: User) -> dict | None:
-    route = ticket.route
-    if not route:
+    if not ticket.route:
         return None
+    # Why it is at HQ now: a return puts it there after routing had offered it.
+    return route_view(ticket.route, user, ticket.hq_queue_cause if ticket.status == "hq_queue" else None)
+
+
+def route_view(route: dict, user: User, cause: str | None = None) -> dict:
+    """A stored routing decision (routing.Decision.as_dict) in the API's names and times."""
     candidates = [c for c in route.get("candidates", []) if user.is_hq or c.get("party_id") == user.party_id]
-    decided_at = route.get("decided_at")
     return {
-        # Why it is at HQ now: a return puts it there after routing had offered it.
-        "cause": ticket.hq_queue_cause if ticket.status == "hq_queue" else route.get("cause"),
-        "decided_at": datetime.fromisoformat(decided_at) if decided_at else None,
+        "cause": cause or route.get("cause"),
+        "decided_at": instant(route.get("decided_at")),
         "candidates": [candidate_view(c) for c in candidates],
     }
+
+
+def instant(stored: str | None) -> datetime | None:
+    """A time stored as ISO text in an event's details or a route; the schema writes it +08:00."""
+    return datetime.fromisoformat(stored) if stored else None
 
 
 def candidate_view(candidate: dict) -> dict:
@@ -52,9 +64,27 @@ def events_for(ticket: Ticket, user: User) -> list[dict]:
         view = {name: getattr(event, name) for name in (
             "id", "kind", "at", "actor_user_id", "party_id", "from_status", "to_status", "reason_code", "note")}
         if user.is_hq:
-            view["data"] = event.data
+            view["data"] = event_data(event.data, user)
         views.append(view)
     return views
+
+
+# The stored details' keys as the API names them (schemas.TicketEventData); others stay inside.
+PLAIN_DATA = ("tier", "billable", "billable_reason", "engineer_id", "previous_engineer_id")
+
+
+def event_data(data: dict | None, user: User) -> dict | None:
+    """An event's stored details in the API's conventions: times +08:00 (the schema writes them),
+    a route's candidates named `partner_id` as in a ticket's route."""
+    if not data:
+        return None
+    view = {name: data[name] for name in PLAIN_DATA if name in data}
+    if data.get("route"):
+        view["route"] = route_view(data["route"], user)
+    for stored, name in (("deadline", "deadline"), ("due", "due"), ("at", "done_at")):
+        if data.get(stored):
+            view[name] = instant(data[stored])
+    return view or None
 
 
 def ticket_view(ticket: Ticket, user: User, include_events: bool = False) -> dict:

@@ -10,11 +10,27 @@ from marshmallow import fields, validate
 
 from partnernet.api.fields import ChinaDateTime, Day, Id, Money, Text
 from partnernet.api.pagination import ListArgs
-from partnernet.network.models import CERTIFICATION_LEVELS, PARTNER_KINDS, PARTY_STATUSES, TIERS
+from partnernet.audit.measures import FLAG_REASONS
+from partnernet.audit.models import DECISIONS, RUN_TRIGGERS
+from partnernet.auth.models import LOCALES, ROLES
+from partnernet.customers.service import SERVICE_STATES
+from partnernet.db_types import MAX_ID
+from partnernet.errors import ERROR_CODES
+from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS, PARTY_STATUSES,
+                                       ROUTABLE_STATUSES, TIERS)
 from partnernet.regions.models import LEVELS
 from partnernet.routing import SKIP_REASONS
-from partnernet.tickets.models import CHANNELS, COMPLEXITIES, EVENT_KINDS, HQ_QUEUE_CAUSES, TICKET_STATUSES
+from partnernet.tickets.models import (BILLABLE_REASONS, CHANNELS, COMPLEXITIES, EVENT_KINDS, HQ_QUEUE_CAUSES,
+                                       TICKET_STATUSES)
 from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
+
+# Why a ticket's event happened: a decline's or a return's reason, the HQ queue's cause (queued,
+# taken by HQ), or the status that withdrew a partner's offers (rerouted).
+EVENT_REASON_CODES = tuple(dict.fromkeys(
+    DECLINE_REASONS + RETURN_REASONS + HQ_QUEUE_CAUSES
+    + tuple(status for status in PARTY_STATUSES if status not in ROUTABLE_STATUSES)))
+ENUM_NAMES = {TIERS: "Tier", HQ_QUEUE_CAUSES: "HqQueueCause", BILLABLE_REASONS: "BillableReason",
+              TICKET_STATUSES: "TicketStatus", EVENT_REASON_CODES: "EventReasonCode", LOCALES: "Language"}
 
 
 def text(max_length: int, min_length: int = 0, **kwargs):
@@ -26,6 +42,11 @@ def optional_text(max_length: int, **kwargs):
 
 
 def one_of(choices, **kwargs):
+    """A string of fixed values. One that may be null is declared as a named enum (ENUM_NAMES),
+    referred to as nullable (spec.nullable_one_way): the form client generators read as "this enum
+    or null"."""
+    if kwargs.get("allow_none"):
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "enum_name": ENUM_NAMES[tuple(choices)]}
     return fields.String(validate=validate.OneOf(choices), **kwargs)
 
 
@@ -35,7 +56,7 @@ REGION_CODE = dict(validate=validate.Regexp(r"^[0-9]{6}$"), metadata={"example":
 # --- errors ------------------------------------------------------------------------------------
 
 class ErrorDetail(ma.Schema):
-    code = fields.String(required=True, metadata={"example": "validation_failed"})
+    code = one_of(ERROR_CODES, required=True, metadata={"example": "validation_failed"})
     message = fields.String(required=True)
     fields_ = fields.Dict(keys=fields.String(), values=fields.String(), required=True, data_key="fields",
                           metadata={"description": "One message per invalid field."})
@@ -150,6 +171,13 @@ class CoverageIn(ma.Schema):
     effective_to = Day(allow_none=True)
 
 
+class ValidCertification(ma.Schema):
+    id = fields.Integer(required=True)
+    product_line = fields.Function(lambda c: c.product_line.code, required=True, metadata={"type": "string"})
+    level = one_of(CERTIFICATION_LEVELS, required=True)
+    expires_on = fields.Date(required=True, metadata={"description": "Valid up to and including this day."})
+
+
 class Engineer(ma.Schema):
     id = fields.Integer(required=True)
     partner_id = fields.Integer(required=True, attribute="party_id")
@@ -157,6 +185,8 @@ class Engineer(ma.Schema):
     phone = fields.String(required=True, allow_none=True)
     email = fields.String(required=True, allow_none=True)
     active = fields.Boolean(required=True)
+    valid_certifications = fields.List(fields.Nested(ValidCertification), required=True, metadata={
+        "description": "The certifications that let the engineer serve today (持证上岗)."})
 
 
 class EngineerIn(ma.Schema):
@@ -174,7 +204,7 @@ class Certification(ma.Schema):
     number = fields.String(required=True)
     issued_on = fields.Date(required=True)
     expires_on = fields.Date(required=True)
-    status = fields.String(required=True, metadata={"example": "pending"})
+    status = one_of(CERTIFICATION_STATUSES, required=True)
     submitted_at = ChinaDateTime(required=True)
     reviewed_at = ChinaDateTime(required=True, allow_none=True)
     review_note = fields.String(required=True, allow_none=True)
@@ -224,6 +254,8 @@ class CustomerIn(ma.Schema):
 
 class CustomerListArgs(ListArgs):
     q = text(50, metadata={"description": "Part of the name."})
+    region = Text(validate=validate.Regexp(r"^[0-9]{6}$"),
+                  metadata={"description": "At or under this region.", "example": "330100"})
 
 
 class Contract(ma.Schema):
@@ -238,6 +270,29 @@ class Contract(ma.Schema):
     sla_policy = fields.Function(lambda c: c.sla_policy.code, required=True, metadata={"type": "string"})
     sold_by_partner_id = fields.Function(lambda c: None if c.sold_by.is_hq else c.sold_by_party_id,
                                          required=True, allow_none=True, metadata={"type": "integer"})
+
+
+class Entitlement(ma.Schema):
+    """What intake applies to a ticket under the contract today."""
+    service = one_of(SERVICE_STATES, required=True, metadata={
+        "description": "free (the free first year), paid (annual fees paid up) or unpaid (tickets are billable)."})
+    covered_until = fields.Date(required=True, metadata={"description": "The last day covered, free or paid."})
+    annual_fee = Money(required=True, metadata={"description": "A year's service fee (the contract's value × the rate)."})
+    onsite_included = fields.Boolean(required=True, metadata={
+        "description": "On-site service (L3) is included: the value is at least the on-site threshold."})
+    default_tier = one_of(TIERS, required=True, metadata={"description": "The tier intake gives a ticket that names none."})
+    billable_tiers = fields.Nested("BillableTiers", required=True, metadata={
+        "description": "Per tier, why a ticket at that tier would be billable today, or null when it is included."})
+
+
+class BillableTiers(ma.Schema):
+    L1 = one_of(BILLABLE_REASONS, required=True, allow_none=True)
+    L2 = one_of(BILLABLE_REASONS, required=True, allow_none=True)
+    L3 = one_of(BILLABLE_REASONS, required=True, allow_none=True)
+
+
+class ContractWithEntitlement(Contract):
+    entitlement = fields.Nested(Entitlement, required=True)
 
 
 class ContractIn(ma.Schema):
@@ -277,7 +332,7 @@ class IdempotencyHeader(ma.Schema):
 
 class TicketListArgs(ListArgs):
     status = one_of(TICKET_STATUSES + ("open",))
-    partner_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+    partner_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
                                 metadata={"description": "Held or offered to this partner."})
     region = Text(validate=validate.Regexp(r"^[0-9]{6}$"),
                   metadata={"description": "At or under this region.", "example": "330100"})
@@ -290,10 +345,31 @@ class TicketDetailArgs(ma.Schema):
     include = one_of(("events",), metadata={"description": "`events` adds the ticket's history."})
 
 
-class Owner(ma.Schema):
-    type = one_of(("hq", "partner"), required=True)
-    id = fields.Integer()
-    name = fields.String()
+class HqOwner(ma.Schema):
+    type = one_of(("hq",), required=True)
+
+
+class PartnerOwner(ma.Schema):
+    type = one_of(("partner",), required=True)
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+PARTY_UNION = {
+    "oneOf": [{"$ref": "#/components/schemas/HqOwner"}, {"$ref": "#/components/schemas/PartnerOwner"}],
+    "discriminator": {"propertyName": "type", "mapping": {"hq": "#/components/schemas/HqOwner",
+                                                          "partner": "#/components/schemas/PartnerOwner"}}}
+
+
+class PartyField(fields.Field):
+    """HQ ({"type": "hq"}) or a partner ({"type": "partner", "id", "name"}): a tagged union."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={**PARTY_UNION, **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        schema = PartnerOwner if value["type"] == "partner" else HqOwner
+        return schema().dump(value)
 
 
 class Offer(ma.Schema):
@@ -310,13 +386,13 @@ class Due(ma.Schema):
 
 class Candidate(ma.Schema):
     partner_id = fields.Integer(required=True)
-    name = fields.String()
-    kind = fields.String()
+    name = fields.String(required=True)
+    kind = one_of(PARTNER_KINDS, required=True)
     level = one_of(("county", "city", "province"), required=True)
     outcome = one_of(("offered", "ranked", "skipped"), required=True)
-    rank = fields.Integer()
-    reason = one_of(SKIP_REASONS)
-    detail = fields.String(allow_none=True)
+    rank = fields.Integer(metadata={"description": "1 for the offered partner, then in order; not when skipped."})
+    reason = one_of(SKIP_REASONS, metadata={"description": "Why it was skipped; only when skipped."})
+    detail = fields.String(allow_none=True, metadata={"description": "More on the reason (a date, a load)."})
 
 
 class Route(ma.Schema):
@@ -326,27 +402,42 @@ class Route(ma.Schema):
         "description": "HQ sees every candidate; a partner's users see only their own partner's entry."})
 
 
+class TicketEventData(ma.Schema):
+    """The details of a ticket's event, each field for the kinds that carry it (docs/api.md)."""
+    tier = one_of(TIERS, metadata={"description": "created: the tier given at intake."})
+    billable = fields.Boolean(metadata={"description": "created: billable at intake."})
+    billable_reason = one_of(BILLABLE_REASONS, allow_none=True, metadata={"description": "created: why billable."})
+    deadline = ChinaDateTime(metadata={"description": "offered: when the offer expires."})
+    route = fields.Nested(Route, metadata={"description": "offered, queued_to_hq: the routing decision."})
+    engineer_id = fields.Integer(metadata={"description": "accepted, assigned: the engineer now assigned."})
+    previous_engineer_id = fields.Integer(allow_none=True, metadata={"description": "assigned: the one before."})
+    due = ChinaDateTime(metadata={"description": "response_*, resolution_*: when the target was due."})
+    done_at = ChinaDateTime(metadata={"description": "response_* and resolution_* recorded on the answer or the "
+                                                     "resolution: when the ticket was answered or resolved."})
+
+
 class TicketEvent(ma.Schema):
     id = fields.Integer(required=True)
     kind = one_of(EVENT_KINDS, required=True)
     at = ChinaDateTime(required=True)
     actor_user_id = fields.Integer(required=True, allow_none=True)
     party_id = fields.Integer(required=True, allow_none=True)
-    from_status = fields.String(required=True, allow_none=True)
-    to_status = fields.String(required=True, allow_none=True)
-    reason_code = fields.String(required=True, allow_none=True)
+    from_status = one_of(TICKET_STATUSES, required=True, allow_none=True)
+    to_status = one_of(TICKET_STATUSES, required=True, allow_none=True)
+    reason_code = one_of(EVENT_REASON_CODES, required=True, allow_none=True)
     note = fields.String(required=True, allow_none=True)
-    data = fields.Dict(allow_none=True, metadata={"description": "Details of the change (HQ only)."})
+    data = fields.Nested(TicketEventData, allow_none=True, metadata={
+        "description": "Details of the change (HQ only; null for kinds that carry none)."})
 
 
 class Ticket(ma.Schema):
     id = fields.Integer(required=True)
     status = one_of(TICKET_STATUSES, required=True)
-    owner = fields.Nested(Owner, required=True)
+    owner = PartyField(required=True, metadata={"description": "Who holds the ticket now: HQ or a partner."})
     offer = fields.Nested(Offer, required=True, allow_none=True)
     tier = one_of(TIERS, required=True)
     billable = fields.Boolean(required=True)
-    billable_reason = fields.String(required=True, allow_none=True)
+    billable_reason = one_of(BILLABLE_REASONS, required=True, allow_none=True)
     due = fields.Nested(Due, required=True)
     route = fields.Nested(Route, required=True, allow_none=True)
     customer_id = fields.Integer(required=True)
@@ -422,14 +513,15 @@ class AuditRun(ma.Schema):
     threshold = fields.Float(required=True)
     min_offers = fields.Integer(required=True)
     sold_not_served_threshold = fields.Float(required=True)
-    triggered_by = fields.String(required=True)
+    triggered_by = one_of(RUN_TRIGGERS, required=True)
     created_at = ChinaDateTime(required=True)
     partners = fields.Integer(required=True, metadata={"description": "Partners measured."})
     flagged = fields.Integer(required=True, metadata={"description": "Partners flagged."})
+    decided = fields.Integer(required=True, metadata={"description": "Findings a channel manager has decided."})
 
 
 class AuditDecision(ma.Schema):
-    decision = one_of(("dismiss", "warning", "probation", "suspension"), required=True)
+    decision = one_of(DECISIONS, required=True)
     note = fields.String(required=True)
     decided_by_id = fields.Integer(required=True)
     decided_at = ChinaDateTime(required=True)
@@ -455,10 +547,23 @@ class AuditFinding(ma.Schema):
     sla_met = fields.Integer(required=True)
     sla_attainment = fields.Float(required=True, allow_none=True)
     flagged = fields.Boolean(required=True)
-    flag_reasons = fields.List(fields.String(), required=True, allow_none=True)
+    flag_reasons = fields.List(one_of(FLAG_REASONS), required=True, allow_none=True)
     decision = fields.Nested(AuditDecision, required=True, allow_none=True)
 
 
 class FindingDecisionIn(ma.Schema):
-    decision = one_of(("dismiss", "warning", "probation", "suspension"), required=True)
+    decision = one_of(DECISIONS, required=True)
     note = text(5000, required=True)
+
+
+# --- who am I ----------------------------------------------------------------------------------
+
+class Me(ma.Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = one_of(ROLES, required=True)
+    party = PartyField(required=True, metadata={"description": "The party the user acts for: HQ or a partner."})
+    engineer_id = fields.Integer(required=True, allow_none=True, metadata={"description": "An engineer's own record."})
+    language = one_of(LOCALES, required=True, allow_none=True, metadata={
+        "description": "The user's own language; null: the browser's (Accept-Language)."})

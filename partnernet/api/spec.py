@@ -16,9 +16,11 @@ Authenticate with `Authorization: Bearer <token>`: create a token on your profil
 `flask --app wsgi tokens create EMAIL`. A token acts with its user's role and scope. Times are
 ISO 8601 in China's time (+08:00); money is a decimal string in CNY. Lists take `limit` and
 `cursor` and answer `{"items": [...], "next_cursor": ...}`. Errors answer
-`{"error": {"code", "message", "fields"}}`. Requests are limited per token and per client address
-(by default 600 and 1,200 a minute), and tokens that authenticate nobody to 20 a minute per
-address: over a limit the answer is 429 `rate_limited` with `Retry-After` (seconds).
+`{"error": {"code", "message", "fields"}}`, on every path under /api/v1; messages are in the
+language of `Accept-Language` (zh-CN or en), else the user's own, else Chinese. Requests are
+limited per token and per client address (by default 600 and 1,200 a minute), and tokens that
+authenticate nobody to 20 a minute per address: over a limit the answer is 429 `rate_limited`
+with `Retry-After` (seconds).
 """
 
 
@@ -47,10 +49,50 @@ class PartnernetApi(Api):
         super().register_blueprint(blp, **options)
         # Operations carry their own tags (TAGS below); flask-smorest adds one per blueprint.
         self.spec._tags[:] = [tag for tag in self.spec._tags if tag["name"] != blp.name]
+        # Every operation answers in the language asked for (partnernet.i18n.select_locale).
+        # Written out in each, as the operation's other parameters are, not as a $ref.
+        for operations in self.spec._paths.values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    parameters = operation.setdefault("parameters", [])
+                    if ACCEPT_LANGUAGE not in parameters:
+                        parameters.append(dict(ACCEPT_LANGUAGE))
 
     def _register_error_handlers(self):
         """flask-smorest would answer every HTTP error of the whole app (UI pages included) in its
         own shape; partnernet.errors and the API blueprint's handlers answer instead."""
+
+    def _register_pagination_header(self):
+        """Our lists page by cursor in the body (pagination.page_schema), not flask-smorest's
+        page-number header: its PaginationMetadata schema would be declared and never used."""
+
+
+def nullable_one_way(self, field, ret, **kwargs) -> dict:
+    """How a nullable field reads in OpenAPI 3.0, in the one way validators and client generators
+    understand: a nested object as `allOf: [$ref]` with `nullable: true` (apispec's `anyOf` with
+    `{type: object, nullable: true}` lets any object pass); an enum likewise, as a named schema
+    of its values without `null` (schemas.one_of). A field's `discriminator` metadata is kept
+    (apispec drops it)."""
+    any_of = ret.get("anyOf", [])
+    refs = [branch for branch in any_of if "$ref" in branch]
+    if field.allow_none and len(any_of) == 2 and len(refs) == 1:
+        del ret["anyOf"]
+        ret.update({"allOf": refs, "nullable": True})
+    if "enum_name" in field.metadata:  # a nullable enum: by name, as a nullable reference
+        name = field.metadata["enum_name"]
+        values = [value for value in ret.pop("enum") if value is not None]
+        if name not in self.spec.components.schemas:
+            self.spec.components.schema(name, {"type": "string", "enum": values})
+        ret.pop("type", None)
+        ret.update({"allOf": [{"$ref": f"#/components/schemas/{name}"}], "nullable": True})
+    if "discriminator" in field.metadata:
+        ret["discriminator"] = field.metadata["discriminator"]
+    return {}
+
+
+ACCEPT_LANGUAGE = {"name": "Accept-Language", "in": "header", "required": False,
+                   "description": "The language of messages (`zh-CN` or `en`); without it, the user's own.",
+                   "schema": {"type": "string", "example": "en"}}
 
 
 def create_api(app) -> PartnernetApi:
@@ -63,6 +105,10 @@ def create_api(app) -> PartnernetApi:
         "info": {"description": DESCRIPTION},
         "security": [{"bearerAuth": []}],
     })
+    api.ma_plugin.converter.add_attribute_function(nullable_one_way)
+    # The members of schemas.PartyField's tagged union, which names them by reference.
+    api.spec.components.schema("HqOwner", schema=schemas.HqOwner)
+    api.spec.components.schema("PartnerOwner", schema=schemas.PartnerOwner)
     for name, description in TAGS:
         api.spec.tag({"name": name, "description": description})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

@@ -184,14 +184,23 @@ def list_runs(user: User, limit: int | None = None) -> list[RunSummary]:
     HQ only (a partner sees its findings, not the runs)."""
     if not user.is_hq:
         raise NotFound()
-    flagged = sa.func.sum(sa.case((AuditFinding.flagged, 1), else_=0))
-    decided = sa.func.count(AuditDecision.id)
-    statement = (sa.select(AuditRun, sa.func.count(AuditFinding.id), flagged, decided)
-                 .outerjoin(AuditFinding, AuditFinding.run_id == AuditRun.id)
-                 .outerjoin(AuditDecision, AuditDecision.finding_id == AuditFinding.id)
-                 .group_by(AuditRun.id).order_by(AuditRun.id.desc()))
+    statement = run_summaries_statement().order_by(AuditRun.id.desc())
     if limit:
         statement = statement.limit(limit)
+    return run_summaries(statement)
+
+
+def run_summaries_statement():
+    """SQL: each run with how many partners it measured, flagged, and has decided (unordered)."""
+    flagged = sa.func.sum(sa.case((AuditFinding.flagged, 1), else_=0))
+    decided = sa.func.count(AuditDecision.id)
+    return (sa.select(AuditRun, sa.func.count(AuditFinding.id), flagged, decided)
+            .outerjoin(AuditFinding, AuditFinding.run_id == AuditRun.id)
+            .outerjoin(AuditDecision, AuditDecision.finding_id == AuditFinding.id)
+            .group_by(AuditRun.id))
+
+
+def run_summaries(statement) -> list[RunSummary]:
     return [RunSummary(run, partners, int(flags or 0), decisions)
             for run, partners, flags, decisions in db.session.execute(statement)]
 

@@ -172,6 +172,9 @@ def generated_number(now: datetime) -> str:
 
 # --- the service entitlement --------------------------------------------------------------------
 
+SERVICE_STATES = ("free", "paid", "unpaid")
+
+
 @dataclass(frozen=True)
 class ServiceStatus:
     """Where a contract's service entitlement stands on a day: `state` is `free` (the free
@@ -187,7 +190,8 @@ def service_status(contract, today: date, settings: dict) -> ServiceStatus:
     to the day fees are paid. `contract`: a Contract or a row with its columns."""
     free_until = add_months(contract.starts_on, int(settings["free_service_months"])) - timedelta(days=1)
     covered = max(free_until, contract.service_paid_until or free_until)
-    state = "free" if today <= free_until else "paid" if today <= covered else "unpaid"
+    free, paid, unpaid = SERVICE_STATES
+    state = free if today <= free_until else paid if today <= covered else unpaid
     fee = (contract.value * Decimal(str(settings["service_fee_rate"]))).quantize(CENT)
     return ServiceStatus(state, covered, fee)
 

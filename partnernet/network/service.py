@@ -136,6 +136,20 @@ def certified_engineers(party_id: int, product_line_id: int, day: date) -> list[
     return list(db.session.execute(statement).scalars())
 
 
+def valid_certifications(engineer_ids, day: date) -> dict[int, list[Certification]]:
+    """Each engineer's certifications that let them serve on `day`, by product line code, in one
+    query: who may take a ticket of which line, without a request per engineer."""
+    statement = (sa.select(Certification)
+                 .where(Certification.engineer_id.in_(list(engineer_ids)), Certification.status == "valid",
+                        Certification.issued_on <= day, Certification.expires_on >= day)
+                 .options(sa.orm.selectinload(Certification.product_line))
+                 .order_by(Certification.engineer_id, Certification.expires_on.desc(), Certification.id))
+    found: dict[int, list[Certification]] = {engineer_id: [] for engineer_id in engineer_ids}
+    for certification in db.session.execute(statement).scalars():
+        found[certification.engineer_id].append(certification)
+    return found
+
+
 def parties_with_certified_engineer(product_line_id, day: date):
     """SQL subquery: ids of parties with at least one active engineer certified for the line."""
     return (sa.select(Engineer.party_id)

@@ -23,6 +23,9 @@ HQ_QUEUE_CAUSES = (
     "no_coverage", "no_certified_engineer", "all_at_capacity",
     "all_declined", "all_expired", "returned_by_partner",
 )
+# Why a ticket is billable (tickets.service.entitlement): no contract, on-site below the threshold,
+# service past the free year and unpaid.
+BILLABLE_REASONS = ("no_contract", "onsite_not_included", "service_unpaid")
 EVENT_KINDS = (
     "created", "routed", "offered", "accepted", "declined", "offer_expired",
     "returned_to_hq", "queued_to_hq", "taken_by_hq", "rerouted", "assigned",

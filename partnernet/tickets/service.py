@@ -30,19 +30,21 @@ from partnernet.settings.calendar import load_policy
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
-from partnernet.tickets.models import CHANNELS, COMPLEXITIES, HELD_STATUSES, Ticket, TicketEvent
+from partnernet.tickets.models import BILLABLE_REASONS, CHANNELS, COMPLEXITIES, HELD_STATUSES, Ticket, TicketEvent
 from partnernet.timeclock import CHINA, today_in_china
 from partnernet.transitions import compare_and_set
 
 DECLINE_REASONS = ("no_capacity", "no_engineer_available", "outside_expertise", "customer_unreachable",
                    "not_our_region", "other")
 RETURN_REASONS = ("beyond_our_skills", "needs_hq_development", "customer_request", "capacity", "other")
-# Where the owner of an accepted ticket may move it, and what each step requires.
+# Where the owner of an accepted ticket may move it, and what each step requires. A resolved
+# ticket only closes: reopening it is the customer's answer to the resolution (docs/design.md,
+# "Field work"), not a step of its owner, whose resolution target was recorded once when resolved.
 WORK_TRANSITIONS = {
     "accepted": ("in_progress", "waiting_on_customer", "resolved"),
     "in_progress": ("waiting_on_customer", "resolved"),
     "waiting_on_customer": ("in_progress", "resolved"),
-    "resolved": ("closed", "in_progress"),
+    "resolved": ("closed",),
 }
 
 
@@ -170,12 +172,13 @@ def contract_for(rows, today: date):
 
 def entitlement(contract, tier: str, today: date, settings: dict) -> tuple[bool, str | None]:
     """(billable, why): on-site below the threshold, or service past the free year and unpaid."""
+    no_contract, onsite_not_included, service_unpaid = BILLABLE_REASONS
     if contract is None:
-        return True, "no_contract"
+        return True, no_contract
     if tier == "L3" and contract.value < Decimal(str(settings["onsite_threshold_cny"])):
-        return True, "onsite_not_included"
+        return True, onsite_not_included
     if service_status(contract, today, settings).state == "unpaid":
-        return True, "service_unpaid"
+        return True, service_unpaid
     return False, None
 
 
@@ -506,8 +509,6 @@ def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: da
     if to_status == "resolved":
         ticket.resolved_at = now
         clocks.record_resolution(ticket, now)
-    elif before == "resolved" and to_status == "in_progress":
-        ticket.resolved_at = None  # reopened (closing keeps when it was resolved)
     if to_status == "closed":
         ticket.closed_at = now
     add_event(ticket, "status_changed", now, user, party_id=ticket.owner_party_id, from_status=before,
