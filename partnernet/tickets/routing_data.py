@@ -53,8 +53,11 @@ def answers():
             .scalar_subquery())
 
 
-def candidate_statement():
-    """Built once: a statement object with bound parameters keeps SQLAlchemy's compiled form cached."""
+def candidate_statement(new_ticket: bool = False):
+    """Built once: a statement object with bound parameters keeps SQLAlchemy's compiled form cached.
+
+    A ticket being opened (no id yet) has no history: its statement leaves out the answers, so
+    that PostgreSQL keeps one generic plan instead of planning around a NULL id each time."""
     day = sa.bindparam("day", type_=sa.Date)
     product_line_id = sa.bindparam("product_line_id")
     certified = sa.exists().where(Engineer.party_id == Party.id, Certification.engineer_id == Engineer.id,
@@ -80,7 +83,7 @@ def candidate_statement():
                       Party.tier_l3.label("offers_l3"),
                       certified.label("certified"), last_expiry.label("last_expiry"), load.label("load"),
                       standing.label("standing"),
-                      answers().label("answers"))
+                      (sa.literal(0) if new_ticket else answers()).label("answers"))
             .join(Party, Party.id == Coverage.party_id)
             # The chain has one to three regions: padded to three, plain parameters again.
             .where(one_of(Coverage.region_code, [sa.bindparam(f"code{i}") for i in range(3)]), Party.kind != "hq",
@@ -90,6 +93,7 @@ def candidate_statement():
 
 
 CANDIDATES = candidate_statement()
+NEW_TICKET_CANDIDATES = candidate_statement(new_ticket=True)
 
 
 def gather(ticket: Ticket, day: date) -> tuple[routing.TicketFacts, list[routing.Candidate]]:
@@ -98,8 +102,9 @@ def gather(ticket: Ticket, day: date) -> tuple[routing.TicketFacts, list[routing
     levels = dict(chain)
     codes = (list(levels) * 3)[:3]
     # Through the connection: a plain Core read, no ORM result processing.
-    rows = db.session.connection().execute(CANDIDATES, {
-        "ticket_id": ticket.id, "code0": codes[0], "code1": codes[1], "code2": codes[2],
+    statement, ids = (NEW_TICKET_CANDIDATES, {}) if ticket.id is None else (CANDIDATES, {"ticket_id": ticket.id})
+    rows = db.session.connection().execute(statement, {
+        **ids, "code0": codes[0], "code1": codes[1], "code2": codes[2],
         "product_line_id": ticket.product_line_id, "day": day}).all()
     facts = routing.TicketFacts(
         product_line=product_line_code(ticket.product_line_id), tier=ticket.tier,

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
 
@@ -68,36 +69,30 @@ def add_event(ticket: Ticket, kind: str, now: datetime, actor: User | None = Non
 
 # --- intake ------------------------------------------------------------------------------------
 
-# What the due times need of an SLA policy (partnernet.tickets.clocks.due_times).
-POLICY_COLUMNS = ("kind", "timezone", "day_start", "day_end", "response_minutes", "resolution_simple_minutes",
-                  "resolution_complex_minutes")
-
-
 def customer_contracts_statement():
-    """The customer's region and each of its contracts with its SLA policy and whether it covers
-    the product line: one row per contract, one row of NULLs for a customer without contracts, no
-    row for an unknown customer."""
+    """The customer's region and each of its contracts (with its SLA policy) and whether it covers
+    the product line: one row per contract, one row without a contract for a customer without
+    contracts, no row for an unknown customer."""
     covers = sa.exists().where(contract_product_line.c.contract_id == Contract.id,
                                contract_product_line.c.product_line_id == sa.bindparam("product_line_id"))
-    return (sa.select(Customer.region_code.label("customer_region_code"), Contract.id, Contract.starts_on,
-                      Contract.value, Contract.service_paid_until, covers.label("covers"),
-                      *(getattr(SlaPolicy, name) for name in POLICY_COLUMNS))
+    return (sa.select(Customer.region_code.label("customer_region_code"), Contract, covers.label("covers"))
             .select_from(Customer)
             .outerjoin(Contract, Contract.customer_id == Customer.id)
             .outerjoin(SlaPolicy, SlaPolicy.id == Contract.sla_policy_id)
+            .options(contains_eager(Contract.sla_policy))
             .where(Customer.id == sa.bindparam("customer_id")))
 
 
 CUSTOMER_CONTRACTS = customer_contracts_statement()
 
 
-def contract_for(rows, today: date):
+def contract_for(rows, today: date) -> Contract | None:
     """Of CUSTOMER_CONTRACTS' rows, the contract for the line (the latest started), else the
     latest contract, else None."""
-    rows = [r for r in rows if r.id is not None]
-    started = [r for r in rows if r.starts_on <= today] or rows
+    rows = [r for r in rows if r.Contract is not None]
+    started = [r for r in rows if r.Contract.starts_on <= today] or rows
     pool = [r for r in started if r.covers] or started
-    return max(pool, key=lambda r: (r.starts_on, r.id)) if pool else None
+    return max(pool, key=lambda r: (r.Contract.starts_on, r.Contract.id)).Contract if pool else None
 
 
 def entitlement(contract, tier: str, today: date, settings: dict) -> tuple[bool, str | None]:
@@ -149,10 +144,9 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, linked=())
     contract = contract_for(rows, today)
     tier = request.tier or default_tier(contract, settings)
     billable, reason = entitlement(contract, tier, today, settings)
-    # The contract's row carries its policy's columns; without a contract, business hours.
-    response_due, resolution_due = clocks.due_times(contract or load_policy("business-hours"),
-                                                    request.complexity, now)
-    ticket = Ticket(customer_id=request.customer_id, contract_id=contract.id if contract else None,
+    policy = contract.sla_policy if contract else load_policy("business-hours")
+    response_due, resolution_due = clocks.due_times(policy, request.complexity, now)
+    ticket = Ticket(customer_id=request.customer_id, contract=contract,
                     region_code=request.region_code or rows[0].customer_region_code, product_line_id=line_id,
                     complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
                     billable_reason=reason, subject=subject, description=(request.description or "").strip(),
@@ -161,7 +155,6 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, linked=())
     db.session.add(ticket)
     add_event(ticket, "created", now, actor, to_status="new",
               data={"tier": tier, "billable": billable, "billable_reason": reason})
-    db.session.flush()  # the ticket's id, which routing and the offer's notification name
     route(ticket, now, actor, settings)
     for row in linked:
         row.ticket = ticket
@@ -214,6 +207,7 @@ def routed(decision: routing.Decision, now: datetime, deadline: datetime | None)
 
 def notify_offer(ticket: Ticket, now: datetime) -> None:
     """Tell the offered partner's administrators, in their language, before the clock runs out."""
+    db.session.flush()  # the notification names the ticket's id: a new ticket gets it here
     notify_party(offer_notification(ticket, now))
 
 
