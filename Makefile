@@ -51,7 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_pages.py
-	$(BIN)/python benchmarks/bench_intake.py
+	$(BIN)/python benchmarks/bench_intake.py --against 33935ec
 	$(BIN)/python benchmarks/bench_import.py
 
 # Re-extract every translatable string and merge into both catalogues (then translate zh_CN).

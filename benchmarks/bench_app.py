@@ -2,15 +2,20 @@
 
 `gunicorn benchmarks.bench_app:app` serves everything `wsgi:app` serves, and:
 
-- `POST /bench/bare`: a plain Flask view that inserts one row into `bench_row` and commits;
+- `POST /bench/bare`: a plain Flask view that inserts one row into `bench_row` and commits (the
+  bench waits for it to answer before it starts);
 - `POST /bench/service`: the intake service alone (tickets.service.intake, routed and committed)
   for the JSON body of POST /api/v1/tickets, without the API around it: no token, no schemas, an
-  answer of just the id. It is a yardstick: how much of intake's cost is the API's.
+  answer of just the id. It shows how much of intake's cost is the API's.
+
+Every answer carries `X-Bench-Statements`: the SQL statements the request sent (a
+before_cursor_execute listener; a gunicorn sync worker serves one request at a time).
 
 `bench_row` is created here, through db.engine, outside the product's metadata (so migrations
 never see it)."""
 import sqlalchemy as sa
 from flask import Response, jsonify, request
+from sqlalchemy.engine import Engine
 
 from partnernet import create_app
 from partnernet.auth.models import User
@@ -23,6 +28,23 @@ app = create_app()
 tune_garbage_collector()  # as wsgi.py does in the product's web workers
 
 INSERT = sa.text("INSERT INTO bench_row (at) VALUES (:at)")
+_statements = [0]
+
+
+@sa.event.listens_for(Engine, "before_cursor_execute")
+def _count_statement(*_args):
+    _statements[0] += 1
+
+
+@app.before_request
+def _start_counting():
+    _statements[0] = 0
+
+
+@app.after_request
+def _report_statements(response):
+    response.headers["X-Bench-Statements"] = str(_statements[0])
+    return response
 
 
 def _create_table():
@@ -64,4 +86,4 @@ def bench_service():
         customer_id=data["customer_id"], product_line=data["product_line"], complexity=data["complexity"],
         channel=data["channel"], subject=data["subject"], description=data["description"], tier=data.get("tier")),
         User(id=_agent_id), now_utc())
-    return jsonify(id=ticket.id), 201
+    return jsonify(id=sa.inspect(ticket).identity[0]), 201  # the id without reading the ticket again

@@ -1,31 +1,35 @@
-"""Ticket intake over HTTP under gunicorn, next to a bare insert endpoint in the same server.
+"""What one ticket intake costs: this code beside an older revision, and at two network sizes.
 
-For each database (SQLite, then PostgreSQL when one is available): a fresh database is migrated
-and seeded with the demo network, an hq_agent API token is created, and gunicorn serves
-`benchmarks.bench_app:app` (the product app plus `POST /bench/bare` and `POST /bench/service`)
-on 127.0.0.1 with 4 sync workers. A bounded threaded client (THREADS threads, http.client) then
-alternates the endpoints in ROUNDS rounds of SECONDS s each:
+Targets (issue: intake on one ORM path and route()):
+- CPU per intake (app + database) of this code <= 1.5x that of --against REV (33935ec, the last
+  hand-built intake), measured side by side in one run, on SQLite and on PostgreSQL;
+- SQL statements per intake printed, and the same at the tenth and the full scale of
+  generate.py; CPU per intake at the full scale <= 1.2x the tenth's;
+- zero errors. It reports and never fails the build.
 
-  intake  POST /api/v1/tickets: a valid ticket for a random demo customer, routed and committed
+Part 1, over HTTP. For each database (SQLite, then PostgreSQL), each version gets a fresh database
+migrated and seeded with the demo network, an hq_agent API token, and its own gunicorn serving
+`benchmarks.bench_app:app` (this checkout's bench_app, also for REV) with 4 sync workers. A
+bounded threaded client loads, round by round and in turn for each version:
+
+  intake      POST /api/v1/tickets: a valid ticket for a random demo customer, routed and committed
   intake+key  the same with a new Idempotency-Key on every request, as integrations send them
-  service  the intake service alone, for the same body, without the API around it (no token, no
-          schemas): a yardstick for how much of intake's cost is the API's
-  bare    POST /bench/bare: a Flask view that inserts one row and commits
+  service     the intake service alone for the same body (no token, no schemas)
 
-and prints requests, rps, p50, p99 and errors for each, and intake rps / bare rps, with the lowest
-and highest of the rounds' ratios (intake+key's and the service's ratios are printed beside it,
-for information: the target is on intake). Beside them, the CPU each request cost, read from
-/proc: in gunicorn's workers, in the database server (only for the private PostgreSQL server this
-script starts) and in the load generator.
-Target: intake >= 40% of bare's throughput, and zero errors. It reports and never fails the build.
+and prints requests, rps, p50, p99, errors, SQL statements per request (bench_app's
+X-Bench-Statements header) and the CPU per request read from /proc: gunicorn's workers, the
+database server (PostgreSQL: a private server this script starts, so that its CPU is ours to
+read; TEST_POSTGRES_URL's server only when none can be started, without its CPU) and the client.
+On SQLite the database runs inside the app's workers.
 
-With --against REV, the code of git revision REV (a temporary worktree, run with this .venv) is
-served too, by its own gunicorn on its own fresh database, and every round loads both servers in
-turn: two versions measured under the same noise, which on a shared machine tells a change of
-5-10% apart where two runs one after the other cannot.
+Part 2, in one process, on SQLite: the cached databases of generate.py at the tenth and the full
+scale (benchmarks/.data/; generated first when missing, the full one in a few minutes), a working
+copy of each, and TICKETS intakes per scale through tickets.service.intake, ticket by ticket in
+alternating order; CPU per intake is the process's (app and SQLite), statements are counted by a
+before_cursor_execute listener.
 
-  .venv/bin/python benchmarks/bench_intake.py [--seconds 5] [--rounds 3] [--threads 16] [--only sqlite|postgresql]
-                                              [--against REV]
+  .venv/bin/python benchmarks/bench_intake.py [--against REV] [--seconds 5] [--rounds 3] [--threads 16]
+                                              [--only sqlite|postgresql|scales] [--tickets 1000]
 """
 import argparse
 import contextlib
@@ -47,7 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-TARGET = 0.40
+TARGET_RATIO = 1.5    # CPU per intake, this code / REV's
+TARGET_GROWTH = 1.2   # CPU per intake, full scale / tenth scale
 WORKERS = 4
 
 
@@ -137,7 +142,7 @@ class Gunicorn:
 def run_load(port: int, make_request, seconds: float, threads: int):
     """THREADS threads, each on its own keep-alive connection (reopened whenever the server closes
     it: gunicorn's sync workers close after every response), sending until the deadline."""
-    latencies, errors, samples = [], [0], []
+    latencies, errors, samples, statements = [], [0], [], []
     lock = threading.Lock()
     start = time.perf_counter()
     deadline = start + seconds
@@ -145,7 +150,7 @@ def run_load(port: int, make_request, seconds: float, threads: int):
     def worker(seed):
         rng = random.Random(seed)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, bad = [], 0
+        mine, counted, bad = [], [], 0
         while time.perf_counter() < deadline:
             method, path, body, headers = make_request(rng)
             t0 = time.perf_counter()
@@ -154,6 +159,8 @@ def run_load(port: int, make_request, seconds: float, threads: int):
                 response = conn.getresponse()
                 data = response.read()
                 ok = 200 <= response.status < 300
+                if ok and response.getheader("X-Bench-Statements"):
+                    counted.append(int(response.getheader("X-Bench-Statements")))
             except (OSError, http.client.HTTPException) as error:
                 ok, data = False, repr(error).encode()
                 conn.close()
@@ -166,6 +173,7 @@ def run_load(port: int, make_request, seconds: float, threads: int):
         conn.close()
         with lock:
             latencies.extend(mine)
+            statements.extend(counted)
             errors[0] += bad
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
@@ -174,7 +182,7 @@ def run_load(port: int, make_request, seconds: float, threads: int):
     for t in pool:
         t.join()
     elapsed = time.perf_counter() - start
-    return latencies, errors[0], elapsed, samples
+    return latencies, errors[0], elapsed, samples, statements
 
 
 def process_cpu(pids) -> float:
@@ -235,10 +243,7 @@ def endpoints_for(token: str, customers: list[int], lines: list[str]) -> dict:
         _method, _path, body, _headers = intake(rng)
         return "POST", "/bench/service", body, {"Content-Type": "application/json"}
 
-    def bare(_rng):
-        return "POST", "/bench/bare", b"", {"Content-Length": "0"}
-
-    return {"intake": intake, "intake+key": intake_with_key, "service": service_alone, "bare": bare}
+    return {"intake": intake, "intake+key": intake_with_key, "service": service_alone}
 
 
 def bench_database(label: str, codes: list[tuple[str, Path, str]], args, workdir: Path,
@@ -259,16 +264,15 @@ def bench_database(label: str, codes: list[tuple[str, Path, str]], args, workdir
                 run_load(servers[code].port, request, 1.0, args.threads)
         names = list(endpoints[codes[0][0]])
         totals = {(code, name): {"lat": [], "errors": 0, "elapsed": 0.0, "samples": [], "cpu": [0.0, 0.0, 0.0],
-                                 "rounds": []} for code in servers for name in names}
+                                 "statements": []} for code in servers for name in names}
         for r in range(args.rounds):
-            order = ("bare", "intake", "service", "intake+key") if r % 2 == 0 else \
-                ("intake+key", "service", "intake", "bare")
+            order = names if r % 2 == 0 else names[::-1]
             for code in (list(servers) if r % 2 == 0 else list(servers)[::-1]):
                 server = servers[code]
                 for name in order:
                     before = cpu_now(server.proc.pid, database_pid)
-                    lat, err, elapsed, samples = run_load(server.port, endpoints[code][name], args.seconds,
-                                                          args.threads)
+                    lat, err, elapsed, samples, statements = run_load(server.port, endpoints[code][name],
+                                                                      args.seconds, args.threads)
                     after = cpu_now(server.proc.pid, database_pid)
                     t = totals[code, name]
                     t["cpu"] = [used + (b - a if a is not None else 0.0)
@@ -277,7 +281,7 @@ def bench_database(label: str, codes: list[tuple[str, Path, str]], args, workdir
                     t["errors"] += err
                     t["elapsed"] += elapsed
                     t["samples"] += samples
-                    t["rounds"].append(len(lat) / elapsed)
+                    t["statements"] += statements
                     print(f"[{label}/{code}] round {r + 1} {name:10} {len(lat) / elapsed:8.1f} rps  errors {err}",
                           flush=True)
     finally:
@@ -286,19 +290,20 @@ def bench_database(label: str, codes: list[tuple[str, Path, str]], args, workdir
     rows = []
     for (code, name), t in totals.items():
         lat = sorted(t["lat"])
-        rows.append({"db": label if len(codes) == 1 else f"{label} ({code})", "endpoint": name,
+        rows.append({"db": label, "code": code, "endpoint": name,
                      "requests": len(lat), "rps": len(lat) / t["elapsed"],
                      "p50": percentile(lat, 0.50) * 1000, "p99": percentile(lat, 0.99) * 1000,
                      "errors": t["errors"], "samples": t["samples"],
                      "cpu": [1000 * used / max(len(lat), 1) for used in t["cpu"]],
-                     "database_cpu": database_pid is not None, "rounds": t["rounds"]})
+                     "database_cpu": database_pid is not None or label == "sqlite",
+                     "statements": sum(t["statements"]) / len(t["statements"]) if t["statements"] else None})
     return rows
 
 
 @contextlib.contextmanager
 def worktree(revision: str | None, workdir: Path):
     """The source tree of `revision` (a temporary git worktree, with this checkout's compiled
-    translations), or nothing without one."""
+    translations and bench_app.py), or nothing without one."""
     if revision is None:
         yield None
         return
@@ -310,6 +315,7 @@ def worktree(revision: str | None, workdir: Path):
             target = tree / compiled.relative_to(ROOT)
             if target.parent.is_dir():
                 shutil.copyfile(compiled, target)
+        shutil.copyfile(ROOT / "benchmarks" / "bench_app.py", tree / "benchmarks" / "bench_app.py")
         yield tree
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
@@ -372,39 +378,120 @@ def postgres_database(server_url: str, suffix: str = "") -> tuple[str, callable]
 
 
 def print_table(rows):
-    print("\n| db | endpoint | requests | rps | p50 ms | p99 ms | errors | CPU ms per request: app | database | client |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| db | code | endpoint | requests | rps | p50 ms | p99 ms | errors | statements | "
+          "CPU ms per request: app | database | client |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         app, database, client = r["cpu"]
-        print(f"| {r['db']} | {r['endpoint']} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.1f} | "
-              f"{r['p99']:.1f} | {r['errors']} | {app:.2f} | {f'{database:.2f}' if r['database_cpu'] else '–'} | "
-              f"{client:.2f} |")
+        statements = f"{r['statements']:.1f}" if r["statements"] is not None else "–"
+        database = "in app" if r["db"] == "sqlite" else f"{database:.2f}" if r["database_cpu"] else "–"
+        print(f"| {r['db']} | {r['code']} | {r['endpoint']} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.1f} | "
+              f"{r['p99']:.1f} | {r['errors']} | {statements} | {app:.2f} | {database} | {client:.2f} |")
     print()
     for db in dict.fromkeys(r["db"] for r in rows):
-        row = {r["endpoint"]: r for r in rows if r["db"] == db}
-        intake, bare = row["intake"], row["bare"]
-        ratio = intake["rps"] / bare["rps"] if bare["rps"] else 0.0
-        errors = sum(r["errors"] for r in row.values())
-        verdict = "ok" if ratio >= TARGET and errors == 0 else "TARGET MISSED"
-        keyed = row["intake+key"]["rps"] / bare["rps"] if bare["rps"] else 0.0
-        alone = row["service"]["rps"] / bare["rps"] if bare["rps"] else 0.0
-        # Each round's ratio too: on a shared machine they show how far one run can be trusted.
-        by_round = sorted(i / b for i, b in zip(intake["rounds"], bare["rounds"]) if b)
-        spread = f"; rounds {by_round[0]:.2f}–{by_round[-1]:.2f}" if by_round else ""
-        print(f"{db}: intake rps / bare rps = {ratio:.2f} (target >= {TARGET:.2f}, zero errors; errors {errors})  "
-              f"{verdict}; with an Idempotency-Key {keyed:.2f}{spread}; the service alone {alone:.2f}")
-        # On PostgreSQL both endpoints keep every core busy (app, server and client share them), so
-        # the ratio follows the CPU a request costs in all three: the budget the target leaves
-        # intake, against what it spends. (On SQLite neither fills the cores, most likely because
-        # its one write lock serialises the commits, and this reckoning does not hold.)
-        spent, budget = sum(intake["cpu"]), sum(bare["cpu"]) / TARGET
-        if intake["database_cpu"] and spent and budget:
-            print(f"    CPU per request (app + database + client): intake {spent:.2f} ms, "
-                  f"bare {sum(bare['cpu']):.2f} ms; at the target intake may spend {budget:.2f} ms: "
-                  f"{max(0.0, 1 - budget / spent):.0%} less than now")
-        for r in row.values():
-            for s in r["samples"]:
-                print(f"    {r['endpoint']} error sample: {s!r}")
+        mine = [r for r in rows if r["db"] == db]
+        errors = sum(r["errors"] for r in mine)
+        codes = list(dict.fromkeys(r["code"] for r in mine))
+        by = {(r["code"], r["endpoint"]): r for r in mine}
+        for endpoint in dict.fromkeys(r["endpoint"] for r in mine):
+            cpu = {code: sum(by[code, endpoint]["cpu"][:2]) for code in codes}  # app + database
+            line = f"{db} {endpoint}: CPU per request (app + database) " + ", ".join(
+                f"{code} {cpu[code]:.2f} ms" for code in codes)
+            if len(codes) == 2 and cpu[codes[1]]:
+                ratio = cpu[codes[0]] / cpu[codes[1]]
+                line += f"; {codes[0]}/{codes[1]} = {ratio:.2f} (target <= {TARGET_RATIO:g})"
+                if endpoint == "intake":
+                    measured = all(by[code, endpoint]["database_cpu"] for code in codes)
+                    line += (" ok" if ratio <= TARGET_RATIO else " TARGET MISSED") if measured else \
+                        " (the database server's CPU was not measured)"
+            print(line)
+        print(f"{db}: errors {errors}" + ("" if errors == 0 else "  TARGET MISSED (zero errors)"))
+        for r in mine:
+            for sample in r["samples"]:
+                print(f"    {r['code']} {r['endpoint']} error sample: {sample!r}")
+
+
+# --- part 2: the tenth and the full scale, in one process -------------------------------------
+
+class Scale:
+    """A working copy of generate.py's database at one scale, its app and what its intakes cost."""
+
+    def __init__(self, name: str, workdir: Path, seed: int):
+        import generate  # benchmarks/generate.py, next to this script
+        from partnernet import create_app
+        self.name = name
+        self.path = workdir / f"{name}.sqlite"
+        shutil.copyfile(generate.ensure_database(name, seed), self.path)
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{self.path}"})
+        self.statements, self.cpu, self.outcomes = [], [], []
+        self._counted = [0]
+        import sqlalchemy as sa
+        with self.app.app_context():
+            from partnernet.extensions import db
+            sa.event.listen(db.engine, "before_cursor_execute", self._count)
+            self.customers = [r[0] for r in db.session.execute(sa.text("SELECT id FROM customer ORDER BY id"))]
+            self.lines = [r[0] for r in db.session.execute(
+                sa.text("SELECT code FROM product_line WHERE active ORDER BY code"))]
+            db.session.remove()
+
+    def _count(self, *_args):
+        self._counted[0] += 1
+
+    def intake(self, rng: random.Random, now, record: bool) -> None:
+        from partnernet.extensions import db
+        from partnernet.tickets import service
+        request = service.IntakeRequest(
+            customer_id=rng.choice(self.customers), product_line=rng.choice(self.lines),
+            complexity=rng.choice(["simple", "complex"]), channel="api", subject=f"bench ticket {rng.randrange(10**9)}",
+            tier=rng.choice(["L1", "L2", "L3"]))
+        with self.app.app_context():
+            self._counted[0] = 0
+            started = time.process_time()
+            ticket = service.intake(request, None, now)
+            used = time.process_time() - started
+            if record:
+                self.statements.append(self._counted[0])
+                self.cpu.append(used)
+                self.outcomes.append(ticket.status)
+            db.session.remove()
+
+
+def bench_scales(args, workdir: Path) -> None:
+    """TICKETS intakes per scale after a warm-up, ticket by ticket, the scales in alternating order."""
+    import statistics
+    from collections import Counter
+    import generate
+    started = time.perf_counter()
+    print(f"\n[scales] SQLite, in one process: {args.tickets} intakes per scale after {args.tickets // 10} "
+          "of warm-up (generating a missing database first)", flush=True)
+    scales = [Scale(name, workdir, generate.DEFAULT_SEED) for name in ("tenth", "full")]
+    rngs = {scale.name: random.Random(f"{generate.DEFAULT_SEED}-intake") for scale in scales}
+    warmup = args.tickets // 10
+    for i in range(warmup + args.tickets):
+        for scale in (scales if i % 2 == 0 else scales[::-1]):
+            scale.intake(rngs[scale.name], generate.NOW, record=i >= warmup)
+    print("\n| scale | intakes | outcomes | statements per intake (most common by outcome; mean) | "
+          "CPU ms per intake: mean | p50 |")
+    print("|---|---:|---|---|---:|---:|")
+    typical = {}
+    for scale in scales:
+        by_outcome = {}
+        for outcome, count in zip(scale.outcomes, scale.statements):
+            by_outcome.setdefault(outcome, []).append(count)
+        typical[scale.name] = {o: Counter(c).most_common(1)[0][0] for o, c in sorted(by_outcome.items())}
+        shares = ", ".join(f"{o} {len(c) / len(scale.outcomes):.0%}" for o, c in sorted(by_outcome.items()))
+        counts = ", ".join(f"{o} {n}" for o, n in typical[scale.name].items())
+        print(f"| {scale.name} | {len(scale.cpu)} | {shares} | {counts}; {statistics.mean(scale.statements):.2f} | "
+              f"{1000 * statistics.mean(scale.cpu):.2f} | {1000 * statistics.median(scale.cpu):.2f} |")
+    tenth, full = scales
+    shared = typical["tenth"].keys() & typical["full"].keys()
+    same = bool(shared) and all(typical["tenth"][o] == typical["full"][o] for o in shared)
+    growth = statistics.mean(full.cpu) / statistics.mean(tenth.cpu)
+    print(f"\nstatements per intake the same at both scales (for {', '.join(sorted(shared))}): "
+          f"{'yes' if same else 'NO  TARGET MISSED'}")
+    print(f"CPU per intake full / tenth = {growth:.2f} (target <= {TARGET_GROWTH:g}) "
+          f"{'ok' if growth <= TARGET_GROWTH else 'TARGET MISSED'}")
+    print(f"[scales] took {time.perf_counter() - started:.0f} s")
 
 
 def main():
@@ -412,8 +499,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=5.0, help="per endpoint per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--only", choices=["sqlite", "postgresql", "scales"])
     parser.add_argument("--against", metavar="REV", help="also serve git revision REV, round by round beside this code")
+    parser.add_argument("--tickets", type=int, default=1000, help="intakes per scale in part 2")
     args = parser.parse_args()
     print(f"bench_intake: {WORKERS} gunicorn sync workers, {args.threads} client threads, "
           f"{args.rounds} rounds x {args.seconds:g} s per endpoint; nproc {os.cpu_count()}"
@@ -429,29 +517,34 @@ def main():
                                                   for n, (code, tree) in enumerate(trees)], args, workdir)
             if args.only in (None, "postgresql"):
                 rows += bench_postgresql(trees, args, workdir)
+        if rows:
+            print_table(rows)
+            rows = []
+        if args.only in (None, "scales"):
+            bench_scales(args, workdir)
     finally:
         if rows:
             print_table(rows)
-        for leftover in workdir.glob("bench-*.sqlite*"):
+        for leftover in workdir.glob("*.sqlite*"):
             leftover.unlink()
         print(f"(gunicorn logs in {workdir})")
 
 
 def bench_postgresql(trees, args, workdir: Path) -> list[dict]:
-    """On TEST_POSTGRES_URL's server, else a private one; nothing (with a note) without either."""
+    """On a private server (its CPU is ours to read), else on TEST_POSTGRES_URL's; nothing (with a
+    note) without either."""
     pg, drops = None, []
     try:
         server_url = os.environ.get("TEST_POSTGRES_URL")
-        if not server_url:
-            if not (PG_BIN / "initdb").exists():
-                print(f"\n[postgresql] SKIPPED: no TEST_POSTGRES_URL and no PostgreSQL in {PG_BIN}")
-                return []
+        if (PG_BIN / "initdb").exists():
             try:
                 pg = PrivatePostgres()
+                server_url = pg.url
             except (OSError, subprocess.CalledProcessError, LookupError) as error:
-                print(f"\n[postgresql] SKIPPED: could not start a private server ({error})")
-                return []
-            server_url = pg.url
+                print(f"\n[postgresql] could not start a private server ({error})")
+        if not server_url:
+            print(f"\n[postgresql] SKIPPED: no PostgreSQL in {PG_BIN} and no TEST_POSTGRES_URL")
+            return []
         codes = []
         for n, (code, tree) in enumerate(trees):
             url, drop = postgres_database(server_url, f"_{n}")

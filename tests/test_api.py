@@ -5,7 +5,6 @@ import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
-import psycopg._queries
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +15,8 @@ from partnernet.auth.models import ApiToken
 from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Coverage, Party, PartyEvent
+from partnernet.notifications.models import Notification
+from partnernet.tickets import service
 from partnernet.tickets.models import Ticket, TicketEvent
 from partnernet.timeclock import now_utc, today_in_china
 from tests import databases, factories
@@ -584,61 +585,23 @@ def offer_on_postgresql(url: str):
     return app, secret, body, partner_id, partner_admin_id
 
 
-def test_intake_on_postgresql_sends_statements_the_driver_parses_once_per_process():
-    """psycopg turns each statement's placeholders into PostgreSQL's and keeps that work only for
-    a statement within its cache's limits (length and parameters); anything larger it parses again
-    on every execution. Every statement of an offer's keyed intake, the one write of the ticket,
-    its events, the notification and the key included, fits them (extensions raises the limit on
-    parameters: intake's write has about 70)."""
-    with databases.postgres_database("driver_cache") as url:
-        app, secret, body, _partner_id, _partner_admin_id = offer_on_postgresql(url)
-        sent = []
-        with app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute",
-                            lambda _conn, _cursor, statement, parameters, *_rest: sent.append((statement, parameters)))
-        response = app.test_client().post("/api/v1/tickets", json=body,
-                                          headers={**bearer(secret), "Idempotency-Key": "k"})
-        assert response.status_code == 201 and response.get_json()["status"] == "offered"
-        assert any(statement.startswith("WITH new_ticket") for statement, _parameters in sent)
-        too_large = [(statement[:40], len(statement.encode()), len(parameters or ())) for statement, parameters in sent
-                     if len(statement.encode()) > psycopg._queries.MAX_CACHED_STATEMENT_LENGTH
-                     or len(parameters or ()) > psycopg._queries.MAX_CACHED_STATEMENT_PARAMS]
-        assert too_large == []
-        with app.app_context():
-            db.engine.dispose()
-
-
-def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transactional():
-    """Intake's reads and its one write go without BEGIN (extensions.without_transaction); after an
-    offer, a refusal and a replay alike, the connection the pool hands out next is transactional
-    again, and the offer was written whole: ticket, both events, the partner's notification, the key."""
-    with databases.postgres_database("autocommit") as url:
+def test_a_keyed_offer_on_postgresql_is_written_whole_and_neither_a_refusal_nor_a_replay_adds_to_it():
+    """The ticket, both its first events, the partner's notification and the key; then a refused
+    request and a retry with the key write nothing more."""
+    with databases.postgres_database("keyed_offer") as url:
         app, secret, body, partner_id, partner_admin_id = offer_on_postgresql(url)
         client = app.test_client()
-        sent = []  # (statement, whether the connection was in autocommit when it went)
-        with app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute", lambda conn, _cursor, statement, *_rest: sent.append(
-                (statement, conn.connection.dbapi_connection.autocommit)))
 
         def post(json, key=None):
-            response = client.post("/api/v1/tickets", json=json,
-                                   headers={**bearer(secret), **({"Idempotency-Key": key} if key else {})})
-            with app.app_context():
-                raw = db.engine.raw_connection()
-                assert raw.driver_connection.autocommit is False
-                raw.close()
-            return response
+            return client.post("/api/v1/tickets", json=json,
+                               headers={**bearer(secret), **({"Idempotency-Key": key} if key else {})})
 
         offered = post(body, key="k")
         assert offered.status_code == 201 and offered.get_json()["owner"]["id"] == partner_id
-        # Every statement of a new ticket's intake, the key's read among them, went in autocommit;
-        # only the token's last-use note (once a minute) is a transaction of its own.
-        assert [statement[:60] for statement, autocommit in sent
-                if not autocommit and not statement.startswith("UPDATE api_token")] == []
-        assert any(statement.startswith("SELECT idempotency_key") for statement, _autocommit in sent)
         assert post({**body, "product_line": "nope"}).status_code == 422
         replayed = post(body, key="k")
         assert replayed.headers["Idempotent-Replayed"] == "true"
+        assert replayed.get_json()["id"] == offered.get_json()["id"]
         with app.app_context():
             ticket_id = offered.get_json()["id"]
             kinds = db.session.execute(sa.text("SELECT kind FROM ticket_event WHERE ticket_id = :id ORDER BY id"),
@@ -647,6 +610,42 @@ def test_intake_on_postgresql_commits_itself_and_leaves_every_connection_transac
             assert kinds == ["created", "offered"]
             assert [tuple(row) for row in notified] == [(partner_admin_id, f"/tickets/{ticket_id}")]
             assert count(Ticket) == 1 and count(IdempotencyKey) == 1
+            db.session.remove()
+            db.engine.dispose()
+
+
+def assert_an_intake_failing_at_its_last_write_leaves_nothing():
+    """An offer whose key is taken (as by a concurrent retry that committed first) fails at the
+    commit, after its ticket, events and notification were sent: none of them stays."""
+    partner, _engineer = certified_partner("330106")
+    factories.user("partner_admin", party=partner)
+    agent = factories.user("hq_agent")
+    customer = customer_with_contract()
+    db.session.commit()
+    now = now_utc()
+
+    def key():
+        return IdempotencyKey(user_id=agent.id, key="k", fingerprint="f" * 64, created_at=now)
+
+    request = service.IntakeRequest(customer.id, "workflow", "simple", "web", "审批流无法提交", tier="L2")
+    first = service.intake(request, agent, now, [key()])
+    assert first.status == "offered"
+    before = [count(model) for model in (Ticket, TicketEvent, Notification, IdempotencyKey)]
+    with pytest.raises(sa.exc.IntegrityError):
+        service.intake(request, agent, now, [key()])
+    db.session.rollback()
+    assert [count(model) for model in (Ticket, TicketEvent, Notification, IdempotencyKey)] == before == [1, 2, 1, 1]
+
+
+def test_an_intake_failing_at_its_last_write_leaves_no_ticket_event_notification_or_key(app):
+    assert_an_intake_failing_at_its_last_write_leaves_nothing()
+
+
+def test_an_intake_failing_at_its_last_write_leaves_nothing_on_postgresql():
+    with databases.postgres_database("all_or_nothing") as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+        with app.app_context():
+            assert_an_intake_failing_at_its_last_write_leaves_nothing()
             db.session.remove()
             db.engine.dispose()
 

@@ -1,11 +1,9 @@
 """Idempotent ticket intake: a retry with the same Idempotency-Key and body gets the first ticket.
 
-A retry is found by one indexed read before anything else. A new key is written with the
-ticket, all or nothing (in the same statement on PostgreSQL, last in the same transaction on
-SQLite), and (user, key) is unique: of several requests racing with one key the database admits
-one; the others wait for it to commit, fail on the constraint, roll back their own ticket, and
-answer with the winner's. (On SQLite the write lock is taken only for the writes, not through
-intake's reads.) A key is good for 24 hours; after that the same key opens a new ticket.
+A retry is found by one indexed read before anything else. A new key is a row committed with
+its ticket, and (user, key) is unique: of several requests racing with one key the database
+admits one; the others fail on the constraint, roll back their own ticket, and answer with the
+winner's. A key is good for 24 hours; after that the same key opens a new ticket.
 """
 import hashlib
 import json
@@ -17,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from partnernet.api.models import IdempotencyKey
 from partnernet.auth.models import User
 from partnernet.errors import Conflict, ValidationFailed
-from partnernet.extensions import db, without_transaction
+from partnernet.extensions import db
 from partnernet.tickets.models import Ticket
 
 LIFETIME = timedelta(hours=24)
@@ -34,11 +32,8 @@ def fingerprint(body) -> str:
 
 
 def find(user_id: int, key: str) -> IdempotencyKey | None:
-    """The key's record. A read of its own (without_transaction): on PostgreSQL a new key's intake
-    then still sends its reads and its one write without a BEGIN and a COMMIT around them."""
-    with without_transaction():
-        return db.session.execute(sa.select(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).scalar_one_or_none()
+    return db.session.execute(sa.select(IdempotencyKey).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).scalar_one_or_none()
 
 
 def replay(record: IdempotencyKey | None, body_fingerprint: str) -> Ticket:
@@ -52,9 +47,9 @@ def replay(record: IdempotencyKey | None, body_fingerprint: str) -> Ticket:
 
 def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: datetime) -> tuple[Ticket, bool]:
     """(ticket, replayed). A retry is answered from the key's record; otherwise
-    `open_ticket(linked_rows)` opens the ticket with the key's row among the rows written with it
-    (tickets.service.intake), all or nothing. If a concurrent request with the key commits first,
-    ours fails on the unique key, is rolled back whole, and the first ticket is answered."""
+    `open_ticket(linked)` opens the ticket with the key's row committed with it
+    (tickets.service.intake). If a concurrent request with the key commits first, ours fails on
+    the unique key, is rolled back whole, and the first ticket is answered."""
     record = find(user.id, key)
     if record is not None and record.created_at > now - LIFETIME:
         return replay(record, body_fingerprint), True
@@ -63,9 +58,9 @@ def open_once(user: User, key: str, body_fingerprint: str, open_ticket, now: dat
         db.session.execute(sa.delete(IdempotencyKey).where(
             IdempotencyKey.id == record.id, IdempotencyKey.created_at == record.created_at))
         db.session.commit()
-    key_row = {"user_id": user.id, "key": key, "fingerprint": body_fingerprint, "created_at": now}
+    key_row = IdempotencyKey(user_id=user.id, key=key, fingerprint=body_fingerprint, created_at=now)
     try:
-        return open_ticket([(IdempotencyKey.__table__, key_row)]), False
+        return open_ticket([key_row]), False
     except IntegrityError:
         db.session.rollback()  # our ticket, its events and notifications go with it
         record = find(user.id, key)

@@ -35,11 +35,11 @@ def open_ticket(headers, data):
     require_role(user, *HQ_ROLES)
     now = now_utc()
 
-    def opened(linked_rows=()):
+    def opened(linked=()):
         return service.intake(service.IntakeRequest(
             customer_id=data["customer_id"], product_line=data["product_line"], complexity=data["complexity"],
             channel=data["channel"], subject=data["subject"], description=data["description"],
-            tier=data.get("tier"), region_code=data.get("region_code")), user, now, linked_rows)
+            tier=data.get("tier"), region_code=data.get("region_code")), user, now, linked)
 
     key = headers.get("idempotency_key")
     if key is None:

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from partnernet.auth.models import ApiToken, User
 from partnernet.errors import NotFound, ValidationFailed
-from partnernet.extensions import commit_keeping_loaded, db, without_transaction
+from partnernet.extensions import db
 from partnernet.names import read_name
 from partnernet.settings import changes
 
@@ -88,8 +88,7 @@ def user_for_token(secret: str, now: datetime) -> User | None:
     """The active user a live token belongs to, else None. Notes the use (once a minute at most)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    with without_transaction():  # a read that needs no transaction around it
-        row = db.session.execute(LIVE_TOKEN, {"token_hash": token_hash(secret)}).first()
+    row = db.session.execute(LIVE_TOKEN, {"token_hash": token_hash(secret)}).first()
     if row is None or not row.User.active:
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
@@ -99,5 +98,5 @@ def user_for_token(secret: str, now: datetime) -> User | None:
             .where(ApiToken.id == row.id, sa.or_(ApiToken.last_used_at.is_(None),
                                                  ApiToken.last_used_at <= now - LAST_USED_RESOLUTION))
             .values(last_used_at=now))
-        commit_keeping_loaded()  # the user just read stays loaded: not read again on first use
+        db.session.commit()
     return row.User

@@ -55,14 +55,14 @@ def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None
     return list(connection.execute(statement).scalars())  # RETURNING: rowcount is not portable here
 
 
-def party_role_insert(dialect, prefix: str = ""):
+def party_role_insert(dialect):
     """INSERT … SELECT of one notification per active user of a party with a role, the text in each
     user's language; ON CONFLICT skips a user who already has one. Its parameters are those of
-    party_notification(), each name after `prefix` (so that it can join a larger statement)."""
+    party_notification()."""
     table = Notification.__table__
 
     def parameter(name, column=None):
-        return sa.bindparam(prefix + name, type_=table.c[column or name].type)
+        return sa.bindparam(name, type_=table.c[column or name].type)
 
     locale = sa.func.coalesce(User.locale, LOCALES[0])
     by_language = {field: sa.case(*((locale == code, parameter(f"{field}_{code}", field)) for code in LOCALES[1:]),
@@ -71,8 +71,7 @@ def party_role_insert(dialect, prefix: str = ""):
     status = sa.case((sa.func.coalesce(User.email, "") == "", "app_only"), else_=parameter("status"))
     rows = (sa.select(User.id, parameter("kind"), parameter("dedup_key"), by_language["subject"], by_language["body"],
                       parameter("link"), parameter("created_at"), sa.literal(0), status)
-            .where(User.party_id == sa.bindparam(prefix + "party_id"), User.role == sa.bindparam(prefix + "role"),
-                   User.active))
+            .where(User.party_id == sa.bindparam("party_id"), User.role == sa.bindparam("role"), User.active))
     columns = ["user_id", "kind", "dedup_key", "subject", "body", "link", "created_at", "attempts", "status"]
     return (dialect.insert(table).from_select(columns, rows)
             .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"]))

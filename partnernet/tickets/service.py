@@ -7,11 +7,9 @@ the same change at once, exactly one of them wins; the others get a Conflict and
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import contains_eager
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
 
@@ -21,11 +19,11 @@ from partnernet.customers.models import Contract, Customer, contract_product_lin
 from partnernet.customers.service import service_status
 from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from partnernet.extensions import commit_keeping_loaded, db, without_transaction
+from partnernet.extensions import db
 from partnernet.labels import product_line_name
 from partnernet.network.models import ROUTABLE_STATUSES, TIERS, Engineer, Party
 from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
-from partnernet.notifications.service import notify_party, party_notification, party_role_insert
+from partnernet.notifications.service import notify_party, party_notification
 from partnernet.settings.calendar import load_policy
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
@@ -73,101 +71,30 @@ def add_event(ticket: Ticket, kind: str, now: datetime, actor: User | None = Non
 
 # --- intake ------------------------------------------------------------------------------------
 
-# What the due times need of an SLA policy (partnernet.tickets.clocks.due_times).
-POLICY_COLUMNS = ("kind", "timezone", "day_start", "day_end", "response_minutes", "resolution_simple_minutes",
-                  "resolution_complex_minutes")
-
-
-def customer_contracts_statement(next_ticket_id: bool = False):
-    """The customer's region and each of its contracts with its SLA policy and whether it covers
-    the product line: one row per contract, one row of NULLs for a customer without contracts, no
-    row for an unknown customer. Built once, like the routing statement.
-
-    With `next_ticket_id` (PostgreSQL), each row also carries an id drawn from the ticket's
-    sequence (once per statement), so that the new ticket's writes need not wait for it."""
+def customer_contracts_statement():
+    """The customer's region and each of its contracts (with its SLA policy) and whether it covers
+    the product line: one row per contract, one row without a contract for a customer without
+    contracts, no row for an unknown customer."""
     covers = sa.exists().where(contract_product_line.c.contract_id == Contract.id,
                                contract_product_line.c.product_line_id == sa.bindparam("product_line_id"))
-    extra = [sa.select(sa.literal_column("nextval(pg_get_serial_sequence('ticket', 'id'))", sa.Integer))
-             .scalar_subquery().label("next_ticket_id")] if next_ticket_id else []
-    return (sa.select(Customer.region_code.label("customer_region_code"), Contract.id, Contract.starts_on,
-                      Contract.value, Contract.service_paid_until, covers.label("covers"),
-                      *(getattr(SlaPolicy, name) for name in POLICY_COLUMNS), *extra)
+    return (sa.select(Customer.region_code.label("customer_region_code"), Contract, covers.label("covers"))
             .select_from(Customer)
             .outerjoin(Contract, Contract.customer_id == Customer.id)
             .outerjoin(SlaPolicy, SlaPolicy.id == Contract.sla_policy_id)
+            .options(contains_eager(Contract.sla_policy))
             .where(Customer.id == sa.bindparam("customer_id")))
 
 
-CUSTOMER_CONTRACTS = {"sqlite": customer_contracts_statement(),
-                      "postgresql": customer_contracts_statement(next_ticket_id=True)}
-INSERT_TICKET = sa.insert(Ticket.__table__)
-EVENT_COLUMNS = ("kind", "at", "actor_user_id", "party_id", "from_status", "to_status", "reason_code", "note", "data")
+CUSTOMER_CONTRACTS = customer_contracts_statement()
 
 
-@lru_cache(maxsize=None)
-def events_insert(events: int):
-    """The first events of a new ticket as one INSERT of `events` rows, built once per count.
-    Parameters: `ticket_id`, and each event's columns as `<column>_<n>`."""
-    table = TicketEvent.__table__
-    rows = sa.union_all(*(
-        sa.select(sa.bindparam("ticket_id", type_=table.c.ticket_id.type),
-                  *(sa.bindparam(f"{name}_{n}", type_=table.c[name].type) for name in EVENT_COLUMNS))
-        for n in range(events)))
-    return sa.insert(table).from_select(["ticket_id", *EVENT_COLUMNS], rows)
-
-
-@lru_cache(maxsize=None)
-def new_ticket_statement(events: int, notification: bool, linked: tuple[str, ...]):
-    """PostgreSQL: a new ticket whose id is known, its first events, the offer's notification and
-    the rows linked to it, as one statement (data-modifying WITHs): sent on its own, it commits
-    itself, all or nothing. Parameters: the ticket's columns; `ticket_id` and the events' as in
-    events_insert(); the notification's after `notification_`; a linked table's after
-    `<table>_`."""
-    tickets = Ticket.__table__
-    parts = [sa.insert(tickets).values({c.name: sa.bindparam(c.name, type_=c.type) for c in tickets.c})
-             .cte("new_ticket")]
-    if notification:
-        parts.append(party_role_insert(postgresql, "notification_").cte("offer_notification"))
-    for name in linked:
-        columns = [c for c in db.metadata.tables[name].c if not c.primary_key]
-        parts.append(sa.insert(db.metadata.tables[name]).from_select(
-            [c.name for c in columns], sa.select(*(sa.bindparam(f"{name}_{c.name}", type_=c.type) for c in columns)))
-            .cte(f"linked_{name}"))
-    return events_insert(events).add_cte(*parts)
-
-
-def write_new_ticket(connection, ticket: Ticket, values: dict, events: list[dict], now: datetime,
-                     linked_rows) -> None:
-    """Write a new ticket, its first events, the offer's notification (when offered) and the rows
-    linked to it (each given the ticket's id as `ticket_id`), without the unit of work.
-
-    PostgreSQL: one statement, for a ticket whose id was drawn beforehand. SQLite (no
-    data-modifying WITH): the ticket first, which gives its id, then the rest."""
-    numbered = {f"{name}_{n}": event[name] for n, event in enumerate(events) for name in EVENT_COLUMNS}
-    if connection.dialect.name == "postgresql":
-        parameters = {**values, "id": ticket.id, "ticket_id": ticket.id, **numbered}
-        if ticket.status == "offered":
-            parameters.update({f"notification_{k}": v for k, v in offer_notification(ticket, now).items()})
-        for table, row in linked_rows:
-            parameters.update({f"{table.name}_{k}": v for k, v in {**row, "ticket_id": ticket.id}.items()})
-        connection.execute(new_ticket_statement(len(events), ticket.status == "offered",
-                                                tuple(table.name for table, _row in linked_rows)), parameters)
-        return
-    ticket.id = connection.execute(INSERT_TICKET, values).inserted_primary_key[0]
-    connection.execute(events_insert(len(events)), {"ticket_id": ticket.id, **numbered})
-    if ticket.status == "offered":
-        notify_offer(ticket, now)
-    for table, row in linked_rows:
-        connection.execute(sa.insert(table), {**row, "ticket_id": ticket.id})
-
-
-def contract_for(rows, today: date):
+def contract_for(rows, today: date) -> Contract | None:
     """Of CUSTOMER_CONTRACTS' rows, the contract for the line (the latest started), else the
     latest contract, else None."""
-    rows = [r for r in rows if r.id is not None]
-    started = [r for r in rows if r.starts_on <= today] or rows
+    rows = [r for r in rows if r.Contract is not None]
+    started = [r for r in rows if r.Contract.starts_on <= today] or rows
     pool = [r for r in started if r.covers] or started
-    return max(pool, key=lambda r: (r.starts_on, r.id)) if pool else None
+    return max(pool, key=lambda r: (r.Contract.starts_on, r.Contract.id)).Contract if pool else None
 
 
 def entitlement(contract, tier: str, today: date, settings: dict) -> tuple[bool, str | None]:
@@ -188,79 +115,54 @@ def default_tier(contract, settings: dict) -> str:
     return "L2"
 
 
-def event_row(kind: str, now: datetime, actor: User | None, party_id=None, from_status=None,
-              to_status=None, reason_code=None, note=None, data=None) -> dict:
-    return {"kind": kind, "at": now, "actor_user_id": actor.id if actor else None,
-            "party_id": party_id, "from_status": from_status, "to_status": to_status, "reason_code": reason_code,
-            "note": note, "data": data}
-
-
-def intake(request: IntakeRequest, actor: User | None, now: datetime, linked_rows=()) -> Ticket:
-    """Open a ticket and route it. Nothing here refuses service: an unentitled one is billable.
-    `linked_rows`: (table, row) pairs written with the ticket, all or nothing, each row given the
-    ticket's id as `ticket_id` (the API's Idempotency-Key).
-
-    The API's busiest write: every read comes first, then the ticket, its events and the offer's
-    notification are written with plain INSERTs (no unit of work); on PostgreSQL as one statement
-    without BEGIN or COMMIT around it. The Ticket returned is the values written."""
-    with without_transaction() as connection:
-        settings = load_settings()
-        today = today_in_china(now)
-        fields = {}
-        line_id = active_product_line_id(request.product_line)
-        if line_id is None:
-            fields["product_line"] = _("Unknown product line.")
-        rows = connection.execute(CUSTOMER_CONTRACTS[connection.dialect.name], {
-            "customer_id": request.customer_id, "product_line_id": line_id}).all() if request.customer_id else []
-        if not rows:
-            fields["customer_id"] = _("Unknown customer.")
-        if request.complexity not in COMPLEXITIES:
-            fields["complexity"] = _("Choose simple or complex.")
-        if request.channel not in CHANNELS:
-            fields["channel"] = _("Unknown channel.")
-        if request.tier is not None and request.tier not in TIERS:
-            fields["tier"] = _("Choose L1, L2 or L3.")
-        subject = (request.subject or "").strip()
-        if not subject:
-            fields["subject"] = _("A subject is required.")
-        elif len(subject) > 200:
-            fields["subject"] = _("At most 200 characters.")
-        if request.region_code and request.region_code not in routing_data.region_tree():
-            fields["region_code"] = _("Unknown region code.")
-        if fields:
-            raise ValidationFailed(_("The ticket cannot be opened."), fields)
-        contract = contract_for(rows, today)
-        tier = request.tier or default_tier(contract, settings)
-        billable, reason = entitlement(contract, tier, today, settings)
-        # The contract's row carries its policy's columns; without a contract, business hours.
-        policy = contract or load_policy("business-hours")
-        response_due, resolution_due = clocks.due_times(policy, request.complexity, now)
-        values = dict(customer_id=request.customer_id, contract_id=contract.id if contract else None,
-                      region_code=request.region_code or rows[0].customer_region_code, product_line_id=line_id,
-                      complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
-                      billable_reason=reason, subject=subject, description=(request.description or "").strip(),
-                      status="new", owner_party_id=None, offered_party_id=None, offer_deadline=None,
-                      hq_queue_cause=None, engineer_id=None, route=None, response_due_at=response_due,
-                      resolution_due_at=resolution_due, responded_at=None, resolved_at=None, closed_at=None,
-                      paused_at=None, created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
-        ticket = Ticket(**values)  # not in the session: nothing here is flushed
-        decision = decide_for(ticket, now, settings)
-        changes, routed_event = routed(
-            decision, now, offer_deadline(policy, now, settings) if decision.offered_party_id else None)
-        values.update(changes)
-        for name, value in changes.items():
-            setattr(ticket, name, value)
-        if ticket.status == "offered":
-            ticket.offered_to = offered_party(decision)
-        ticket.id = getattr(rows[0], "next_ticket_id", None)  # PostgreSQL's; SQLite's comes with the INSERT
-        write_new_ticket(connection, ticket, values, [
-            event_row("created", now, actor, to_status="new",
-                      data={"tier": tier, "billable": billable, "billable_reason": reason}),
-            event_row(actor=actor, now=now, from_status="new", **routed_event)], now, linked_rows)
-    # The ticket joins the session as the row just written, loaded and unchanged.
-    make_transient_to_detached(ticket)
+def intake(request: IntakeRequest, actor: User | None, now: datetime, linked=()) -> Ticket:
+    """Open a ticket and route it, in one transaction. Nothing here refuses service: an unentitled
+    one is billable. `linked`: rows committed with the ticket, each given it as `.ticket` (the
+    API's Idempotency-Key), all or nothing."""
+    settings = load_settings()
+    today = today_in_china(now)
+    fields = {}
+    line_id = active_product_line_id(request.product_line)
+    if line_id is None:
+        fields["product_line"] = _("Unknown product line.")
+    rows = db.session.execute(CUSTOMER_CONTRACTS, {
+        "customer_id": request.customer_id, "product_line_id": line_id}).all() if request.customer_id else []
+    if not rows:
+        fields["customer_id"] = _("Unknown customer.")
+    if request.complexity not in COMPLEXITIES:
+        fields["complexity"] = _("Choose simple or complex.")
+    if request.channel not in CHANNELS:
+        fields["channel"] = _("Unknown channel.")
+    if request.tier is not None and request.tier not in TIERS:
+        fields["tier"] = _("Choose L1, L2 or L3.")
+    subject = (request.subject or "").strip()
+    if not subject:
+        fields["subject"] = _("A subject is required.")
+    elif len(subject) > 200:
+        fields["subject"] = _("At most 200 characters.")
+    if request.region_code and request.region_code not in routing_data.region_tree():
+        fields["region_code"] = _("Unknown region code.")
+    if fields:
+        raise ValidationFailed(_("The ticket cannot be opened."), fields)
+    contract = contract_for(rows, today)
+    tier = request.tier or default_tier(contract, settings)
+    billable, reason = entitlement(contract, tier, today, settings)
+    policy = contract.sla_policy if contract else load_policy("business-hours")
+    response_due, resolution_due = clocks.due_times(policy, request.complexity, now)
+    ticket = Ticket(customer_id=request.customer_id, contract=contract,
+                    region_code=request.region_code or rows[0].customer_region_code, product_line_id=line_id,
+                    complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
+                    billable_reason=reason, subject=subject, description=(request.description or "").strip(),
+                    status="new", response_due_at=response_due, resolution_due_at=resolution_due,
+                    created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
     db.session.add(ticket)
-    commit_keeping_loaded()
+    add_event(ticket, "created", now, actor, to_status="new",
+              data={"tier": tier, "billable": billable, "billable_reason": reason})
+    route(ticket, now, actor, settings)
+    for row in linked:
+        row.ticket = ticket
+        db.session.add(row)
+    db.session.commit()
     return ticket
 
 
@@ -308,12 +210,12 @@ def routed(decision: routing.Decision, now: datetime, deadline: datetime | None)
 
 def notify_offer(ticket: Ticket, now: datetime) -> None:
     """Tell the offered partner's administrators, in their language, before the clock runs out."""
+    db.session.flush()  # the notification names the ticket's id: a new ticket gets it here
     notify_party(offer_notification(ticket, now))
 
 
 def offer_notification(ticket: Ticket, now: datetime) -> dict:
-    """The offer's notification to the offered partner's administrators (party_role_insert's
-    parameters)."""
+    """The offer's notification to the offered partner's administrators (notify_party's parameters)."""
     # The same in every language; with the date when it is not today (a night's offer waits for
     # the next working morning).
     local = ticket.offer_deadline.astimezone(CHINA)
@@ -323,15 +225,6 @@ def offer_notification(ticket: Ticket, now: datetime) -> dict:
         lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
                  _("Accept or decline before %(deadline)s.", deadline=deadline)),
         url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}", now)
-
-
-def offered_party(decision: routing.Decision) -> Party:
-    """The offered party as routing read it (id, name, kind), in the session without a query: the
-    ticket's answer names it. Anything else of it loads when first used."""
-    offered = next(c for c in decision.candidates if c.party_id == decision.offered_party_id)
-    party = Party(id=offered.party_id, name=offered.name, kind=offered.kind)
-    make_transient_to_detached(party)
-    return db.session.merge(party, load=False)
 
 
 def hq_queue_values(cause: str) -> dict:
