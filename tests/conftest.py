@@ -41,6 +41,53 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.clock)
 
 
+# The sweep's first two moments (a working night and a Sunday night) note which tests read the app's
+# wall clock (partnernet.timeclock), in the test, its fixtures or its module's import, into
+# CLOCK_READERS_FILE; the other four moments run only those: a test that never reads the clock
+# cannot depend on the hour. The modules below start servers or schedulers, whose clocks are read in
+# other processes: they are noted whole.
+PROCESS_CLOCK_MODULES = {"test_faults", "test_load", "test_scheduler_processes"}
+CLOCK_READERS_FILE = os.environ.get("CLOCK_READERS_FILE")
+_clock_read = [False]
+
+if CLOCK_READERS_FILE:
+    from datetime import datetime as _datetime
+
+    from partnernet import timeclock
+
+    class _NotedDatetime(_datetime):
+        """timeclock's datetime: reading the wall clock notes it."""
+
+        @classmethod
+        def now(cls, tz=None):
+            _clock_read[0] = True
+            return _datetime.now(tz)
+
+    timeclock.datetime = _NotedDatetime
+
+
+def _note_clock_reader(nodeid: str) -> None:
+    with open(CLOCK_READERS_FILE, "a", encoding="utf-8") as readers:
+        readers.write(nodeid + "\n")
+
+
+def pytest_collectstart(collector):
+    _clock_read[0] = False
+
+
+def pytest_collectreport(report):
+    if CLOCK_READERS_FILE and _clock_read[0] and report.nodeid.endswith(".py"):
+        _note_clock_reader(report.nodeid)  # the module read it on import: all its tests
+
+
+@pytest.fixture(autouse=True)
+def clock_reader(request):
+    _clock_read[0] = False
+    yield
+    if CLOCK_READERS_FILE and (_clock_read[0] or request.module.__name__.rpartition(".")[2] in PROCESS_CLOCK_MODULES):
+        _note_clock_reader(request.node.nodeid)
+
+
 @pytest.fixture(scope="session")
 def database_factory(tmp_path_factory):
     """Where each test's database comes from: SQLite by default, PostgreSQL with TEST_DATABASE_URL."""
