@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from partnernet.auth.models import MANAGER_ROLES
+from partnernet.roles import MANAGER_ROLES
 from partnernet.errors import DomainError
 from partnernet.labels import label
 from partnernet.network import service, transfer

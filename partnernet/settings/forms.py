@@ -6,7 +6,7 @@ from wtforms import DateField, DecimalField, IntegerField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from partnernet.audit.forms import PercentField, finite
+from partnernet.form_fields import PercentField, finite
 from partnernet.network.models import PARTNER_KINDS
 from partnernet.settings.service import SERVICE_FEE_RATE_RANGE
 
