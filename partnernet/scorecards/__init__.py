@@ -1,0 +1,1 @@
+"""Each partner's month side by side: SLA results, satisfaction, push-back and certified engineers."""
