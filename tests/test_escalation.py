@@ -175,7 +175,7 @@ def test_hq_holding_a_ticket_offers_every_tier(app):
 
 
 def test_an_escalation_the_owner_cannot_serve_moves_on_and_is_not_push_back(app):
-    xixi, engineer, hengxin, _engineer = xihu_network()  # 西溪 offers L1 and L2 only
+    xixi, engineer, hengxin, hengxin_engineer = xihu_network()  # 西溪 offers L1 and L2 only
     ticket, admin = accepted_ticket(customer_with("68000.00"), xixi, engineer)
     responded = ticket.responded_at
     at = NOW + timedelta(minutes=30)
@@ -193,13 +193,21 @@ def test_an_escalation_the_owner_cannot_serve_moves_on_and_is_not_push_back(app)
     with pytest.raises(NotFound):  # 西溪 no longer sees it
         get_or_404(Ticket, ticket.id, admin)
 
-    # The audit's own measure: offered and accepted once, no push-back, and not a ticket 西溪 kept.
-    measures = {m.party_id: m for m in measure_partners(TODAY, TODAY, at + timedelta(hours=1))}
+    # 恒信 takes it on site and resolves it.
+    hengxin_admin = factories.user("partner_admin", party=hengxin)
+    service.accept(ticket, hengxin_admin, hengxin_engineer.id, at + timedelta(minutes=5))
+    service.change_status(ticket, hengxin_admin, "resolved", "上门更换交换机端口", at + timedelta(minutes=50))
+
+    # The audit's own measure: offered and accepted once, no push-back, and not a ticket 西溪 kept
+    # (its resolution is 恒信's).
+    measures = {m.party_id: m for m in measure_partners(TODAY, TODAY, at + timedelta(hours=2))}
     assert (measures[xixi.id].offered, measures[xixi.id].accepted) == (1, 1)
     assert measures[xixi.id].push_back == 0 and measures[xixi.id].returned == 0
+    assert measures[xixi.id].sla_kept == 0 and measures[hengxin.id].sla_kept == 1
     assert measures[hengxin.id].offered == 1 and measures[hengxin.id].push_back == 0
     # The dashboard's month of offers says the same.
     assert daily.offers_by_party(TODAY)[xixi.id] == {"offered": 1, "accepted": 1}
+    assert daily.offers_by_party(TODAY)[hengxin.id] == {"offered": 1, "accepted": 1}
 
 
 def test_an_escalation_nobody_can_serve_goes_to_the_hq_queue_with_its_cause(app):
