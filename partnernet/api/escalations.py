@@ -18,7 +18,7 @@ DESTINATIONS = ("stays", "partner", "hq_queue")
 
 
 class EscalationPreviewArgs(ma.Schema):
-    tier = one_of(TIERS, required=True, metadata={"description": "The tier to escalate to: above the ticket's."})
+    tier = one_of(TIERS, metadata={"description": "The tier to escalate to, above the ticket's (default: the next one)."})
 
 
 class EscalationIn(ma.Schema):
@@ -72,7 +72,8 @@ def preview_escalation(args, ticket_id):
     HQ's queue. Nothing is written. 409 when you do not hold the ticket or it is not open."""
     user = api_user()
     ticket = get_or_404(Ticket, ticket_id, user)
-    return preview_view(service.escalation_preview(ticket, user, args["tier"], now_utc()), user)
+    tier = args.get("tier") or next(iter(service.higher_tiers(ticket)), ticket.tier)
+    return preview_view(service.escalation_preview(ticket, user, tier, now_utc()), user)
 
 
 @blp.route("/tickets/<id:ticket_id>/escalations", methods=["POST"], tags=TAGS)
