@@ -165,6 +165,7 @@ EXPECTED = {
     ("auth.set_language", "POST"): public(),
     ("customers.search_json", "GET"): ui_hq(),
     ("customers.index", "GET"): ui_hq(),
+    ("customers.export", "GET"): ui_hq(),
     ("customers.new", "GET"): ui_hq(),
     ("customers.new", "POST"): ui_hq(),
     ("customers.detail", "GET"): ui_hq(),

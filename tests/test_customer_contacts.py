@@ -91,3 +91,35 @@ def test_hq_edits_the_customers_address_and_location_notes(client, login_as, as_
         "name": "杭州文三集团", "region_code": "330106", "address": ADDRESS, "location_notes": "前台登记"})
     assert created.status_code == 201
     assert (created.get_json()["address"], created.get_json()["location_notes"]) == (ADDRESS, "前台登记")
+
+
+# --- import and export ---------------------------------------------------------------------------
+
+def test_customers_export_and_import_carry_the_address_and_location_notes(client, login_as, app, tmp_path):
+    xixi = factories.partner(name="西溪")
+    kept = factories.customer(name="杭州文三集团", region_code="330106", sold_by=xixi, contact_phone=PHONE,
+                              address=ADDRESS, location_notes="东门进")
+    login_as(factories.user("hq_agent"))
+    exported = client.get("/customers/export.csv")
+    assert exported.status_code == 200
+    lines = exported.get_data().decode("utf-8-sig").splitlines()
+    assert lines[0] == "name,region_code,sold_by,contact_name,contact_phone,contact_email,address,location_notes"
+    assert f"杭州文三集团,330106,西溪,,{PHONE},,{ADDRESS},东门进" in lines
+
+    path = tmp_path / "customers.csv"
+    path.write_text("name,region_code,sold_by,address,location_notes\n"
+                    "杭州文三集团,330106,西溪,杭州市西湖区天目山路 1 号,\n"
+                    "杭州新客户有限公司,330106,,杭州市西湖区学院路 2 号,前台登记\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["customers", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 to create, 1 to update" in result.output
+    db_customer = get_or_404(Customer, kept.id, factories.user("hq_agent"))
+    assert (db_customer.address, db_customer.location_notes, db_customer.contact_phone) == (
+        "杭州市西湖区天目山路 1 号", None, PHONE)  # a column the file lacks keeps its value
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,region_code,sold_by,address\n新客户甲,999999,无名伙伴," + "路" * 256 + "\n", encoding="utf-8")
+    refused = app.test_cli_runner().invoke(args=["customers", "import", str(bad)])
+    assert refused.exit_code == 1 and "nothing written" in refused.output
+    assert "row 2, region_code" in refused.output and "row 2, sold_by" in refused.output
+    assert "row 2, address" in refused.output
