@@ -249,10 +249,11 @@ def escalate(ticket_id):
         return render_ticket(ticket, status=422, escalate_form=form)
     now, confirmed = now_utc(), form.confirm.data == "1"
     try:
-        preview = service.escalation_preview(ticket, current_user, form.tier.data, now)
         if confirmed:
             preview = service.escalate(ticket, current_user, form.tier.data, form.reason.data,
                                        form.accept_billable.data, now)
+        else:
+            preview = service.escalation_preview(ticket, current_user, form.tier.data, now)
     except DomainError as error:
         db.session.rollback()
         if error.status == 409:
