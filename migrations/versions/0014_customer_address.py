@@ -33,7 +33,7 @@ def event_kind_check(kinds) -> None:
     check = "kind IN (%s)" % ", ".join(f"'{kind}'" for kind in kinds)
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.drop_constraint(CONSTRAINT, "ticket_event", type_="check")
+        op.drop_constraint(op.f(CONSTRAINT), "ticket_event", type_="check")
         op.create_check_constraint(op.f(CONSTRAINT), "ticket_event", check)
         return
     table_sql = bind.exec_driver_sql(
