@@ -95,12 +95,13 @@ def register_commands(app):
     from partnernet import commands
     from partnernet.audit import commands as audit_commands
     from partnernet.auth import commands as auth_commands
+    from partnernet.customers import commands as customers_commands
     from partnernet.demo import commands as demo_commands
     from partnernet.network import commands as network_commands
     from partnernet.regions import commands as regions_commands
     from partnernet.settings import commands as settings_commands
     for feature in (auth_commands, demo_commands, regions_commands, settings_commands,
-                    audit_commands, commands, network_commands):
+                    audit_commands, commands, network_commands, customers_commands):
         feature.init_app(app)
 
 

@@ -432,7 +432,7 @@ def test_intake_nobody_can_take_goes_to_the_hq_queue_with_the_cause(app, as_user
     ticket = as_user(factories.user("hq_agent")).post(
         "/api/v1/tickets", json=intake_body(customer_with_contract(), region_code=None, tier=None)).get_json()
     assert ticket["status"] == "hq_queue" and ticket["owner"] == {"type": "hq"} and ticket["offer"] is None
-    assert ticket["route"]["cause"] == "no_coverage" and ticket["tier"] == "L3"
+    assert ticket["route"]["cause"] == "no_coverage" and ticket["tier"] == "L1"  # where service starts
 
 
 def test_ticket_detail_with_events_shows_a_partner_only_what_concerns_it(app, as_user):

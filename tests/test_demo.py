@@ -13,8 +13,8 @@ from partnernet.audit import service as audit
 from partnernet.auth.models import ROLES, User
 from partnernet.customers.models import Contract, Customer, contract_product_line
 from partnernet.demo import (
-    DEMO_PASSWORD, LISHUI_FRANCHISEE, PUSH_BACK_PARTNERS, SOLD_NOT_SERVED_PARTNER, ZHEJIANG_BRANCH, china_time,
-    count_network, demo_logins, has_partners, history_period, seed_demo,
+    DEMO_PASSWORD, LISHUI_FRANCHISEE, PUSH_BACK_PARTNERS, SOLD_NOT_SERVED_PARTNER, WALK_CUSTOMER, XIHU_AGENT,
+    ZHEJIANG_BRANCH, china_time, count_network, demo_logins, has_partners, history_period, seed_demo,
 )
 from partnernet.extensions import db
 from partnernet.network.models import (
@@ -108,7 +108,19 @@ def test_demo_network_has_every_kind_of_partner_in_every_mainland_province(demo)
     statuses = set(db.session.execute(sa.select(Party.status).where(Party.kind != "hq")).scalars())
     assert statuses == {"onboarding", "active", "probation", "suspended", "terminated"}
     assert 550 <= counts["engineers"] <= 700
-    assert counts["customers"] == 1000
+    assert counts["customers"] == 1001  # 1000 drawn, and the walk-through's customer in 西湖区
+
+
+def test_the_field_walk_through_has_its_customer_and_every_customer_an_address(demo):
+    """The issue's walk: a ¥68,000 customer in 西湖区 (on-site included), reachable; 西溪 offers L1
+    and L2 only there, so its escalation to L3 hands the ticket on."""
+    customer = scalar(sa.select(Customer).where(Customer.name == WALK_CUSTOMER))
+    assert customer.region_code == "330106" and customer.contact_phone and customer.address
+    [contract] = customer.contracts
+    assert contract.value == Decimal("68000.00") and TODAY - timedelta(days=365) < contract.starts_on <= TODAY
+    assert scalar(sa.select(sa.func.count()).select_from(Customer).where(Customer.address.is_(None))) == 0
+    xixi = scalar(sa.select(Party).where(Party.name == XIHU_AGENT))
+    assert xixi.tiers == ["L1", "L2"]
 
 
 def test_every_partner_past_onboarding_has_its_history(demo):
@@ -367,6 +379,7 @@ def test_putting_a_flagged_partner_on_probation_sends_its_next_ticket_elsewhere(
     finding = next(f for f in run.findings if f.party_id == lishui.id)
     assert finding.flagged
     # A Lishui customer with on-site service: only the franchisee offers L3 in 丽水 below the branch.
+    # The ticket starts at L2 with whoever serves that there, and reaches L3 by its escalation.
     customer_id, line = db.session.execute(
         sa.select(Customer.id, ProductLine.code)
         .join(Contract, Contract.customer_id == Customer.id)
@@ -377,9 +390,18 @@ def test_putting_a_flagged_partner_on_probation_sends_its_next_ticket_elsewhere(
         .order_by(Customer.id)).first()
 
     def new_ticket():
-        return tickets.intake(tickets.IntakeRequest(customer_id=customer_id, product_line=line, complexity="simple",
-                                                    channel="phone", subject="公文流转卡在签收环节", tier="L3"),
-                              None, NOW)
+        ticket = tickets.intake(tickets.IntakeRequest(customer_id=customer_id, product_line=line, complexity="simple",
+                                                      channel="phone", subject="公文流转卡在签收环节", tier="L2"),
+                                None, NOW)
+        holder = db.session.get(Party, ticket.offered_party_id)
+        admin = User(email=f"admin{ticket.id}@holder.example", name="holder", role="partner_admin", party_id=holder.id,
+                     password_hash="!")
+        db.session.add(admin)
+        engineer = tickets.certified_engineers_for(ticket, holder.id, TODAY)[0]
+        tickets.accept(ticket, admin, engineer.id, NOW + timedelta(minutes=5))
+        preview = tickets.escalate(ticket, admin, "L3", "需要上门检查公文交换服务器", True, NOW + timedelta(minutes=10))
+        assert not preview.stays_with_owner, holder.name
+        return ticket
 
     assert new_ticket().offered_party_id == lishui.id
     manager = db.session.execute(sa.select(User).where(User.email == "manager@hq.demo")).scalar_one()

@@ -37,12 +37,12 @@ def test_hq_agent_opens_a_ticket_and_sees_where_it_went(client, login_as, app):
     assert "杭州某某软件" in page and "2026-10-01" in page and "Offered to" not in page
 
 
-def test_the_intake_form_leaves_the_tier_to_the_contract_unless_chosen(client, login_as, app):
+def test_the_intake_form_starts_at_l1_unless_the_agent_chooses_l2(client, login_as, app):
     customer = factories.customer(region_code="330106")
-    factories.contract(customer, value=80000)  # on-site included from 50,000
+    factories.contract(customer, value=80000)  # on-site included from 50,000, yet service starts at L1
     login_as(factories.user("hq_agent"))
-    assert '<option selected value="">' in client.get("/tickets/new").get_data(as_text=True)
-    for chosen, expected in (("", "L3"), ("L1", "L1")):
+    assert '<option selected value="L1">' in client.get("/tickets/new").get_data(as_text=True)
+    for chosen, expected in (("", "L1"), ("L2", "L2")):
         assert client.post("/tickets/new", data={"customer_id": customer.id, "product_line": "workflow", "tier": chosen,
                                                  "complexity": "simple", "channel": "phone", "subject": "无法登录"}
                            ).status_code == 302

@@ -52,13 +52,6 @@ def test_intake_offers_the_ticket_to_the_county_partner_with_a_deadline(app):
     assert ticket.route["candidates"][0]["outcome"] == "offered"
 
 
-def test_onsite_below_the_threshold_is_accepted_as_billable(app):
-    customer = factories.customer(region_code="330106")
-    factories.contract(customer, value=Decimal("30000.00"), starts_on=date(2026, 6, 1))
-    ticket = open_ticket(customer, tier="L3")
-    assert ticket.tier == "L3" and ticket.billable and ticket.billable_reason == "onsite_not_included"
-
-
 def test_first_year_is_free_then_service_must_be_paid(app):
     free = factories.customer(region_code="330106")
     factories.contract(free, starts_on=date(2026, 1, 1))
@@ -71,13 +64,15 @@ def test_first_year_is_free_then_service_must_be_paid(app):
     assert not open_ticket(paid).billable
 
 
-def test_tier_defaults_to_the_highest_the_contract_includes(app):
+def test_tier_starts_at_l1_whatever_the_contract(app):
+    """The contract decides what is included, not where service starts (on-site: by escalation,
+    tests/test_escalation.py)."""
     big = factories.customer(region_code="330106")
     factories.contract(big, value=Decimal("80000.00"), starts_on=date(2026, 6, 1))
     small = factories.customer(region_code="330106")
     factories.contract(small, value=Decimal("20000.00"), starts_on=date(2026, 6, 1))
-    assert open_ticket(big, tier=None).tier == "L3"
-    assert open_ticket(small, tier=None).tier == "L2"
+    assert open_ticket(big, tier=None).tier == "L1"
+    assert open_ticket(small, tier=None).tier == "L1"
 
 
 def test_invalid_intake_names_every_bad_field_and_writes_nothing(app):

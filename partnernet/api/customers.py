@@ -64,7 +64,7 @@ def with_entitlement(contract: Contract, today, settings: dict) -> Contract:
     contract.entitlement = {
         "service": status.state, "covered_until": status.covered_until, "annual_fee": status.annual_fee,
         "onsite_included": entitlement(contract, "L3", today, settings)[1] != "onsite_not_included",
-        "default_tier": default_tier(contract, settings),
+        "default_tier": default_tier("api"),
         "billable_tiers": {tier: entitlement(contract, tier, today, settings)[1] for tier in TIERS}}
     return contract
 

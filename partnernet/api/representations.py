@@ -11,6 +11,9 @@ from partnernet.auth.models import User
 from partnernet.network.service import product_line_code
 from partnernet.tickets.queries import ticket_events
 from partnernet.tickets.models import Ticket
+from partnernet.tickets.service import sees_customer_contacts
+
+CUSTOMER_CONTACT = ("id", "name", "contact_name", "contact_phone", "contact_email", "address", "location_notes")
 
 
 def owner_of(ticket: Ticket) -> dict:
@@ -70,7 +73,8 @@ def events_for(ticket: Ticket, user: User) -> list[dict]:
 
 
 # The stored details' keys as the API names them (schemas.TicketEventData); others stay inside.
-PLAIN_DATA = ("tier", "billable", "billable_reason", "engineer_id", "previous_engineer_id")
+PLAIN_DATA = ("tier", "billable", "billable_reason", "engineer_id", "previous_engineer_id", "from_tier", "to_tier",
+              "reason")
 
 
 def event_data(data: dict | None, user: User) -> dict | None:
@@ -99,6 +103,9 @@ def ticket_view(ticket: Ticket, user: User, include_events: bool = False) -> dic
         if ticket.status == "offered" else None,
         due={"response": ticket.response_due_at, "resolution": ticket.resolution_due_at},
         route=route_for(ticket, user),
+        customer_name=ticket.customer.name,
+        customer={name: getattr(ticket.customer, name) for name in CUSTOMER_CONTACT}
+        if sees_customer_contacts(ticket, user) else None,
     )
     if include_events:
         view["events"] = events_for(ticket, user)

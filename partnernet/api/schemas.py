@@ -240,6 +240,9 @@ class Customer(ma.Schema):
     contact_name = fields.String(required=True, allow_none=True)
     contact_phone = fields.String(required=True, allow_none=True)
     contact_email = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True, metadata={"description": "Where service on site goes."})
+    location_notes = fields.String(required=True, allow_none=True, metadata={
+        "description": "How to find it: building, floor, gate, parking."})
     created_at = ChinaDateTime(required=True)
 
 
@@ -250,6 +253,8 @@ class CustomerIn(ma.Schema):
     contact_name = optional_text(64)
     contact_phone = optional_text(32)
     contact_email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+    address = optional_text(255)
+    location_notes = optional_text(2000)
 
 
 class CustomerListArgs(ListArgs):
@@ -280,7 +285,9 @@ class Entitlement(ma.Schema):
     annual_fee = Money(required=True, metadata={"description": "A year's service fee (the contract's value × the rate)."})
     onsite_included = fields.Boolean(required=True, metadata={
         "description": "On-site service (L3) is included: the value is at least the on-site threshold."})
-    default_tier = one_of(TIERS, required=True, metadata={"description": "The tier intake gives a ticket that names none."})
+    default_tier = one_of(TIERS, required=True, metadata={"description": (
+        "The tier intake gives a ticket that names none: L1, whatever the contract (the contract decides what "
+        "is included, not where service starts; on-site, L3, comes by the owner's escalation).")})
     billable_tiers = fields.Nested("BillableTiers", required=True, metadata={
         "description": "Per tier, why a ticket at that tier would be billable today, or null when it is included."})
 
@@ -317,7 +324,9 @@ class IntakeIn(ma.Schema):
     customer_id = Id(required=True, metadata={"example": 17})
     product_line = text(32, 1, required=True, metadata={"example": "workflow"})
     complexity = one_of(COMPLEXITIES, required=True)
-    tier = one_of(TIERS, allow_none=True, metadata={"description": "Default: the highest the contract includes."})
+    tier = one_of(TIERS, allow_none=True, metadata={"description": (
+        "L1 or L2; default L1 (the channel's). L3 is refused (422): on-site service comes by the owner's "
+        "escalation (POST /tickets/{id}/escalations).")})
     region_code = Text(allow_none=True, metadata={"description": "Default: the customer's region.", "example": "330106"},
                        validate=validate.Regexp(r"^[0-9]{6}$"))
     channel = one_of(CHANNELS, load_default="api")
@@ -405,8 +414,12 @@ class Route(ma.Schema):
 class TicketEventData(ma.Schema):
     """The details of a ticket's event, each field for the kinds that carry it (docs/api.md)."""
     tier = one_of(TIERS, metadata={"description": "created: the tier given at intake."})
-    billable = fields.Boolean(metadata={"description": "created: billable at intake."})
-    billable_reason = one_of(BILLABLE_REASONS, allow_none=True, metadata={"description": "created: why billable."})
+    billable = fields.Boolean(metadata={"description": "created: billable at intake; escalated: at the new tier."})
+    billable_reason = one_of(BILLABLE_REASONS, allow_none=True, metadata={
+        "description": "created, escalated: why billable."})
+    from_tier = one_of(TIERS, metadata={"description": "escalated: the tier before."})
+    to_tier = one_of(TIERS, metadata={"description": "escalated: the tier after."})
+    reason = fields.String(metadata={"description": "escalated: why (also the event's note)."})
     deadline = ChinaDateTime(metadata={"description": "offered: when the offer expires."})
     route = fields.Nested(Route, metadata={"description": "offered, queued_to_hq: the routing decision."})
     engineer_id = fields.Integer(metadata={"description": "accepted, assigned: the engineer now assigned."})
@@ -430,6 +443,18 @@ class TicketEvent(ma.Schema):
         "description": "Details of the change (HQ only; null for kinds that carry none)."})
 
 
+class TicketCustomer(ma.Schema):
+    """The customer to reach on a ticket: for HQ, and for a partner's users while their partner
+    holds the ticket (accepted, at work, resolved)."""
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    contact_name = fields.String(required=True, allow_none=True)
+    contact_phone = fields.String(required=True, allow_none=True)
+    contact_email = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    location_notes = fields.String(required=True, allow_none=True)
+
+
 class Ticket(ma.Schema):
     id = fields.Integer(required=True)
     status = one_of(TICKET_STATUSES, required=True)
@@ -441,6 +466,12 @@ class Ticket(ma.Schema):
     due = fields.Nested(Due, required=True)
     route = fields.Nested(Route, required=True, allow_none=True)
     customer_id = fields.Integer(required=True)
+    customer_name = fields.String(required=True, metadata={
+        "description": "Who the ticket is for: also to a partner offered it, to decide."})
+    customer = fields.Nested(TicketCustomer, required=True, allow_none=True, metadata={
+        "description": "The customer's contacts and address: for HQ, and for a partner's users while their "
+                       "partner holds the ticket (accepted, at work, resolved); null for a partner only offered "
+                       "it, and gone (404) with the ticket once it leaves the partner."})
     region_code = fields.String(required=True)
     product_line = fields.String(required=True)
     complexity = one_of(COMPLEXITIES, required=True)

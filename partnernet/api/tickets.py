@@ -59,7 +59,7 @@ def list_tickets(args):
                             partner_id=args.get("partner_id"), product_line=args.get("product_line", ""),
                             overdue=args.get("breached"), sort="id", descending=True)
     statement = ticket_list_statement(user, filters, now_utc()).options(
-        selectinload(Ticket.owner), selectinload(Ticket.offered_to))
+        selectinload(Ticket.owner), selectinload(Ticket.offered_to), selectinload(Ticket.customer))
     page = keyset_page(statement, Ticket.id, args, descending=True)
     page["items"] = [ticket_view(ticket, user) for ticket in page["items"]]
     return page

@@ -127,16 +127,23 @@ def offer_counts(bounds):
             .group_by(TicketEvent.party_id))
 
 
+def handed_on(event):
+    """An escalation to a tier the holder does not offer there: the ticket went on by routing.
+    Not push-back (it counts in none of OFFER_EVENT_KINDS), and no longer a ticket the holder keeps."""
+    return sa.and_(event.kind == "escalated", event.to_status == "new")
+
+
 def kept_tickets(bounds, as_of: datetime):
-    """One row per (partner, ticket) it accepted in the period and had not returned to HQ by
-    `as_of`, with whether the ticket's resolution target was settled by then, and met."""
+    """One row per (partner, ticket) it accepted in the period and had not returned to HQ (or
+    handed on by an escalation) by `as_of`, with whether the ticket's resolution target was settled by then, and met."""
     returned, outcome = aliased(TicketEvent), aliased(TicketEvent)
     kept = (sa.select(TicketEvent.party_id, TicketEvent.ticket_id)
             .where(TicketEvent.kind == "accepted", in_bounds(TicketEvent.at, bounds),
                    TicketEvent.party_id.is_not(None),
                    ~sa.exists().where(returned.ticket_id == TicketEvent.ticket_id,
                                       returned.party_id == TicketEvent.party_id,
-                                      returned.kind == "returned_to_hq", returned.at <= as_of))
+                                      sa.or_(returned.kind == "returned_to_hq", handed_on(returned)),
+                                      returned.at <= as_of))
             .distinct().subquery("kept"))
 
     def recorded(*kinds):

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, EmailField, HiddenField, SelectField, StringField
+from wtforms import DateField, DecimalField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, StopValidation
 
 from partnernet.network.forms import MultiCheckboxField, ends_after
@@ -24,6 +24,9 @@ class CustomerForm(FlaskForm):
     contact_name = StringField(_l("Contact"), validators=[Optional(), Length(max=64)])
     contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     contact_email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=255)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])
+    location_notes = TextAreaField(_l("How to find it (building, floor, gate, parking)"),
+                                   validators=[Optional(), Length(max=2000)])
 
 
 class ContractForm(FlaskForm):

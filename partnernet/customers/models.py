@@ -32,6 +32,9 @@ class Customer(db.Model):
     contact_name: Mapped[str | None] = mapped_column(sa.String(64))
     contact_phone: Mapped[str | None] = mapped_column(sa.String(32))
     contact_email: Mapped[str | None] = mapped_column(sa.String(255))
+    # Where the engineer goes on site, and how to find the room (building, floor, gate, parking).
+    address: Mapped[str | None] = mapped_column(sa.String(255))
+    location_notes: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     region = relationship("Region")

@@ -16,8 +16,9 @@ from partnernet.regions.models import Region
 from partnernet.settings import changes
 from partnernet.settings.models import SlaPolicy
 
-CUSTOMER_FIELDS = ("name", "region_code", "contact_name", "contact_phone", "contact_email")
-CONTACT_FIELDS = ("contact_phone", "contact_email")  # besides the contact's name
+CUSTOMER_FIELDS = ("name", "region_code", "contact_name", "contact_phone", "contact_email", "address", "location_notes")
+CONTACT_FIELDS = ("contact_phone", "contact_email", "address", "location_notes")  # besides the contact's name
+LOCATION_NOTES_LENGTH = 2000
 DEFAULT_SLA_POLICY = "business-hours"
 CENT = Decimal("0.01")
 
@@ -43,6 +44,10 @@ def checked_customer(values: dict) -> dict:
         fields["contact_name"] = problem
     if db.session.get(Region, values.get("region_code") or "") is None:
         fields["region_code"] = _("Unknown region code.")
+    if len((values.get("address") or "").strip()) > 255:
+        fields["address"] = _("At most 255 characters.")
+    if len((values.get("location_notes") or "").strip()) > LOCATION_NOTES_LENGTH:
+        fields["location_notes"] = _("At most 2000 characters.")
     sold_by = seller(values.get("sold_by_partner_id"), fields, "sold_by_partner_id")
     if fields:
         raise ValidationFailed(_("The customer cannot be saved."), fields)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
 from partnernet.collation import by_name
 from partnernet.customers import service
+from partnernet.customers import transfer as customers_transfer
 from partnernet.customers.forms import ContractEditForm, ContractForm, CustomerForm, ServicePaymentForm
 from partnernet.customers.models import Contract, Customer
 from partnernet.errors import DomainError
@@ -17,6 +18,7 @@ from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.lookup import chosen_id, number_or_name
 from partnernet.network.service import active_product_lines
+from partnernet.network.transfer_views import download
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
@@ -187,6 +189,14 @@ def record_service_payment(contract_id):
                     day=contract.service_paid_until.isoformat()), "success")
             return redirect(url_for("customers.detail", customer_id=contract.customer_id))
     return render_detail(contract.customer, payment=(contract.id, form))
+
+
+@bp.get("/export.<any(csv, xlsx):format>")
+@login_required
+def export(format):  # noqa: A002 (the URL's name for it, as on the network's exports)
+    """Every customer with its contacts, address and location notes (`flask customers import` reads it back)."""
+    require_role(current_user, *HQ_ROLES)
+    return download(format, customers_transfer.export_file(format), "customers")
 
 
 @bp.get("/search.json")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from partnernet.auth.models import User
 from partnernet.customers.models import Contract, Customer
 from partnernet.demo.atlas import Atlas, load_atlas
-from partnernet.demo.customers import plan_customers
+from partnernet.demo.customers import WALK_CUSTOMER, plan_customers, plan_walk_customer
 from partnernet.demo.engineers import plan_engineers
 from partnernet.demo.history import has_history, insert_history, plan_history
 from partnernet.demo.network_facts import load_network
@@ -26,14 +26,14 @@ from partnernet.demo.plan import (
 )
 from partnernet.demo.push_back import PUSH_BACK_PARTNERS, SOLD_NOT_SERVED_PARTNER
 from partnernet.demo.users import DEMO_PASSWORD, DEMO_USERS, demo_logins, plan_users
-from partnernet.demo.write import insert_plan
+from partnernet.demo.write import insert_customers, insert_plan
 from partnernet.extensions import db
 from partnernet.network.models import Certification, Coverage, Engineer, Party
 from partnernet.tickets.models import Ticket
 from partnernet.timeclock import today_in_china
 
 __all__ = [
-    "DEMO_PASSWORD", "DEMO_USERS", "LISHUI_FRANCHISEE", "PUSH_BACK_PARTNERS", "SOLD_NOT_SERVED_PARTNER",
+    "DEMO_PASSWORD", "DEMO_USERS", "LISHUI_FRANCHISEE", "WALK_CUSTOMER", "PUSH_BACK_PARTNERS", "SOLD_NOT_SERVED_PARTNER",
     "XIHU_AGENT", "ZHEJIANG_BRANCH", "china_time", "count_network", "demo_logins", "has_partners",
     "history_period", "seed_demo",
 ]
@@ -60,6 +60,8 @@ def seed_demo(today: date | None = None) -> dict:
     insert_plan(plan, today)
     if not has_history():
         insert_history(plan_history(load_network(atlas), today), china_time(today, 0))
+    # After the history, which it has no part in: the walk-through customer in 西湖区.
+    insert_customers(*([row] for row in plan_walk_customer(today)))
     db.session.commit()
     return count_network()
 

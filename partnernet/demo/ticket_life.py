@@ -1,6 +1,7 @@
 """One ticket's life, as the product would record it: opened as intake opens it, routed by
 routing.decide, offered, declined or let expire, accepted or queued to HQ, worked, resolved, closed."""
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from partnernet import routing, sla
 from partnernet.demo.network_facts import Network, certified_engineers_on
@@ -8,7 +9,7 @@ from partnernet.demo.plan import china_time
 from partnernet.demo.push_back import PUSH_BACK_PARTNERS, Answers
 from partnernet.settings.calendar import policy_of
 from partnernet.settings.models import SlaPolicy
-from partnernet.tickets.service import default_tier, entitlement
+from partnernet.tickets.service import entitlement
 from partnernet.timeclock import CHINA
 
 HISTORY_NOTE = "演示数据：历史工单"  # on each history ticket's "created" event; its presence means seeded
@@ -83,7 +84,7 @@ def open_ticket(rng, network: Network, calendar, customer: tuple, running: list,
     # As intake picks it: the latest started contract for the line.
     contract = max((c for c, _w in running if line in c.line_codes), key=lambda c: (c.starts_on, c.id))
     channel = rng.choices(("phone", "email", "im", "web", "api"), (40, 15, 20, 20, 5))[0]
-    tier = "L1" if channel in ("phone", "im") and rng.random() < 0.4 else default_tier(contract, network.settings)
+    tier = "L1" if channel in ("phone", "im") and rng.random() < 0.4 else history_tier(contract, network.settings)
     billable, billable_reason = entitlement(contract, tier, day, network.settings)
     complexity = "simple" if rng.random() < 0.6 else "complex"
     policy = network.policies[contract.sla_policy_id]
@@ -100,6 +101,13 @@ def open_ticket(rng, network: Network, calendar, customer: tuple, running: list,
     life.add("created", created, {}, to_status="new", note=HISTORY_NOTE,
              data={"tier": tier, "billable": billable, "billable_reason": billable_reason})
     return life
+
+
+def history_tier(contract, settings: dict) -> str:
+    """The tier the history's tickets were opened at, before service started at L1 or L2 and
+    reached on-site (L3) only by escalation: the highest the contract included. Kept so that the
+    months of history (and the audit's walk-through on them) stay as they were."""
+    return "L3" if contract.value >= Decimal(str(settings["onsite_threshold_cny"])) else "L2"
 
 
 def business_due(calendar, row: SlaPolicy, start: datetime, minutes: int) -> datetime:

@@ -41,7 +41,6 @@ def without(row: dict, *keys) -> dict:
 def insert_plan(plan: Plan, today: date) -> None:
     hq_id = db.session.execute(sa.select(Party.id).where(Party.kind == "hq")).scalar_one()
     line_ids = dict(db.session.execute(sa.select(ProductLine.code, ProductLine.id)).all())
-    sla_ids = dict(db.session.execute(sa.select(SlaPolicy.code, SlaPolicy.id)).all())
 
     insert_missing(Party, [p.row for p in plan.partners], ("name",))
     party_ids = ids_by(Party.name, Party.id, [p.name for p in plan.partners])
@@ -74,23 +73,7 @@ def insert_plan(plan: Plan, today: date) -> None:
              product_line_id=line_ids[c["line"]]) for c in plan.certifications],
         ("engineer_id", "product_line_id"))
 
-    insert_missing(Customer, [dict(without(c, "sold_by"), sold_by_party_id=party_ids[c["sold_by"]])
-                              for c in plan.customers], ("name",))
-    customer_ids = ids_by(Customer.name, Customer.id, [c["name"] for c in plan.customers])
-    # A customer's contracts are keyed by their order: the numbers carry the start year, which
-    # moves with the day of seeding, while "the customer's second contract" does not.
-    held = dict(db.session.execute(sa.select(Contract.customer_id, sa.func.count()).group_by(
-        Contract.customer_id)).all())
-    new = [c for c in plan.contracts if c["ordinal"] > held.get(customer_ids[c["customer"]], 0)]
-    if new:
-        db.session.execute(sa.insert(Contract), [
-            dict(without(c, "customer", "ordinal", "sold_by", "lines", "sla"),
-                 customer_id=customer_ids[c["customer"]], sold_by_party_id=party_ids[c["sold_by"]],
-                 sla_policy_id=sla_ids[c["sla"]]) for c in new])
-        contract_ids = ids_by(Contract.number, Contract.id, [c["number"] for c in new])
-        db.session.execute(sa.insert(contract_product_line), [
-            dict(contract_id=contract_ids[c["number"]], product_line_id=line_ids[line])
-            for c in new for line in c["lines"]])
+    insert_customers(plan.customers, plan.contracts)
 
     existing = set(db.session.execute(sa.select(User.email)).scalars())
     for row in plan.users:
@@ -101,3 +84,30 @@ def insert_plan(plan: Plan, today: date) -> None:
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
     db.session.flush()
+
+
+def insert_customers(customers: list[dict], contracts: list[dict]) -> None:
+    """The customers and their contracts whose natural keys are missing (the sellers exist)."""
+    hq_id = db.session.execute(sa.select(Party.id).where(Party.kind == "hq")).scalar_one()
+    line_ids = dict(db.session.execute(sa.select(ProductLine.code, ProductLine.id)).all())
+    sla_ids = dict(db.session.execute(sa.select(SlaPolicy.code, SlaPolicy.id)).all())
+    party_ids = ids_by(Party.name, Party.id, {c["sold_by"] for c in customers + contracts} - {HQ})
+    party_ids[HQ] = hq_id
+    insert_missing(Customer, [dict(without(c, "sold_by"), sold_by_party_id=party_ids[c["sold_by"]])
+                              for c in customers], ("name",))
+    customer_ids = ids_by(Customer.name, Customer.id, [c["name"] for c in customers])
+    # A customer's contracts are keyed by their order: the numbers carry the start year, which
+    # moves with the day of seeding, while "the customer's second contract" does not.
+    held = dict(db.session.execute(sa.select(Contract.customer_id, sa.func.count()).group_by(
+        Contract.customer_id)).all())
+    new = [c for c in contracts if c["ordinal"] > held.get(customer_ids[c["customer"]], 0)]
+    if new:
+        db.session.execute(sa.insert(Contract), [
+            dict(without(c, "customer", "ordinal", "sold_by", "lines", "sla"),
+                 customer_id=customer_ids[c["customer"]], sold_by_party_id=party_ids[c["sold_by"]],
+                 sla_policy_id=sla_ids[c["sla"]]) for c in new])
+        contract_ids = ids_by(Contract.number, Contract.id, [c["number"] for c in new])
+        db.session.execute(sa.insert(contract_product_line), [
+            dict(contract_id=contract_ids[c["number"]], product_line_id=line_ids[line])
+            for c in new for line in c["lines"]])
+

@@ -947,11 +947,12 @@ def export_file(kind: str, file_format: str, partners) -> bytes:
     return write_xlsx(kind, rows) if file_format == "xlsx" else write_csv(kind, rows)
 
 
-def write_csv(kind: str, rows: list[list]) -> bytes:
-    """UTF-8 with a BOM, so that Excel shows Chinese; formula-like text is quoted with "'"."""
+def write_csv(kind: str, rows: list[list], columns=None) -> bytes:
+    """UTF-8 with a BOM, so that Excel shows Chinese; formula-like text is quoted with "'".
+    `columns`: the header, when `kind` is not one of COLUMNS' (the customers')."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS[kind])
+    writer.writerow(columns or COLUMNS[kind])
     for row in rows:
         writer.writerow([csv_cell(value) for value in row])
     return out.getvalue().encode("utf-8-sig")
@@ -974,11 +975,11 @@ def xlsx_cell(sheet, value):
     return WriteOnlyCell(sheet, value=value)
 
 
-def write_xlsx(kind: str, rows: list[list]) -> bytes:
+def write_xlsx(kind: str, rows: list[list], columns=None) -> bytes:
     from openpyxl import Workbook
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(kind)
-    sheet.append(list(COLUMNS[kind]))
+    sheet.append(list(columns or COLUMNS[kind]))
     for row in rows:
         sheet.append([xlsx_cell(sheet, value) for value in row])
     out = io.BytesIO()

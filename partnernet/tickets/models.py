@@ -19,6 +19,9 @@ TICKET_STATUSES = (
 OPEN_STATUSES = ("new", "offered", "accepted", "in_progress", "waiting_on_customer", "hq_queue")
 # Tickets a partner holds after accepting them: they count against its capacity.
 HELD_STATUSES = ("accepted", "in_progress", "waiting_on_customer")
+# While a party holds a ticket, and until the customer answers its resolution, its users reach the
+# customer: contacts and address (tickets.service.sees_customer_contacts).
+CONTACT_STATUSES = HELD_STATUSES + ("resolved",)
 HQ_QUEUE_CAUSES = (
     "no_coverage", "no_certified_engineer", "all_at_capacity",
     "all_declined", "all_expired", "returned_by_partner",
@@ -30,7 +33,7 @@ EVENT_KINDS = (
     "created", "routed", "offered", "accepted", "declined", "offer_expired",
     "returned_to_hq", "queued_to_hq", "taken_by_hq", "rerouted", "assigned",
     "status_changed", "note", "response_met", "response_breached",
-    "resolution_met", "resolution_breached",
+    "resolution_met", "resolution_breached", "escalated",
 )
 
 SLA_EVENT_KINDS = ("response_met", "response_breached", "resolution_met", "resolution_breached")
@@ -185,7 +188,15 @@ def _event_in_scope(user):
                    sa.or_(TicketEvent.party_id.is_(None), TicketEvent.party_id == user.party_id))
 
 
+def held_by(user):
+    """The tickets the user's party holds now, with the customer to reach: accepted, at work or
+    resolved (an engineer: those assigned to them). An offer is not holding."""
+    held = sa.and_(Ticket.owner_party_id == user.party_id, Ticket.status.in_(CONTACT_STATUSES))
+    return sa.and_(held, Ticket.engineer_id == user.engineer_id) if user.role == "engineer" else held
+
+
 @scope.rule(Customer)
 def _customer_in_scope(user):
-    """A partner sees the customers behind the tickets it holds or is offered."""
-    return Customer.id.in_(sa.select(Ticket.customer_id).where(_ticket_in_scope(user)))
+    """A partner reads a customer's record (contacts, address) only while it holds one of its
+    tickets; an offered partner sees on the ticket only what it needs to decide."""
+    return Customer.id.in_(sa.select(Ticket.customer_id).where(held_by(user)))

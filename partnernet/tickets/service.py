@@ -4,7 +4,7 @@ Every change is one transaction that writes the ticket and its event together, a
 compare-and-set on the state its checks saw (partnernet.transitions): when several people make
 the same change at once, exactly one of them wins; the others get a Conflict and write nothing.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -28,7 +28,8 @@ from partnernet.settings.calendar import load_policy
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
-from partnernet.tickets.models import BILLABLE_REASONS, CHANNELS, COMPLEXITIES, HELD_STATUSES, Ticket, TicketEvent
+from partnernet.tickets.models import (BILLABLE_REASONS, CHANNELS, COMPLEXITIES, CONTACT_STATUSES, HELD_STATUSES, Ticket,
+                                       TicketEvent)
 from partnernet.timeclock import CHINA, today_in_china
 from partnernet.transitions import compare_and_set
 
@@ -54,7 +55,7 @@ class IntakeRequest:
     channel: str
     subject: str
     description: str = ""
-    tier: str | None = None           # default: the highest the contract includes
+    tier: str | None = None           # default: the channel's (CHANNEL_TIERS); never L3
     region_code: str | None = None    # default: the customer's region
 
 
@@ -109,10 +110,16 @@ def entitlement(contract, tier: str, today: date, settings: dict) -> tuple[bool,
     return False, None
 
 
-def default_tier(contract, settings: dict) -> str:
-    if contract is not None and contract.value >= Decimal(str(settings["onsite_threshold_cny"])):
-        return "L3"
-    return "L2"
+# Where service starts: the channel's tier, or L2 when the agent judges it needs remote access.
+# The contract decides what is included, not where service starts: on-site (L3) is reached only
+# by the owner's escalation (escalate), checked for entitlement then.
+INTAKE_TIERS = ("L1", "L2")
+CHANNEL_TIERS = {channel: "L1" for channel in CHANNELS}
+
+
+def default_tier(channel: str) -> str:
+    """The tier a ticket opened on `channel` starts at when the agent names none."""
+    return CHANNEL_TIERS.get(channel, "L1")
 
 
 def intake(request: IntakeRequest, actor: User | None, now: datetime, linked=()) -> Ticket:
@@ -134,7 +141,9 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, linked=())
     if request.channel not in CHANNELS:
         fields["channel"] = _("Unknown channel.")
     if request.tier is not None and request.tier not in TIERS:
-        fields["tier"] = _("Choose L1, L2 or L3.")
+        fields["tier"] = _("Choose L1 or L2.")
+    elif request.tier is not None and request.tier not in INTAKE_TIERS:
+        fields["tier"] = _("A ticket starts at L1 or L2: on-site service (L3) comes by the owner's escalation.")
     subject = (request.subject or "").strip()
     if not subject:
         fields["subject"] = _("A subject is required.")
@@ -145,7 +154,7 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, linked=())
     if fields:
         raise ValidationFailed(_("The ticket cannot be opened."), fields)
     contract = contract_for(rows, today)
-    tier = request.tier or default_tier(contract, settings)
+    tier = request.tier or default_tier(request.channel)
     billable, reason = entitlement(contract, tier, today, settings)
     policy = contract.sla_policy if contract else load_policy("business-hours")
     response_due, resolution_due = clocks.due_times(policy, request.complexity, now)
@@ -521,3 +530,114 @@ def offer_by_hand(ticket: Ticket, user: User, party_id: int, override_reason: st
     notify_offer(ticket, now)
     db.session.commit()
     return ticket
+
+
+# --- escalation (L1 → L2 → L3) -----------------------------------------------------------------
+
+@dataclass
+class EscalationPreview:
+    """What escalating a ticket to `to_tier` would do, shown before the holder confirms: whether
+    the new tier makes it billable (and why), and whether the holder keeps it or, when it does not
+    offer the tier there, where routing would send it (`decision`)."""
+    from_tier: str
+    to_tier: str
+    billable: bool
+    billable_reason: str | None
+    stays_with_owner: bool
+    decision: routing.Decision | None = None
+
+
+def holds(ticket: Ticket, user: User) -> bool:
+    """The user acts for the party holding the ticket (its engineer only for a ticket assigned to
+    them), HQ's users when HQ holds it."""
+    if ticket.owner_party_id is None or ticket.owner_party_id != user.party_id:
+        return False
+    return user.role != "engineer" or ticket.engineer_id == user.engineer_id
+
+
+def sees_customer_contacts(ticket: Ticket, user: User) -> bool:
+    """HQ always; a partner's users while their party holds the ticket (tickets.models.held_by)."""
+    return user.is_hq or (ticket.status in CONTACT_STATUSES and holds(ticket, user))
+
+
+def can_escalate(ticket: Ticket, user: User) -> bool:
+    return ticket.status in HELD_STATUSES and ticket.tier != TIERS[-1] and holds(ticket, user)
+
+
+def higher_tiers(ticket: Ticket) -> tuple[str, ...]:
+    return TIERS[TIERS.index(ticket.tier) + 1:]
+
+
+def offers_tier(ticket: Ticket, party_id: int, tier: str, day: date) -> bool:
+    """Whether the party offers `tier` for the ticket's region and product line by an effective
+    coverage along the region chain (and as a partner). HQ offers every tier."""
+    if db.session.get(Party, party_id).is_hq:
+        return True
+    _facts, found = routing_data.gather(ticket, day)
+    return any(c.party_id == party_id and tier in c.tiers for c in found)
+
+
+def escalation_preview(ticket: Ticket, user: User, to_tier: str, now: datetime) -> EscalationPreview:
+    """Check an escalation and say what it would do; nothing is written."""
+    if not holds(ticket, user):
+        raise InvalidTransition(_("Only the party holding the ticket can escalate it."))
+    if ticket.status not in HELD_STATUSES:
+        raise InvalidTransition(_("Only an open ticket you hold can be escalated."))
+    if to_tier not in higher_tiers(ticket):
+        raise ValidationFailed(_("The ticket cannot be escalated like this."),
+                               {"tier": _("Choose a tier above %(tier)s.", tier=ticket.tier)})
+    settings = load_settings()
+    day = today_in_china(now)
+    billable, reason = entitlement(ticket.contract, to_tier, day, settings)
+    if offers_tier(ticket, ticket.owner_party_id, to_tier, day):
+        return EscalationPreview(ticket.tier, to_tier, billable, reason, True)
+    facts, found = routing_data.gather(ticket, day)
+    decision = routing.decide(replace(facts, tier=to_tier), found, settings["kind_priority"], now)
+    return EscalationPreview(ticket.tier, to_tier, billable, reason, False, decision)
+
+
+def billable_warning(preview: EscalationPreview) -> str:
+    """The sentence the holder reads (and accepts) before escalating to a billable tier."""
+    if preview.billable_reason == "onsite_not_included":
+        return _("At %(tier)s this ticket is billable: on-site service is not included in this customer's contract.",
+                 tier=preview.to_tier)
+    if preview.billable_reason == "service_unpaid":
+        return _("At %(tier)s this ticket is billable: the customer's annual service fee is not paid.",
+                 tier=preview.to_tier)
+    return _("At %(tier)s this ticket is billable: the customer has no contract.", tier=preview.to_tier)
+
+
+def escalate(ticket: Ticket, user: User, to_tier: str, reason: str, accept_billable: bool,
+             now: datetime) -> EscalationPreview:
+    """The holder raises the ticket's tier, with a reason. Entitlement is checked now: a tier that
+    makes the ticket billable needs the holder's acceptance. A holder that does not offer the new
+    tier there hands the ticket on by routing (an `escalated` event, then the offer or the HQ
+    queue): that is not push-back. The SLA clocks run on: due times and the response stay."""
+    preview = escalation_preview(ticket, user, to_tier, now)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("The ticket cannot be escalated like this."),
+                               {"reason": _("Say why, in a few words.")})
+    if len(reason) > 2000:
+        raise ValidationFailed(_("The ticket cannot be escalated like this."), {"reason": _("At most 2000 characters.")})
+    if preview.billable and not accept_billable:
+        raise ValidationFailed(billable_warning(preview),
+                               {"accept_billable": _("Accept that the ticket becomes billable to escalate it.")})
+    before, owner = ticket.status, ticket.owner_party_id
+    values = {"tier": to_tier, "billable": preview.billable, "billable_reason": preview.billable_reason,
+              "updated_at": now}
+    if not preview.stays_with_owner:
+        values.update(status="new", owner_party_id=None, engineer_id=None)
+    compare_and_set(ticket, {"status": before, "tier": preview.from_tier, "owner_party_id": owner}, values,
+                    changed_meanwhile())
+    add_event(ticket, "escalated", now, user, party_id=owner, from_status=before,
+              to_status=before if preview.stays_with_owner else "new", note=reason,
+              data={"from_tier": preview.from_tier, "to_tier": to_tier, "reason": reason,
+                    "billable": preview.billable, "billable_reason": preview.billable_reason})
+    if not preview.stays_with_owner:
+        if before == "waiting_on_customer":
+            clocks.resume(ticket, now)  # its new holder's clock runs
+        db.session.flush()
+        preview.decision = route(ticket, now, user)
+    db.session.commit()
+    return preview

@@ -18,8 +18,8 @@ from partnernet.network.service import active_product_lines
 from partnernet.regions import service as regions
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets import service
-from partnernet.tickets.forms import (AcceptForm, DeclineForm, IntakeForm, OfferByHandForm, ReassignForm,
-                                      ReturnForm, StatusForm)
+from partnernet.tickets.forms import (AcceptForm, DeclineForm, EscalateForm, IntakeForm, OfferByHandForm,
+                                      ReassignForm, ReturnForm, StatusForm)
 from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket
 from partnernet.tickets.queries import TicketFilters, get_offer_or_404, list_page, ticket_events, ticket_list_statement
 from partnernet.timeclock import now_utc, today_in_china
@@ -95,7 +95,8 @@ def detail(ticket_id):
     return render_ticket(ticket)
 
 
-def render_ticket(ticket: Ticket, status=200, **forms):
+def render_ticket(ticket: Ticket, status=200, escalation=None, **forms):
+    """The ticket's page; `escalation`: the preview of an escalation to confirm (escalate_form)."""
     user = current_user
     offered_to_us = user.role == "partner_admin" and service.is_offered_to(ticket, user)
     accept_form = forms.get("accept_form") or AcceptForm()
@@ -122,7 +123,19 @@ def render_ticket(ticket: Ticket, status=200, **forms):
         return_form=forms.get("return_form") or ReturnForm(),
         offer_form=forms.get("offer_form") or OfferByHandForm(),
         can_return=service.can_return(ticket, user),
+        escalate_form=escalate_form(ticket, forms.get("escalate_form")), escalation=escalation,
+        billable_warning=service.billable_warning,
+        sees_contacts=service.sees_customer_contacts(ticket, user),
         now=now_utc(), today=today_in_china(), kinds=PARTNER_KINDS), status
+
+
+def escalate_form(ticket: Ticket, form: EscalateForm | None = None) -> EscalateForm | None:
+    """The escalation form for the ticket's holder (the tiers above the ticket's), else None."""
+    if not service.can_escalate(ticket, current_user):
+        return None
+    form = form or EscalateForm(formdata=None)
+    form.tier.choices = choices(service.higher_tiers(ticket))
+    return form
 
 
 def act(ticket_id, action, success_message, form_name=None, form=None, answering_offer=False, validate=True,
@@ -223,3 +236,45 @@ def offer_by_hand(ticket_id):
     party_id = posted_id("party_id")
     return act(ticket_id, lambda t: service.offer_by_hand(t, current_user, party_id, form.override_reason.data, now_utc()),
                _("Offered."), "offer_form", form, field_names={"partner_id": "party_id"})
+
+
+@bp.post("/<int:ticket_id>/escalate")
+@login_required
+def escalate(ticket_id):
+    """The holder escalates: a first post shows the preview (billable? stays or moves on?), a
+    second one (`confirm`) escalates."""
+    ticket = get_or_404(Ticket, ticket_id, current_user)
+    form = EscalateForm()
+    if not form.validate_on_submit():
+        return render_ticket(ticket, status=422, escalate_form=form)
+    now, confirmed = now_utc(), form.confirm.data == "1"
+    try:
+        if confirmed:
+            preview = service.escalate(ticket, current_user, form.tier.data, form.reason.data,
+                                       form.accept_billable.data, now)
+        else:
+            preview = service.escalation_preview(ticket, current_user, form.tier.data, now)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 409:
+            flash(error.message, "danger")
+            return back_to(ticket_id)
+        show_errors(form, error)
+        ticket = get_or_404(Ticket, ticket_id, current_user)
+        shown = service.escalation_preview(ticket, current_user, form.tier.data, now) if "tier" not in error.fields \
+            else None
+        return render_ticket(ticket, status=error.status, escalation=shown, escalate_form=form)
+    if not confirmed:
+        return render_ticket(ticket, escalation=preview, escalate_form=form)
+    flash(escalated_message(preview), "success")
+    return back_to(ticket_id)
+
+
+def escalated_message(preview: service.EscalationPreview) -> str:
+    if preview.stays_with_owner:
+        return _("Escalated to %(tier)s.", tier=preview.to_tier)
+    if preview.decision.offered_party_id:
+        return _("Escalated to %(tier)s. You do not offer %(tier)s here: the ticket has been handed on to a partner "
+                 "that does. This does not count as push-back.", tier=preview.to_tier)
+    return _("Escalated to %(tier)s. You do not offer %(tier)s here and no partner can take it: the ticket has gone "
+             "to the HQ queue. This does not count as push-back.", tier=preview.to_tier)

@@ -1,0 +1,61 @@
+"""`flask customers import|export`: customers (with their contacts, address and location notes) to
+and from .csv or .xlsx files, all rows or none."""
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from partnernet.customers import transfer as customers_transfer
+from partnernet.errors import DomainError
+from partnernet.network import transfer
+from partnernet.timeclock import now_utc
+
+customers_cli = AppGroup("customers", help="Import and export customers.")
+
+
+def init_app(app):
+    app.cli.add_command(customers_cli)
+
+
+def format_of(path: str) -> str:
+    file_format = transfer.file_format_of(path)
+    if file_format is None:
+        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+    return file_format
+
+
+@customers_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and print the plan; write nothing.")
+def import_command(path, dry_run):
+    """Import customers from a .csv or .xlsx file (columns: name, region_code, sold_by, contact_name,
+    contact_phone, contact_email, address, location_notes); a customer is found by its name."""
+    file_format = format_of(path)
+    with open(path, "rb") as handle:
+        content = handle.read()
+    try:
+        plan = customers_transfer.import_customers(content, file_format, None, now_utc(), dry_run=dry_run,
+                                                   limits=transfer.ImportLimits.from_config(current_app.config))
+    except transfer.ImportRejected as rejected:
+        plan = rejected.plan
+    except DomainError as error:
+        click.echo(f"error: {error.message}", err=True)
+        raise SystemExit(1)
+    counts = plan.counts
+    click.echo(f"customers: {counts['rows']} rows — {counts['create']} to create, {counts['update']} to update, "
+               f"{counts['unchanged']} unchanged, {counts['errors']} errors")
+    for error in plan.errors:
+        click.echo(f"row {error.row}, {error.column}: {error.message}", err=True)
+    if plan.errors:
+        click.echo("nothing written", err=True)
+        raise SystemExit(1)
+    click.echo("dry run: nothing written" if dry_run else "written")
+
+
+@customers_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def export_command(path):
+    """Export every customer to a .csv or .xlsx file."""
+    content = customers_transfer.export_file(format_of(path))
+    with open(path, "wb") as handle:
+        handle.write(content)
+    click.echo(f"customers written to {path}")
