@@ -73,8 +73,7 @@ def test_a_file_named_png_that_is_not_an_image_is_refused_and_nothing_is_stored(
     page = upload_page(login_as(admin), ticket, "screenshot.png", b"just some text, not a picture\n")
     assert page.status_code == 422
     assert "screenshot" not in stored_files(uploads) and stored_files(uploads) == []
-    assert "is named .png but its content is not an image" in page.get_data(as_text=True) \
-        or "命名为 .png" in page.get_data(as_text=True)
+    assert "文件名为 .png，但其内容不是图片。" in page.get_data(as_text=True)  # under the file field
 
     api = as_user(admin).post(f"/api/v1/tickets/{ticket.id}/attachments",
                               data={"file": (io.BytesIO(b"%PDF-1.7 a pdf"), "photo.png")},

@@ -95,7 +95,7 @@ class ReportVisitOut(ma.Schema):
 class ReportStepOut(ma.Schema):
     at = ChinaDateTime(required=True)
     kind = one_of(TIMELINE_KINDS, required=True)
-    to_status = fields.String(required=True, allow_none=True, validate=validate.OneOf(TICKET_STATUSES))
+    to_status = one_of(TICKET_STATUSES, required=True, allow_none=True)
     party = fields.String(required=True, allow_none=True)
     engineer = fields.String(required=True, allow_none=True)
 
@@ -108,7 +108,7 @@ class ServiceReportOut(ma.Schema):
     region = fields.String(required=True)
     product_line = fields.String(required=True)
     tier = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(TICKET_STATUSES))
+    status = one_of(TICKET_STATUSES, required=True)
     party = fields.String(required=True, allow_none=True, metadata={"description": "Who served (holds) the ticket."})
     engineers = fields.List(fields.String(), required=True)
     opened_at = ChinaDateTime(required=True)
