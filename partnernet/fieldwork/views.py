@@ -55,11 +55,18 @@ def fieldwork_of(ticket: Ticket) -> TicketFieldwork:
             visit_form.engineer_id.data = ticket.engineer_id
     tappable = {v.id for v in ticket_visits if v.checked_out_at is None and visits.may_tap(v, user)
                 and v.party_id == ticket.owner_party_id}
-    checkout_forms = {v.id: forms.get(f"checkout_form_{v.id}") or CheckOutForm(prefix=f"visit{v.id}")
+    checkout_forms = {v.id: distinct_ids(forms.get(f"checkout_form_{v.id}") or CheckOutForm(), f"visit{v.id}-")
                       for v in ticket_visits if v.id in tappable and v.checked_in_at is not None}
     return TicketFieldwork(True, attachments.attachments_of(ticket), ticket_visits,
                            attachments.can_attach(ticket, user), can_plan,
                            forms.get("upload_form") or AttachmentForm(), visit_form, checkout_forms, tappable)
+
+
+def distinct_ids(form, prefix: str):
+    """A form shown once per visit: the same field names, each field's id its own on the page."""
+    for name in form._fields:
+        form[name].id = form[name].label.field_id = prefix + name
+    return form
 
 
 def act(ticket: Ticket, action, success: str, **forms):
@@ -149,7 +156,7 @@ def check_in(visit_id):
 @login_required
 def check_out(visit_id):
     visit = get_or_404(Visit, visit_id, current_user)
-    form = CheckOutForm(prefix=f"visit{visit.id}")
+    form = CheckOutForm()
     return act(visit.ticket, lambda: visits.check_out(visit, current_user, form.work_done.data, form.parts_used.data,
                                                       form.hours.data, now_utc()),
                _("Checked out."), **{f"checkout_form_{visit.id}": form})
