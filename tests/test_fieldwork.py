@@ -215,7 +215,7 @@ def test_check_in_and_out_record_the_app_clocks_times_once(app):
     assert (visit.checked_in_at, visit.checked_out_at) == (arrived, left)
     assert visit.work_done == "更换了导出模板的编码设置" and str(visit.hours) == "1.5"
     kinds = [e.kind for e in db.session.execute(sa.select(TicketEvent).where(
-        TicketEvent.ticket_id == ticket.id, TicketEvent.kind.like("visit_%"))).scalars()]
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind.like("visit_%")).order_by(TicketEvent.id)).scalars()]
     assert kinds == ["visit_planned", "visit_checked_in", "visit_checked_out"]
 
 
