@@ -79,7 +79,7 @@ def act(ticket: Ticket, action, success: str, **forms):
         if error.status == 404:
             raise
         if error.status == 409:
-            flash(error.message, "warning")
+            flash(error.message, "danger")
             return redirect(url_for("tickets.detail", ticket_id=ticket.id))
         for form in forms.values():
             show_errors(form, error)
