@@ -22,6 +22,7 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # A phone's photo is 12-50 megapixels; past this an image is refused before it is decoded (a
 # small file that would unpack to gigabytes: a decompression bomb).
 MAX_IMAGE_PIXELS = 60_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow warns past it and refuses twice it (warnings are errors below)
 THUMBNAIL_SIZE = (320, 320)
 IMAGE_FORMATS = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "WEBP": ("image/webp", ".webp"),
                  "GIF": ("image/gif", ".gif")}

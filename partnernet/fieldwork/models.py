@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from partnernet import scope
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
-from partnernet.tickets.models import Ticket, _ticket_in_scope
+from partnernet.tickets.models import Ticket
 
 # What an attachment is, recognised by its content (fieldwork.attachments.recognise).
 ATTACHMENT_KINDS = ("image", "pdf", "text")
@@ -86,7 +86,7 @@ def sees_fieldwork(ticket: Ticket, user) -> bool:
 
 def held_by_users_party(user):
     """The tickets in the user's scope that the user's party holds now (not merely offered)."""
-    return sa.select(Ticket.id).where(_ticket_in_scope(user), Ticket.owner_party_id == user.party_id)
+    return sa.select(Ticket.id).where(scope.scope_clause(Ticket, user), Ticket.owner_party_id == user.party_id)
 
 
 @scope.rule(Attachment)

@@ -73,8 +73,7 @@ def plan(ticket: Ticket, user, engineer_id: int | None, start: datetime | None, 
     db.session.add(visit)
     db.session.flush()
     add_event(ticket, "visit_planned", now, user, party_id=ticket.owner_party_id,
-              data={"visit_id": visit.id, "engineer_id": engineer.id, "planned_start": start.isoformat(),
-                    "planned_end": end.isoformat()})
+              data={"visit_id": visit.id, "engineer_id": engineer.id})
     db.session.commit()
     return visit
 
