@@ -88,6 +88,8 @@ def register_blueprints(app):
     for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
                       regions_bp, settings_bp, users_bp, audit_bp):
         app.register_blueprint(blueprint)
+    from partnernet.fieldwork.views import bp as fieldwork_bp
+    app.register_blueprint(fieldwork_bp)
 
 
 def register_commands(app):

@@ -17,7 +17,7 @@ ERROR_CODES = (
     "bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed", "conflict",
     "invalid_transition", "payload_too_large", "unsupported_media_type", "validation_failed",
     "idempotency_key_reused", "rate_limited", "internal_error", "database_unavailable", "database_not_ready",
-    "http_error",
+    "http_error", "pdf_unavailable",
 )
 
 

@@ -44,6 +44,8 @@ LABELS = {
     "response_met": _l("Response target met"), "response_breached": _l("Response target breached"),
     "resolution_met": _l("Resolution target met"), "resolution_breached": _l("Resolution target breached"),
     "escalated": _l("Escalated"),
+    "attachment_added": _l("Attachment added"), "visit_planned": _l("Visit planned"),
+    "visit_checked_in": _l("Checked in on site"), "visit_checked_out": _l("Checked out"),
     # audit decisions ("probation" is the party status's label above) and why a finding is flagged
     "dismiss": _l("Dismissed"), "warning": _l("Warning"), "suspension": _l("Suspension"),
     "push_back": _l("Push-back"), "sold_not_served": _l("Sold, not served"),

@@ -83,9 +83,10 @@ def seed_network() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(database_factory):
+def fuzzed_app(database_factory, tmp_path_factory):
     url = database_factory.clone()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    app.instance_path = str(tmp_path_factory.mktemp("fuzz-instance"))  # whatever the fuzzer uploads
     with app.app_context():
         role_tokens = seed_network()
         db.session.remove()

@@ -120,7 +120,12 @@ def generated_client(tmp_path_factory):
     directory = tmp_path_factory.mktemp("generated-client")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
     (directory / "openapi.json").write_text(app.test_client().get("/api/v1/openapi.json").get_data(as_text=True))
-    (directory / "config.yml").write_text("post_hooks: []\npackage_name_override: partnernet_client\n")
+    # Files (attachments, thumbnails, the service report's PDF) come as bytes: the generator reads
+    # only application/octet-stream so, and is told which of the document's types are files.
+    overrides = "".join(f"  {kind}: application/octet-stream\n" for kind in (
+        "application/pdf", "image/png", "image/jpeg", "image/webp", "image/gif"))
+    (directory / "config.yml").write_text("post_hooks: []\npackage_name_override: partnernet_client\n"
+                                          "content_type_overrides:\n" + overrides)
     generator = shutil.which("openapi-python-client", path=str(Path(sys.executable).parent)) \
         or shutil.which("openapi-python-client")
     result = subprocess.run([generator, "generate", "--path", "openapi.json", "--config", "config.yml",

@@ -19,6 +19,7 @@ write cannot change what the next role sees. Within one role the reads run first
 writes; every write on a ticket gets freshly made tickets so an earlier accept/decline/return
 cannot hide the next one's ticket; the caller's own sign-out runs last.
 """
+import io
 import os
 import secrets
 from datetime import date, datetime, timedelta, timezone
@@ -146,6 +147,18 @@ EXPECTED = {
     ("api_v1.submit_certification", "POST"): api(OK, OK, E403, OWN_ONLY, OWN_ONLY),
     ("api_v1.take_ticket", "POST"): api_hq(),
     ("api_v1.update_partner", "PATCH"): api_manager(),
+    # Field work: HQ and the party holding the ticket; visits are the holder's (HQ's when HQ holds it),
+    # so HQ's plan on a partner's ticket is refused on its state (409: "ok" here).
+    ("api_v1.list_attachments", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.upload_attachment", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.download_attachment", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.attachment_thumbnail", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.list_visits", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.plan_visit", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.check_in", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.check_out", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.get_service_report", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.get_service_report_pdf", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
 
     # --- UI pages ---
     ("audit.decide", "POST"): ui_manager(),
@@ -177,6 +190,14 @@ EXPECTED = {
     ("customers.record_service_payment", "POST"): ui_manager(),
     ("network.partners_json", "GET"): ui_hq(),
     ("home.engineer", "GET"): ui(E403, E403, E403, E403, OK),
+    ("fieldwork.upload", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("fieldwork.attachment_file", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("fieldwork.thumbnail", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("fieldwork.plan_visit", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("fieldwork.check_in", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("fieldwork.check_out", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("fieldwork.report", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("fieldwork.report_pdf", "GET"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("home.hq", "GET"): ui_hq(),
     ("home.index", "GET"): ui_any(),
     ("home.partner", "GET"): ui(E403, E403, E403, OK, E403),
@@ -312,7 +333,25 @@ def build_world(app):
     w.upload_token = store_upload("name,kind\n".encode("utf-8"), "csv")
     w.spare_user = f.user("hq_agent")  # the user an hq_admin's user pages act on
     w.ticket_a, w.ticket_b = fresh_tickets(w)
+    field_work(w)
     return w
+
+
+def field_work(w):
+    """A photo and a visit on A's ticket and on B's, each made by the holder."""
+    from partnernet.fieldwork import attachments, visits
+    from partnernet.tickets.models import Ticket
+    from tests.test_fieldwork import png
+    w.attachment_files = []
+    for name, ticket_id, party, engineer in (("a", w.ticket_a, w.a, w.eng_a), ("b", w.ticket_b, w.b, w.eng_b)):
+        f.certification(engineer)
+        ticket, admin = db.session.get(Ticket, ticket_id), w.admin_b if name == "b" else w.users["partner_admin"]
+        attachment = attachments.attach(ticket, admin, attachments.Upload("photo.png", png(64, 48)), NOW)
+        w.attachment_files += [attachments.stored_path(attachment.stored_name),
+                               attachments.stored_path(attachment.thumbnail_name)]
+        setattr(w, f"attachment_{name}", attachment.id)
+        setattr(w, f"visit_{name}", visits.plan(ticket, admin, engineer.id, NOW + timedelta(hours=1),
+                                                 NOW + timedelta(hours=3), NOW).id)
 
 
 def fresh_tickets(w):
@@ -344,6 +383,10 @@ def url_values(w, rule, role, scope):
             values[name] = (w.con_a if own else w.con_b).id
         elif name == "run_id":
             values[name] = w.run.id
+        elif name == "attachment_id":
+            values[name] = w.attachment_a if own else w.attachment_b
+        elif name == "visit_id":
+            values[name] = w.visit_a if own else w.visit_b
         elif name == "finding_id":
             values[name] = (w.finding_a if own else w.finding_b).id
         elif name == "code":
@@ -402,6 +445,9 @@ def api_body(w, endpoint, scope):
         "api_v1.offer_ticket": {"partner_id": party},
         "api_v1.take_ticket": {},
         "api_v1.reroute_ticket": {},
+        "api_v1.plan_visit": {"planned_start": (NOW + timedelta(hours=1)).isoformat(),
+                              "planned_end": (NOW + timedelta(hours=2)).isoformat()},
+        "api_v1.check_out": {"work_done": "matrix"},
     }
     return bodies.get(endpoint, {})
 
@@ -443,7 +489,8 @@ def requests_for(app):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_authorization_matrix(app, role, login_as):
+def test_authorization_matrix(app, role, login_as, tmp_path):
+    app.instance_path = str(tmp_path)  # the files the writes upload (attachments) go with the test
     w = build_world(app)
     rows = requests_for(app)
     missing = sorted({f"{r.endpoint} {m} ({r.rule})" for r, m in rows if (r.endpoint, m) not in EXPECTED})
@@ -464,7 +511,11 @@ def test_authorization_matrix(app, role, login_as):
                                                             method=method)
                 if is_api(rule.endpoint):
                     kwargs = {"headers": headers}
-                    if method != "GET":
+                    if rule.endpoint == "api_v1.upload_attachment":  # a file, as multipart/form-data
+                        from tests.test_fieldwork import png
+                        kwargs.update(data={"file": (io.BytesIO(png(64, 48)), "photo.png")},
+                                      content_type="multipart/form-data")
+                    elif method != "GET":
                         kwargs["json"] = api_body(w, rule.endpoint, scope)
                     response = api_client.open(url, method=method, **kwargs)
                 else:
@@ -490,7 +541,7 @@ def test_authorization_matrix(app, role, login_as):
                     mismatches.append(f"{rule.endpoint} {method} {scope}: expected {want}, got {got} "
                                       f"[{response.status_code}] {url}")
     finally:
-        for path in [os.path.join(app.instance_path, "imports", w.upload_token)] + w.scan_files:
+        for path in [os.path.join(app.instance_path, "imports", w.upload_token)] + w.scan_files + w.attachment_files:
             if os.path.exists(path):
                 os.remove(path)
         if os.environ.get("MATRIX_DUMP"):

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from partnernet.extensions import db, limiter
+from partnernet.fieldwork.models import Visit
 from partnernet.timeclock import today_in_china
 from tests import factories as f
 from tests.factories import PASSWORD
@@ -285,6 +286,18 @@ def queued_ticket(w) -> int:
     return f.ticket(w.cust_a, status="hq_queue", hq_queue_cause="no_coverage", tier="L1").id
 
 
+def checked_in_visit(w) -> int:
+    """A visit on A's ticket, its engineer on site: the check-out form's page (an engineer of its own,
+    who has no other visit open)."""
+    from partnernet.fieldwork import visits
+    engineer = f.engineer(w.a)
+    f.certification(engineer)
+    ticket = db.session.get(f.Ticket, accepted_ticket(w))
+    visit = visits.plan(ticket, w.users["partner_admin"], engineer.id, NOW + timedelta(hours=1),
+                        NOW + timedelta(hours=2), NOW)
+    return visits.check_in(visit, w.users["partner_admin"], NOW + timedelta(hours=1)).id
+
+
 def fresh_finding(w) -> int:
     from partnernet.audit.models import AuditFinding, AuditRun
     from decimal import Decimal
@@ -306,9 +319,11 @@ def cheap_passwords(monkeypatch):
 
 
 @pytest.fixture
-def world(app, cheap_passwords):
+def world(app, cheap_passwords, tmp_path):
+    app.instance_path = str(tmp_path)  # the files the forms upload (attachments) go with the test
     w = build_world(app)
     w.offered, w.queued = offered_ticket(w), queued_ticket(w)
+    w.on_site = checked_in_visit(w)
     extend_world(app, w)
     w.clients = {}
     for role in ROLE_ORDER:
@@ -346,7 +361,7 @@ def page_urls(app, w, role):
         if "GET" not in rule.methods or rule.endpoint == "static" or rule.endpoint.startswith(("api_v1.", "api")):
             continue
         urls.append((rule.endpoint, adapter.build(rule.endpoint, url_values(w, rule, role, "own"), method="GET")))
-    for ticket_id in (w.offered, w.queued):
+    for ticket_id in (w.offered, w.queued, db.session.get(Visit, w.on_site).ticket_id):
         urls.append(("tickets.detail", adapter.build("tickets.detail", {"ticket_id": ticket_id})))
     return urls + extra_pages(w)
 
@@ -615,6 +630,7 @@ RESETS = {
     "tickets.take": lambda app, w, c: f"/tickets/{queued_ticket(w)}/take",
     "tickets.reroute": lambda app, w, c: f"/tickets/{queued_ticket(w)}/reroute",
     "tickets.offer_by_hand": lambda app, w, c: f"/tickets/{queued_ticket(w)}/offer",
+    "fieldwork.check_out": lambda app, w, c: f"/visits/{checked_in_visit(w)}/check-out",
     "audit.decide": lambda app, w, c: (restore_party_status(w), f"/findings/{fresh_finding(w)}/decision")[1],
     "network.change_status": lambda app, w, c: restore_party_status(w),
     "network.end_coverage": lambda app, w, c: new_coverage(w),

@@ -23,6 +23,8 @@ from partnernet.audit.models import AuditDecision, AuditFinding, AuditRun
 from partnernet.auth.models import User
 from partnernet.errors import Conflict
 from partnernet.extensions import db
+from partnernet.fieldwork import visits
+from partnernet.fieldwork.models import Visit
 from partnernet.invariants import check
 from partnernet.network import certifications
 from partnernet.network import service as network
@@ -96,6 +98,23 @@ def accepted(steps=()):
         service.change_status(ticket, admin, step, "已处理" if step == "resolved" else "", NOW + timedelta(minutes=2))
     assert ticket.status == (steps[-1] if steps else "accepted")
     return {"ticket": ticket.id, "partner": partner.id, "engineer": second.id, "users": admins}
+
+
+def visit_planned(checked_in=False):
+    """A visit planned on an accepted ticket (and its engineer checked in), the partner's admins ready."""
+    ids = accepted()
+    ticket, admin = db.session.get(Ticket, ids["ticket"]), db.session.get(User, ids["users"][0])
+    visit = visits.plan(ticket, admin, None, NOW + timedelta(hours=1), NOW + timedelta(hours=3), NOW + timedelta(minutes=2))
+    if checked_in:
+        visits.check_in(visit, admin, NOW + timedelta(minutes=3))
+    return {**ids, "visit": visit.id}
+
+
+def on_visit(call):
+    def prepare(ids, user_id):
+        visit, user = db.session.get(Visit, ids["visit"]), db.session.get(User, user_id)
+        return lambda: call(visit, user)
+    return prepare
 
 
 STEPS_TO = {"accepted": (), "in_progress": ("in_progress",), "waiting_on_customer": ("waiting_on_customer",),
@@ -272,6 +291,15 @@ TRANSITIONS = [
     Transition("returned to HQ", accepted,
                on_ticket(lambda t, u, ids: service.return_to_hq(t, u, "beyond_our_skills", "需总部开发", LATER)),
                {"returned_to_hq": 1, "queued_to_hq": 1}),
+    # an on-site visit: a double tap (or eight) records once
+    Transition("visit checked in", visit_planned, on_visit(lambda v, u: visits.check_in(v, u, LATER)),
+               {"visit_checked_in": 1}),
+    Transition("visit checked in (API)", visit_planned, by_api("/api/v1/visits/{visit}/check-in"),
+               {"visit_checked_in": 1}),
+    Transition("visit checked in (page)", visit_planned, by_page("/visits/{visit}/check-in"),
+               {"visit_checked_in": 1}),
+    Transition("visit checked out", lambda: visit_planned(checked_in=True),
+               on_visit(lambda v, u: visits.check_out(v, u, "更换模板", "", None, LATER)), {"visit_checked_out": 1}),
     # a partner's status
     *(partner_step(before, after) for before, afters in network.TRANSITIONS.items() for after in afters),
     # certifications

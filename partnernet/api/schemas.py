@@ -427,6 +427,8 @@ class TicketEventData(ma.Schema):
     due = ChinaDateTime(metadata={"description": "response_*, resolution_*: when the target was due."})
     done_at = ChinaDateTime(metadata={"description": "response_* and resolution_* recorded on the answer or the "
                                                      "resolution: when the ticket was answered or resolved."})
+    attachment_id = fields.Integer(metadata={"description": "attachment_added: the file attached."})
+    visit_id = fields.Integer(metadata={"description": "visit_*: the visit planned, checked in or out."})
 
 
 class TicketEvent(ma.Schema):

@@ -31,6 +31,7 @@ TAGS = [
     ("customers", "Customers and their contracts."),
     ("tickets", "Intake, the scoped ticket list, one ticket and what can be done with it."),
     ("audits", "The push-back audit: runs, findings and decisions."),
+    ("field work", "A ticket's attachments, on-site visits and service report (服务报告)."),
 ]
 
 
