@@ -31,6 +31,7 @@ EVENT_KINDS = (
     "returned_to_hq", "queued_to_hq", "taken_by_hq", "rerouted", "assigned",
     "status_changed", "note", "response_met", "response_breached",
     "resolution_met", "resolution_breached",
+    "reopened",
 )
 
 SLA_EVENT_KINDS = ("response_met", "response_breached", "resolution_met", "resolution_breached")
