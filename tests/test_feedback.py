@@ -2,6 +2,7 @@
 close themselves, HQ calls a sample back."""
 import threading
 from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -345,3 +346,45 @@ def test_a_partner_sees_only_feedback_on_its_own_service(app):
     assert len(feedback.ticket_feedback(ticket, admin)) == 1
     assert feedback.ticket_feedback(ticket, factories.user("partner_admin", party=other)) == []
     assert len(feedback.ticket_feedback(ticket, factories.user("hq_agent"))) == 1
+
+
+# --- the API --------------------------------------------------------------------------------------------
+
+def bearer(user):
+    from partnernet.auth import tokens
+    _token, secret = tokens.issue_token(user, "test", now_utc())
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_api_issues_a_link_once_and_answers_feedback_in_scope(app, client):
+    ticket, admin = resolved_ticket(now=now_utc() - DAY)
+    issued = client.post(f"/api/v1/tickets/{ticket.id}/confirmation-link", headers=bearer(admin))
+    assert issued.status_code == 201
+    url = issued.json["url"]
+    assert client.post(urlsplit(url).path, data={"solved": "no", "rating": "2"}).status_code == 200
+    assert db.session.get(Ticket, ticket.id).status == "in_progress"
+    # Not resolved any more: no link (409); another partner: 404; the owner sees the answer.
+    assert client.post(f"/api/v1/tickets/{ticket.id}/confirmation-link", headers=bearer(admin)).status_code == 409
+    other, _engineer = certified_partner()
+    stranger = factories.user("partner_admin", party=other)
+    assert client.get(f"/api/v1/tickets/{ticket.id}/feedback", headers=bearer(stranger)).status_code == 404
+    answers = client.get(f"/api/v1/tickets/{ticket.id}/feedback", headers=bearer(admin)).json["items"]
+    assert [(a["source"], a["solved"], a["rating"]) for a in answers] == [("customer", False, 2)]
+
+
+def test_api_callbacks_are_hq_only(app, client):
+    ticket, admin = resolved_ticket()
+    db.session.execute(sa.update(Ticket).where(Ticket.id == ticket.id).values(billable=True))
+    db.session.commit()
+    agent = factories.user("hq_agent")
+    assert client.get("/api/v1/callbacks", headers=bearer(admin)).status_code == 403
+    queue = client.get("/api/v1/callbacks", headers=bearer(agent)).json
+    assert [(t["id"], t["reasons"]) for t in queue["items"]] == [(ticket.id, ["billable_ticket"])]
+    assert client.post(f"/api/v1/tickets/{ticket.id}/callback", json={"solved": True, "rating": 9},
+                       headers=bearer(agent)).status_code == 422
+    recorded = client.post(f"/api/v1/tickets/{ticket.id}/callback", json={"solved": True, "rating": 4},
+                           headers=bearer(agent))
+    assert recorded.status_code == 201 and recorded.json["recorded_by_id"] == agent.id
+    assert client.post(f"/api/v1/tickets/{ticket.id}/callback", json={"solved": True, "rating": 4},
+                       headers=bearer(agent)).status_code == 409
+    assert client.get("/api/v1/callbacks", headers=bearer(agent)).json["items"] == []

@@ -31,6 +31,7 @@ TAGS = [
     ("customers", "Customers and their contracts."),
     ("tickets", "Intake, the scoped ticket list, one ticket and what can be done with it."),
     ("audits", "The push-back audit: runs, findings and decisions."),
+    ("feedback", "The customer's confirmation link (满意度回访), what customers said, HQ's call-backs."),
 ]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from partnernet import signals
 from partnernet.auth.models import User
-from partnernet.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import db
 from partnernet.feedback.models import ConfirmationLink, CustomerFeedback
 from partnernet.notifications.service import send_email, smtp_configured
@@ -34,12 +34,17 @@ SALT = "partnernet.feedback.confirmation-link"
 MAX_EMAIL_ATTEMPTS = 5
 # Reason codes of the events this module writes (labels in partnernet.labels).
 CONFIRMED, NOT_SOLVED, NO_ANSWER = "confirmed_by_customer", "not_solved_by_customer", "no_answer_in_time"
+ANSWER_REASONS = (CONFIRMED, NOT_SOLVED, NO_ANSWER)
 COMMENT_MAX = 2000
 
 
-class LinkGone(DomainError):
-    """The link was real but can answer no more: answered, expired, replaced, ticket closed."""
-    status, code = 410, "gone"
+class LinkGone(Exception):
+    """The link was real but can answer no more: answered, expired, replaced, ticket closed (the
+    customer's page says so with a 410)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 # --- the token ----------------------------------------------------------------------------------
