@@ -102,7 +102,7 @@ def callback_queue(args):
 @blp.route("/tickets/<id:ticket_id>/callback", methods=["POST"], tags=TAGS)
 @blp.arguments(CallbackIn)
 @blp.response(201, Feedback)
-@documented_errors(403, 404, 409, 422)
+@documented_errors(400, 403, 404, 409, 422)
 def record_callback(data, ticket_id):
     """Record HQ's call to the customer of a resolved or closed ticket (HQ), once per ticket;
     409 when it was already called back or is not resolved."""
