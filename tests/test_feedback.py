@@ -96,6 +96,13 @@ def test_a_link_answers_once(app):
         feedback.answer(link, SOLVED, NOW)
     assert db.session.execute(sa.select(sa.func.count(CustomerFeedback.id))).scalar() == 1
     assert db.session.get(Ticket, ticket.id).status == "in_progress"
+    # Resolved again, the ticket waits for an answer once more: the used link still answers nothing.
+    tickets.change_status(db.session.get(Ticket, ticket.id), admin, "resolved", "再次修复", NOW + DAY)
+    with pytest.raises(feedback.LinkGone, match="already been answered"):
+        feedback.find_link(ticket.id, token, NOW + DAY)
+    with pytest.raises(feedback.LinkGone):
+        feedback.answer(link, SOLVED, NOW + DAY)
+    assert db.session.get(Ticket, ticket.id).status == "resolved"
 
 
 def test_a_link_expires_after_14_days(app):

@@ -271,8 +271,7 @@ def close_unanswered(now: datetime) -> int:
             db.session.rollback()
             continue
         add_event(ticket, "status_changed", now, None, party_id=ticket.owner_party_id, from_status="resolved",
-                  to_status="closed", reason_code=NO_ANSWER,
-                  data={"resolved_at": resolved_at.isoformat(), "days": AUTO_CLOSE_AFTER.days})
+                  to_status="closed", reason_code=NO_ANSWER)
         revoke_unanswered(ticket.id, now)
         db.session.commit()
         closed += 1
