@@ -313,10 +313,11 @@ def called_back():
 
 def callback_queue_statement(share: float):
     """Resolved and closed tickets HQ should call and has not: every billable one, every one a
-    customer rated 2 or less, and the random share; oldest resolution first."""
+    customer rated 2 or less, and the random share; the latest resolution first (called while the
+    customer still remembers)."""
     return (sa.select(Ticket).where(Ticket.status.in_(("resolved", "closed")), ~called_back(),
                                     sa.or_(Ticket.billable, rated_low(), sampled(share)))
-            .order_by(Ticket.resolved_at, Ticket.id))
+            .order_by(Ticket.resolved_at.desc(), Ticket.id.desc()))
 
 
 def callback_reasons(tickets: list[Ticket], share: float) -> dict[int, list[str]]:

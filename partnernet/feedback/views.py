@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from partnernet.auth.models import HQ_ROLES
 from partnernet.errors import DomainError, NotFound
@@ -96,7 +97,8 @@ def ticket_page_helpers():
 def callbacks():
     require_role(current_user, *HQ_ROLES)
     share = float(load_settings()["callback_share"])
-    page = db.paginate(service.callback_queue_statement(share), page=page_number(), per_page=50, error_out=False)
+    statement = service.callback_queue_statement(share).options(selectinload(Ticket.customer), selectinload(Ticket.owner))
+    page = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
     return render_template("feedback/callbacks.html", page=page, share=share,
                            reasons=service.callback_reasons(page.items, share))
 

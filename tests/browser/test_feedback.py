@@ -1,5 +1,6 @@
 """The customer's confirmation in a real browser at phone size: the owner resolves a ticket and
-copies the link, the customer opens it without signing in, rates 4 and confirms; the ticket closes."""
+copies the link, the customer opens it without signing in, rates 4 and confirms; the ticket closes;
+HQ's agent calls the billable ticket back and records it."""
 import re
 import uuid
 
@@ -27,6 +28,10 @@ def accepted_ticket(server) -> tuple[int, str]:
             .order_by(User.id)).scalars().first()
         engineer = service.certified_engineers_for(ticket, ticket.offered_party_id, today_in_china(now))[0]
         service.accept(ticket, admin, engineer.id, now)
+        # Billable (as an on-site visit below the threshold would be): HQ will call it back.
+        db.session.execute(sa.update(type(ticket)).where(type(ticket).id == ticket.id).values(
+            billable=True, billable_reason="onsite_not_included"))
+        db.session.commit()
         ticket_id, email = ticket.id, admin.email
         db.session.remove()
     return ticket_id, email
@@ -80,3 +85,20 @@ def test_the_owner_copies_the_link_and_the_customer_rates_4_and_confirms_on_a_ph
     assert re.search("已关闭|Closed", page.inner_text("main h1")), page.inner_text("main h1")
     assert "4/5" in page.inner_text("[data-testid=feedback-panel]")
     owner.shot("closed")
+
+    # HQ's agent, on a phone, finds the billable ticket in the call-back queue and records the call.
+    agent = browsers.open(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = agent.login("agent@hq.demo", next="/callbacks")
+    row = page.locator("[data-testid=callback-row]", has=page.locator(f"a[href='/tickets/{ticket_id}']"))
+    assert row.count() == 1, page.inner_text("main")
+    agent.shot("callbacks")
+    with page.expect_navigation():
+        row.locator("a.btn").click()
+    page.check("input[name=solved][value=yes]")
+    page.click("label[for=rating-4]")  # 5
+    page.fill("textarea[name=comment]", "回访：客户满意")
+    agent.shot("callback-form")
+    submit(page, "form")
+    assert path_of(page) == "/callbacks", flash(page)
+    assert page.locator(f"[data-testid=callback-row] a[href='/tickets/{ticket_id}']").count() == 0
+    agent.shot("called-back")
