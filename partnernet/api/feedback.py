@@ -7,8 +7,8 @@ from marshmallow import fields, validate
 from partnernet.api.blueprint import api_user, blp, documented_errors
 from partnernet.api.fields import ChinaDateTime
 from partnernet.api.pagination import ListArgs, keyset_page, page_schema
-from partnernet.api.schemas import Ticket as TicketSchema, text
 from partnernet.api.representations import ticket_view
+from partnernet.api.schemas import Ticket as TicketSchema, text
 from partnernet.auth.models import HQ_ROLES
 from partnernet.feedback import service
 from partnernet.feedback.models import FEEDBACK_SOURCES
