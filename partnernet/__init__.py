@@ -78,6 +78,7 @@ def register_blueprints(app):
     from partnernet.auth.views import bp as auth_bp
     from partnernet.home.views import bp as home_bp
     from partnernet.customers.views import bp as customers_bp
+    from partnernet.feedback.views import bp as feedback_bp
     from partnernet.network.views import bp as network_bp
     from partnernet.notifications.views import bp as notifications_bp
     from partnernet.tickets.views import bp as tickets_bp
@@ -86,7 +87,7 @@ def register_blueprints(app):
     from partnernet.settings.views import bp as settings_bp
     from partnernet.auth.users_views import bp as users_bp
     for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
-                      regions_bp, settings_bp, users_bp, audit_bp):
+                      regions_bp, settings_bp, users_bp, audit_bp, feedback_bp):
         app.register_blueprint(blueprint)
     from partnernet.fieldwork.views import bp as fieldwork_bp
     app.register_blueprint(fieldwork_bp)

@@ -97,4 +97,10 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "partnernet@localhost"),
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
+        # The address customers reach the app at (https://service.example.com): the confirmation
+        # links e-mailed by the scheduler start with it. Without it, links are only given on the
+        # ticket page, to copy.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
+        # The customer's confirmation page, per client address: no sign-in, so guessing is slowed.
+        "CONFIRMATION_RATE_LIMIT": rate("CONFIRMATION_RATE_LIMIT", "30 per 10 minutes"),
     }

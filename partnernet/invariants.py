@@ -14,7 +14,7 @@ from partnernet.tickets.models import HELD_STATUSES, Ticket, TicketEvent
 
 # Events that set a ticket's status; the newest one must name the status the ticket has.
 STATUS_EVENTS = ("created", "offered", "accepted", "declined", "offer_expired", "returned_to_hq", "queued_to_hq",
-                 "taken_by_hq", "rerouted", "status_changed", "escalated")
+                 "taken_by_hq", "rerouted", "status_changed", "escalated", "reopened")
 SCHEDULER_INTERVAL = timedelta(minutes=2)  # a minute between runs, and a minute for the run
 # Events that answer the offer before them; a withdrawn offer is `rerouted` from `offered`.
 OFFER_ANSWERS = ("accepted", "declined", "offer_expired")

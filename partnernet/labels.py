@@ -62,6 +62,12 @@ LABELS = {
     "customer_created": _l("Customer created"), "contract_created": _l("Contract created"),
     "customer_changed": _l("Customer changed"), "contract_changed": _l("Contract changed"),
     "service_paid": _l("Service fee paid"),
+    # the customer's answer, and HQ's call-backs
+    "reopened": _l("Reopened"), "confirmed_by_customer": _l("Confirmed solved by the customer"),
+    "not_solved_by_customer": _l("Not solved, says the customer"),
+    "no_answer_in_time": _l("No answer from the customer in 14 days"),
+    "customer": _l("Customer's link"), "callback": _l("HQ call-back"),
+    "billable_ticket": _l("Billable"), "rated_low": _l("Rated 2 or less"), "sample": _l("Random sample"),
     # a contract's service entitlement today
     "free": _l("Free period"), "paid": _l("Paid up"), "unpaid": _l("Unpaid"),
 }

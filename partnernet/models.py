@@ -3,7 +3,7 @@ from partnernet.api.models import IdempotencyKey  # noqa: F401
 from partnernet.audit.models import AuditDecision, AuditFinding, AuditResponse, AuditRun  # noqa: F401
 from partnernet.auth.models import ApiToken, User  # noqa: F401
 from partnernet.customers.models import Contract, Customer  # noqa: F401
-from partnernet.feedback.models import CustomerFeedback  # noqa: F401
+from partnernet.feedback.models import ConfirmationLink, CustomerFeedback  # noqa: F401
 from partnernet.fieldwork.models import Attachment, Visit  # noqa: F401
 from partnernet.notifications.models import Notification  # noqa: F401
 from partnernet.network.models import (  # noqa: F401

@@ -14,6 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from partnernet.api.idempotency import purge_expired_keys
 from partnernet.audit.service import weekly_run
+from partnernet.feedback.service import close_unanswered, send_link_emails
 from partnernet.leader import LeaderLock
 from partnernet.network.service import expire_lapsed_certifications
 from partnernet.notifications.reminders import remind_expiring_certifications
@@ -46,6 +47,14 @@ def sla_breaches_job(app):
 def deliver_notifications_job(app):
     with app.app_context():
         deliver_pending(now_utc())
+        send_link_emails(now_utc())  # customers' confirmation links: no user, an address of their own
+
+
+def close_unanswered_job(app):
+    with app.app_context():
+        count = close_unanswered(now_utc())
+        if count:
+            log.info("closed %d resolved tickets nobody answered in 14 days", count)
 
 
 def expire_offers_job(app):
@@ -100,6 +109,10 @@ def add_jobs(scheduler, app):
                       replace_existing=True, coalesce=True, max_instances=1)
     scheduler.add_job(deliver_notifications, "interval", seconds=minute, args=[app], id="deliver_notifications",
                       replace_existing=True, coalesce=True, max_instances=1)
+    # Resolved tickets nobody answered close 14 days on: a few minutes late is soon enough.
+    close_resolved = only_when_leader(close_unanswered_job, lock)
+    scheduler.add_job(close_resolved, "interval", seconds=minute * 10, args=[app], id="close_unanswered",
+                      replace_existing=True, coalesce=True, max_instances=1, next_run_time=now_utc())
     # Shortly after midnight in China, and once at start so a stopped server catches up.
     scheduler.add_job(expire_certifications, "cron", hour=0, minute=5, args=[app],
                       id="expire_certifications", replace_existing=True, coalesce=True)

@@ -15,3 +15,9 @@ engineers_activated = _signals.signal("engineers-activated", doc="""
 Sent when engineers' records were saved with their active flag (a page, the API or an import), inside
 the transaction, before the commit. Sender: None; keyword arguments: active_by_engineer (engineer id
 -> active), actor_id (or None) and now. The logins follow their engineers (partnernet.auth).""")
+
+ticket_resolved = _signals.signal("ticket-resolved", doc="""
+Sent when a ticket's owner marked it resolved, inside the transaction, before the commit. The
+sender is the Ticket (its owner_party_id names who resolved it); keyword arguments: actor (the
+User) and now. The customer's confirmation link is issued here (partnernet.feedback); a receiver
+writes in the same session and does not commit.""")

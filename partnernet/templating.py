@@ -23,6 +23,7 @@ NAVIGATION = [
     (_l("Tickets"), [
         ("tickets.index", _l("Tickets"), ("hq_admin", "hq_manager", "hq_agent", "partner_admin", "engineer"), None),
         ("tickets.queue", _l("HQ queue"), HQ_ROLES, None),
+        ("feedback.callbacks", _l("Call-backs"), HQ_ROLES, None),
         ("customers.index", _l("Customers"), HQ_ROLES, None),
     ]),
     (_l("Network"), [

@@ -7,8 +7,9 @@ os.environ.setdefault("PARTNERNET_ENV", "development")
 # The suite's clients all come from 127.0.0.1 and call the API faster than any integration would
 # (the load test, the fuzzer, the bad-input crawl): the API's rate limits are far above their pace
 # here, servers started by the tests included. The limits are tested where they are the subject,
-# with small ones of their own (tests/test_api.py).
-for _limit in ("API_RATE_LIMIT_PER_TOKEN", "API_RATE_LIMIT_PER_ADDRESS", "API_FAILED_TOKENS_PER_ADDRESS"):
+# with small ones of their own (tests/test_api.py, tests/test_feedback.py).
+for _limit in ("API_RATE_LIMIT_PER_TOKEN", "API_RATE_LIMIT_PER_ADDRESS", "API_FAILED_TOKENS_PER_ADDRESS",
+               "CONFIRMATION_RATE_LIMIT"):
     os.environ.setdefault(_limit, "1000000 per minute")
 
 from partnernet import create_app  # noqa: E402

@@ -118,6 +118,10 @@ EXPECTED = {
     ("api_v1.get_partner", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.get_region", "GET"): api_any(),
     ("api_v1.get_ticket", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.issue_confirmation_link", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.ticket_feedback", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("api_v1.callback_queue", "GET"): api_hq(),
+    ("api_v1.record_callback", "POST"): api_hq(),
     ("api_v1.open_ticket", "POST"): api_hq(),
     # HQ sees a partner's ticket but does not hold it: only its holder escalates (409).
     ("api_v1.preview_escalation", "GET"): api("409", "409", "409", OWN_ONLY, OWN_ONLY),
@@ -245,6 +249,13 @@ EXPECTED = {
     ("settings.set_calendar_day", "POST"): ui_admin(),
     ("settings.sla_policies", "GET"): ui_admin(),
     ("settings.sla_policies", "POST"): ui_admin(),
+    # The customer's confirmation page: no sign-in; a token not issued for the ticket is a 404 for all.
+    ("feedback.confirm", "GET"): _cells(E404, E404, E404, E404, E404, E404),
+    ("feedback.confirm", "POST"): _cells(E404, E404, E404, E404, E404, E404),
+    ("feedback.issue_link", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    ("feedback.callbacks", "GET"): ui_hq(),
+    ("feedback.record_callback", "GET"): ui_hq(),
+    ("feedback.record_callback", "POST"): ui_hq(),
     ("tickets.accept", "POST"): ui(E403, E403, E403, OWN_ONLY, E403),
     ("tickets.change_status", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("tickets.escalate", "POST"): ui(OK, OK, OK, OWN_ONLY, OWN_ONLY),
@@ -448,6 +459,7 @@ def api_body(w, endpoint, scope):
         "api_v1.plan_visit": {"planned_start": (NOW + timedelta(hours=1)).isoformat(),
                               "planned_end": (NOW + timedelta(hours=2)).isoformat()},
         "api_v1.check_out": {"work_done": "matrix"},
+        "api_v1.record_callback": {"solved": True, "rating": 4},
     }
     return bodies.get(endpoint, {})
 

@@ -282,6 +282,20 @@ def accepted_ticket(w) -> int:
     return f.ticket(w.cust_a, status="accepted", owner_party_id=w.a.id, engineer_id=w.eng_a.id, tier="L1").id
 
 
+def resolved_ticket(w) -> int:
+    return f.ticket(w.cust_a, status="resolved", owner_party_id=w.a.id, engineer_id=w.eng_a.id, tier="L1",
+                    resolved_at=NOW).id
+
+
+def confirmation_page(w) -> str:
+    """A resolved ticket's customer page, with a fresh link (an accepted answer uses one up)."""
+    from partnernet.feedback.service import issue_link
+    from partnernet.tickets.models import Ticket
+    ticket = db.session.get(Ticket, resolved_ticket(w))
+    token, _link = issue_link(ticket, w.users["hq_admin"], NOW)
+    return f"/confirm/{ticket.id}/{token}"
+
+
 def queued_ticket(w) -> int:
     return f.ticket(w.cust_a, status="hq_queue", hq_queue_cause="no_coverage", tier="L1").id
 
@@ -401,6 +415,7 @@ def extend_world(app, w):
     from partnernet.network.transfer_views import store_upload
     w.valid_upload = store_upload(partner_csv("导入伙伴").encode("utf-8"), "csv")
     w.created_files = [os.path.join(app.instance_path, "imports", w.valid_upload)]
+    w.resolved, w.confirm_page = resolved_ticket(w), confirmation_page(w)
 
 
 def partner_csv(name: str) -> str:
@@ -409,7 +424,8 @@ def partner_csv(name: str) -> str:
 
 def extra_pages(w):
     return [("network.engineer", f"/engineers/{w.eng_without_login.id}"),
-            ("transfer.preview", f"/import/partners/{w.valid_upload}")]
+            ("transfer.preview", f"/import/partners/{w.valid_upload}"),
+            ("tickets.detail", f"/tickets/{w.resolved}"), ("feedback.confirm", w.confirm_page)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,6 +647,7 @@ RESETS = {
     "tickets.reroute": lambda app, w, c: f"/tickets/{queued_ticket(w)}/reroute",
     "tickets.offer_by_hand": lambda app, w, c: f"/tickets/{queued_ticket(w)}/offer",
     "fieldwork.check_out": lambda app, w, c: f"/visits/{checked_in_visit(w)}/check-out",
+    "feedback.confirm": lambda app, w, c: confirmation_page(w),
     "audit.decide": lambda app, w, c: (restore_party_status(w), f"/findings/{fresh_finding(w)}/decision")[1],
     "network.change_status": lambda app, w, c: restore_party_status(w),
     "network.end_coverage": lambda app, w, c: new_coverage(w),

@@ -12,7 +12,8 @@ from tests.test_audit_pages import input_value
 VALID = {"offer_deadline_minutes": "10", "onsite_threshold_cny": "80000", "free_service_months": "12",
          "audit_threshold": "25", "audit_min_offers": "10", "audit_sold_not_served_threshold": "30",
          "certification_reminder_days": "45", "priority_branch": "2", "priority_joint_venture": "1",
-         "priority_franchisee": "3", "priority_agent": "4", "service_fee_rate": "18"}
+         "priority_franchisee": "3", "priority_agent": "4", "service_fee_rate": "18",
+         "callback_share": "10"}
 
 
 def test_an_admin_changes_settings_and_they_apply_at_once_recorded_with_who_changed_them(client, login_as, app):

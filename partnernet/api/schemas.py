@@ -16,6 +16,7 @@ from partnernet.auth.models import LOCALES, ROLES
 from partnernet.customers.service import SERVICE_STATES
 from partnernet.db_types import MAX_ID
 from partnernet.errors import ERROR_CODES
+from partnernet.feedback.service import ANSWER_REASONS
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS, PARTY_STATUSES,
                                        ROUTABLE_STATUSES, TIERS)
 from partnernet.regions.models import LEVELS
@@ -28,7 +29,8 @@ from partnernet.tickets.service import DECLINE_REASONS, RETURN_REASONS
 # taken by HQ), or the status that withdrew a partner's offers (rerouted).
 EVENT_REASON_CODES = tuple(dict.fromkeys(
     DECLINE_REASONS + RETURN_REASONS + HQ_QUEUE_CAUSES
-    + tuple(status for status in PARTY_STATUSES if status not in ROUTABLE_STATUSES)))
+    + tuple(status for status in PARTY_STATUSES if status not in ROUTABLE_STATUSES)
+    + ANSWER_REASONS))
 ENUM_NAMES = {TIERS: "Tier", HQ_QUEUE_CAUSES: "HqQueueCause", BILLABLE_REASONS: "BillableReason",
               TICKET_STATUSES: "TicketStatus", EVENT_REASON_CODES: "EventReasonCode", LOCALES: "Language"}
 

@@ -32,6 +32,7 @@ TAGS = [
     ("tickets", "Intake, the scoped ticket list, one ticket and what can be done with it."),
     ("audits", "The push-back audit: runs, findings and decisions."),
     ("field work", "A ticket's attachments, on-site visits and service report (服务报告)."),
+    ("feedback", "The customer's confirmation link (满意度回访), what customers said, HQ's call-backs."),
 ]
 
 

@@ -180,3 +180,20 @@ def record_failure(notification: Notification, error: Exception) -> None:
     notification.last_error = str(error)[:500]
     if notification.attempts >= MAX_ATTEMPTS:
         notification.status = "failed"  # still visible in the app
+
+
+def send_email(to: str, subject: str, body: str) -> None:
+    """One e-mail by SMTP to an address that belongs to no user (a customer's contact). Raises
+    OSError or SMTPException on failure, for the caller to record and retry."""
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config.get("SMTP_FROM") or "partnernet@localhost"
+    message["To"] = one_line(to)
+    message["Subject"] = one_line(subject)
+    message.set_content(body)
+    with smtplib.SMTP(config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25), timeout=20) as smtp:
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if config.get("SMTP_USER"):
+            smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
+        smtp.send_message(message)

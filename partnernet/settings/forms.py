@@ -50,6 +50,7 @@ class SettingsForm(FlaskForm):
     audit_min_offers = whole(_l("Audit: minimum volume (offers, or sold tickets)"), 0, 1000000)
     audit_sold_not_served_threshold = share(_l("Audit: sold-not-served threshold, per cent of sold tickets (e.g. 30)"))
     certification_reminder_days = whole(_l("Days before a certificate expires to remind its engineer"), 1, 365)
+    callback_share = share(_l("Call-backs: random share of resolved tickets HQ calls, per cent (e.g. 10)"))
 
 
 # Routing ranks partners of a level by kind: 1 first. One field per kind, added to the form.

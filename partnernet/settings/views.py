@@ -26,7 +26,7 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
 WHOLE = ("offer_deadline_minutes", "free_service_months", "audit_min_offers", "certification_reminder_days")
-SHARES = ("audit_threshold", "audit_sold_not_served_threshold", "service_fee_rate")
+SHARES = ("audit_threshold", "audit_sold_not_served_threshold", "service_fee_rate", "callback_share")
 
 
 @bp.route("/", methods=["GET", "POST"])

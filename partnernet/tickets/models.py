@@ -35,6 +35,7 @@ EVENT_KINDS = (
     "status_changed", "note", "response_met", "response_breached",
     "resolution_met", "resolution_breached", "escalated",
     "attachment_added", "visit_planned", "visit_checked_in", "visit_checked_out",
+    "reopened",
 )
 
 SLA_EVENT_KINDS = ("response_met", "response_breached", "resolution_met", "resolution_breached")

@@ -415,6 +415,8 @@ def change_status(ticket: Ticket, user: User, to_status: str, note: str, now: da
         ticket.closed_at = now
     add_event(ticket, "status_changed", now, user, party_id=ticket.owner_party_id, from_status=before,
               to_status=to_status, note=note or None)
+    if to_status == "resolved":
+        signals.ticket_resolved.send(ticket, actor=user, now=now)  # the customer is asked (feedback)
     db.session.commit()
     return ticket
 
