@@ -9,6 +9,7 @@ from partnernet.errors import DomainError, NotFound
 from partnernet.extensions import db, limiter
 from partnernet.feedback import service
 from partnernet.feedback.forms import AnswerForm
+from partnernet.fieldwork.report import service_report
 from partnernet.scope import get_or_404, require_role
 from partnernet.settings.service import load_settings
 from partnernet.tickets.models import Ticket
@@ -27,7 +28,7 @@ def confirmation_rate():
 @bp.route("/confirm/<int:ticket_id>/<token>", methods=["GET", "POST"])
 @limiter.limit(confirmation_rate)
 def confirm(ticket_id, token):
-    """What was done, and the customer's answer: once, for this ticket, while the link is valid."""
+    """The service report, and the customer's answer: once, for this ticket, while the link is valid."""
     now = now_utc()
     try:
         link = service.find_link(ticket_id, token, now)
@@ -46,7 +47,7 @@ def confirm(ticket_id, token):
             show_errors(form, error)
         else:
             return render_template("feedback/thanks.html", ticket=ticket, solved=ticket.status == "closed")
-    return render_template("feedback/confirm.html", form=form, summary=service.summary(link.ticket), link=link), \
+    return render_template("feedback/confirm.html", form=form, report=service_report(link.ticket), link=link), \
         422 if form.errors else 200
 
 

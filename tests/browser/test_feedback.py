@@ -63,7 +63,7 @@ def test_the_owner_copies_the_link_and_the_customer_rates_4_and_confirms_on_a_ph
     customer = browsers.open(viewport=PHONE, is_mobile=True, has_touch=True)
     page = customer.page
     page.goto(copied)
-    summary = page.inner_text("[data-testid=service-summary]")
+    summary = page.inner_text("[data-testid=service-report]")
     assert "重新设置了导出编码为 UTF-8" in summary and "表单导出乱码" in summary, summary
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
     customer.shot("confirm")
