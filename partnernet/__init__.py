@@ -85,8 +85,9 @@ def register_blueprints(app):
     from partnernet.regions.views import bp as regions_bp
     from partnernet.settings.views import bp as settings_bp
     from partnernet.auth.users_views import bp as users_bp
+    from partnernet.scorecards.views import bp as scorecards_bp
     for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
-                      regions_bp, settings_bp, users_bp, audit_bp):
+                      regions_bp, settings_bp, users_bp, audit_bp, scorecards_bp):
         app.register_blueprint(blueprint)
 
 
