@@ -174,7 +174,7 @@ def test_hq_sees_the_province_ranked_and_says_the_order(app, client, login_as):
     assert text.index("三百个好评") < text.index("三个满分")
     assert "Wilson" in text
     bad_month = client.get("/scorecards?province=330000&month=2026-13")
-    assert bad_month.status_code == 200 and "A month such as 2026-11." in bad_month.get_data(as_text=True)
+    assert bad_month.status_code == 200 and "请填写月份，例如 2026-11。" in bad_month.get_data(as_text=True)
 
 
 def test_a_partner_reads_its_own_scorecard_and_never_anothers(app, client, login_as):

@@ -21,9 +21,9 @@ MONTH = dict(validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}$"), metadata={"exampl
 
 
 class ScorecardListArgs(ListArgs):
-    province = Text(required=True, validate=validate.Regexp(r"^[0-9]{6}$"),
-                    metadata={"description": "The province's code.", "example": "330000"})
-    month = Text(metadata={"description": "The month, in China (default: this month).", **MONTH["metadata"]},
+    province = Text(validate=validate.Regexp(r"^[0-9]{6}$"), metadata={
+        "description": "The province's code (default: the province with the most partners).", "example": "330000"})
+    month = Text(metadata={"description": "The month, in China (default: last month).", **MONTH["metadata"]},
                  validate=MONTH["validate"])
 
 
@@ -72,8 +72,8 @@ def list_scorecards(args):
     of the share of answers rated 4 or 5, then SLA targets met, then the lower push-back rate."""
     require_role(api_user(), *HQ_ROLES)
     today = today_in_china(now_utc())
-    month = service.parse_month(args.get("month")) or service.month_of(today)
-    province = db.session.get(Region, args["province"])
+    month = service.parse_month(args.get("month")) or service.add_months(service.month_of(today), -1)
+    province = db.session.get(Region, args.get("province") or service.busiest_province() or "")
     if province is None or province.level != "province":
         raise ValidationFailed(_("These scorecards cannot be shown."), {"province": _("Not a province's code.")})
     cards = service.province_ranking(month, province.code, today)

@@ -16,12 +16,12 @@ from partnernet.timeclock import now_utc, today_in_china
 bp = Blueprint("scorecards", __name__)
 
 
-def chosen_month(this_month):
-    """?month=YYYY-MM, else this month; a month that is not one is said on the page."""
+def chosen_month(default):
+    """?month=YYYY-MM, else `default`; a month that is not one is said on the page."""
     try:
-        return service.parse_month(request.args.get("month")) or this_month, None
+        return service.parse_month(request.args.get("month")) or default, None
     except ValidationFailed as error:
-        return this_month, error.fields["month"]
+        return default, error.fields["month"]
 
 
 @bp.get("/scorecards")
@@ -29,7 +29,8 @@ def chosen_month(this_month):
 def ranking():
     require_role(current_user, *HQ_ROLES)
     today = today_in_china(now_utc())
-    month, month_error = chosen_month(service.month_of(today))
+    # Partners are compared on a whole month: the last one, unless another is chosen.
+    month, month_error = chosen_month(service.add_months(service.month_of(today), -1))
     code = request.args.get("province", "")
     province = db.session.get(Region, code) if code else None
     if province is None or province.level != "province":
