@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from partnernet.audit import service as audit
 from partnernet.audit.measures import Measures, Params, flag_reasons
 from partnernet.audit.wilson import wilson_lower_bound, wilson_upper_bound
 from partnernet.extensions import db
@@ -19,6 +20,7 @@ def answers(party, ratings, at=IN_WEEK):
                                         rating=rating, answered_at=at + timedelta(minutes=n))
                        for n, rating in enumerate(ratings))
     db.session.commit()
+    return ticket
 
 
 @pytest.mark.parametrize("satisfied, answers_", [(8, 20), (10, 30), (0, 5), (5, 5), (270, 300)])
@@ -38,7 +40,7 @@ def test_satisfaction_flags_need_enough_answers_and_an_upper_bound_below_the_thr
 
 def test_the_audit_flags_a_partner_whose_satisfaction_is_surely_low_not_one_with_few_answers(app, client, login_as):
     unhappy, few, content = factories.partner(), factories.partner(), factories.partner()
-    answers(unhappy, [5] * 6 + [4] * 4 + [2] * 12 + [1] * 8)    # 10 of 30 satisfied
+    rated = answers(unhappy, [5] * 6 + [4] * 4 + [2] * 12 + [1] * 8)    # 10 of 30 satisfied
     answers(few, [1, 1, 2, 1, 1])                               # 0 of 5: below the minimum of answers
     answers(content, [5] * 25 + [3] * 5)
     run = run_week()
@@ -51,12 +53,14 @@ def test_the_audit_flags_a_partner_whose_satisfaction_is_surely_low_not_one_with
     assert not found_few.flagged
     assert not found_content.flagged
     assert (float(run.satisfaction_threshold), run.satisfaction_min_answers) == (0.6, 10)
+    assert audit.tickets_behind(found_unhappy, "satisfaction_answers") == [rated.id]
 
     login_as(factories.user("hq_manager", locale="en"))
     page = client.get(f"/audits/{run.id}").get_data(as_text=True)
     assert "51.2%" in page and "Low satisfaction" in page
     finding_page = client.get(f"/findings/{found_unhappy.id}").get_data(as_text=True)
     assert "Of 30 rated answers, 10 rated the service 4 or 5." in finding_page
+    assert f'href="/tickets/{rated.id}"' in finding_page   # the finding opens on the rated tickets
     exported = client.get(f"/audits/{run.id}.csv").get_data(as_text=True)
     header, *rows = exported.strip("\ufeff").splitlines()
     assert "Satisfied, upper bound (95%)" in header

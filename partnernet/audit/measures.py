@@ -35,7 +35,8 @@ OFFER_EVENT_KINDS = {
 PUSH_BACK = ("declined", "expired", "returned")
 # The numbers a partner can open to see the tickets behind them.
 MEASURES_WITH_TICKETS = tuple(OFFER_EVENT_KINDS) + (
-    "push_back", "sold_tickets", "sold_not_served", "sla_kept", "sla_met", "sla_missed")
+    "push_back", "sold_tickets", "sold_not_served", "sla_kept", "sla_met", "sla_missed", "satisfaction_answers",
+    "satisfied")
 FLAG_REASONS = ("push_back", "sold_not_served", "satisfaction")
 # A rated answer counts as satisfied at this rating or above (of 1 to 5).
 SATISFIED_RATING = 4
@@ -267,6 +268,12 @@ def ticket_ids_behind(party_id: int, measure: str, period_start: date, period_en
         statement = sa.select(sold.c.ticket_id).where(sold.c.party_id == party_id)
         if measure == "sold_not_served":
             statement = statement.where(sold.c.at_hq == 1)
+    elif measure in ("satisfaction_answers", "satisfied"):
+        statement = (sa.select(CustomerFeedback.ticket_id).distinct()
+                     .where(CustomerFeedback.party_id == party_id, CustomerFeedback.rating.is_not(None),
+                            in_bounds(CustomerFeedback.answered_at, bounds), CustomerFeedback.answered_at <= as_of))
+        if measure == "satisfied":
+            statement = statement.where(CustomerFeedback.rating >= SATISFIED_RATING)
     else:
         raise ValueError(f"no tickets behind {measure!r}")
     return sorted(db.session.execute(statement).scalars())

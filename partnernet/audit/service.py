@@ -278,7 +278,8 @@ def network_medians(run: AuditRun) -> dict[str, float | None]:
 
 def tickets_behind(finding: AuditFinding, measure: str) -> list[int]:
     """The ids of the tickets behind one of the finding's numbers (MEASURES_WITH_TICKETS: the
-    offer counts, push_back, sold_tickets, sold_not_served, sla_kept, sla_met, sla_missed), as
+    offer counts, push_back, sold_tickets, sold_not_served, sla_kept, sla_met, sla_missed, the
+    rated answers and the satisfied ones), as
     they stood when the run was made. Check the user may see the finding first (get_finding)."""
     if measure not in MEASURES_WITH_TICKETS:
         raise NotFound()

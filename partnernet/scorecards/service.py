@@ -5,6 +5,7 @@ Plain functions taking the months and returning rows. Every figure comes from a 
 over all the partners asked for at once (the kept daily and monthly counts where they exist),
 so a province of 2,000 partners costs the same few statements as one of three.
 """
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -115,12 +116,9 @@ def parse_month(text: str | None, name: str = "month") -> date | None:
     """'2026-11' as the month's first day; None for nothing given; ValidationFailed otherwise."""
     if not text:
         return None
-    try:
-        year, month = (int(part) for part in str(text).split("-"))
-        if 2000 <= year <= 2100 and 1 <= month <= 12 and len(str(text)) == 7:
-            return date(year, month, 1)
-    except ValueError:
-        pass
+    found = re.fullmatch(r"([0-9]{4})-([0-9]{2})", str(text))
+    if found and 2000 <= int(found[1]) <= 2100 and 1 <= int(found[2]) <= 12:
+        return date(int(found[1]), int(found[2]), 1)
     raise ValidationFailed(_("These scorecards cannot be shown."), {name: _("A month such as 2026-11.")})
 
 
@@ -143,9 +141,8 @@ def scorecards(months: list[date], today: date, parties) -> dict[tuple[int, date
     """{(party_id, month): Scorecard} for the partners selected by `parties` (a statement
     selecting Party.id) over `months` (consecutive first days, oldest first). A fixed number of
     statements whatever the number of partners or months."""
-    first, after = months[0], add_months(months[-1], 1)
     ends = [period_bounds(month, last_day(month))[1] for month in months]  # each month's end, in UTC
-    start, end = period_bounds(first, first)[0], ends[-1]
+    start, end = period_bounds(months[0], months[0])[0], ends[-1]
     cards: dict[tuple[int, date], Scorecard] = {}
     names = {row.id: row for row in db.session.execute(
         sa.select(Party.id, Party.name, Party.name_sort, Party.province_code).where(Party.id.in_(parties)))}
@@ -165,13 +162,7 @@ def scorecards(months: list[date], today: date, parties) -> dict[tuple[int, date
             card(party_id, index)
 
     # Served: the kept daily counts of tickets resolved, per party.
-    day_index = sa.case(*[(EventCountDay.day < add_months(month, 1), index) for index, month in enumerate(months)])
-    resolved = (sa.select(EventCountDay.party_id, day_index.label("month"), EventCountDay.count)
-                .where(EventCountDay.kind == daily.RESOLVED, EventCountDay.day >= first, EventCountDay.day < after,
-                       EventCountDay.party_id.in_(parties)).subquery("resolved"))
-    for party_id, index, count in db.session.execute(
-            sa.select(resolved.c.party_id, resolved.c.month, sa.func.sum(resolved.c.count))
-            .group_by(resolved.c.party_id, resolved.c.month)):
+    for party_id, index, count in db.session.execute(served_statement(months, parties)):
         if (found := card(party_id, index)) is not None:
             found.served = int(count or 0)
 
@@ -188,15 +179,7 @@ def scorecards(months: list[date], today: date, parties) -> dict[tuple[int, date
                 found.reopened = int(count)
 
     # Satisfaction: the customers' rated answers about each party's service.
-    answered = sa.case(*[(CustomerFeedback.answered_at < moment, index) for index, moment in enumerate(ends)])
-    answers = (sa.select(CustomerFeedback.party_id, answered.label("month"), CustomerFeedback.rating)
-               .where(CustomerFeedback.rating.is_not(None), CustomerFeedback.answered_at >= start,
-                      CustomerFeedback.answered_at < end, CustomerFeedback.party_id.in_(parties))
-               .subquery("answers"))
-    for party_id, index, rated, total, satisfied in db.session.execute(
-            sa.select(answers.c.party_id, answers.c.month, sa.func.count(), sa.func.sum(answers.c.rating),
-                      sa.func.sum(sa.case((answers.c.rating >= SATISFIED_RATING, 1), else_=0)))
-            .group_by(answers.c.party_id, answers.c.month)):
+    for party_id, index, rated, total, satisfied in db.session.execute(ratings_statement(ends, start, end, parties)):
         if (found := card(party_id, index)) is not None:
             found.rated, found.rating_total, found.satisfied = int(rated), int(total or 0), int(satisfied or 0)
 
@@ -226,6 +209,32 @@ def scorecards(months: list[date], today: date, parties) -> dict[tuple[int, date
 
 def last_day(month: date) -> date:
     return add_months(month, 1) - timedelta(days=1)
+
+
+# Each statement groups by party and month index (the position in `months`), through a subquery:
+# PostgreSQL does not take two copies of a CASE with parameters (select and GROUP BY) as one.
+
+def served_statement(months, parties):
+    """(party_id, month index, count) of tickets resolved, from the kept daily counts."""
+    index = sa.case(*[(EventCountDay.day < add_months(month, 1), position) for position, month in enumerate(months)])
+    resolved = (sa.select(EventCountDay.party_id, index.label("month"), EventCountDay.count)
+                .where(EventCountDay.kind == daily.RESOLVED, EventCountDay.day >= months[0],
+                       EventCountDay.day < add_months(months[-1], 1), EventCountDay.party_id.in_(parties))
+                .subquery("resolved"))
+    return (sa.select(resolved.c.party_id, resolved.c.month, sa.func.sum(resolved.c.count))
+            .group_by(resolved.c.party_id, resolved.c.month))
+
+
+def ratings_statement(ends, start, end, parties):
+    """(party_id, month index, rated answers, their ratings' sum, satisfied answers) in [start, end)."""
+    index = sa.case(*[(CustomerFeedback.answered_at < moment, position) for position, moment in enumerate(ends)])
+    answers = (sa.select(CustomerFeedback.party_id, index.label("month"), CustomerFeedback.rating)
+               .where(CustomerFeedback.rating.is_not(None), CustomerFeedback.answered_at >= start,
+                      CustomerFeedback.answered_at < end, CustomerFeedback.party_id.in_(parties))
+               .subquery("answers"))
+    return (sa.select(answers.c.party_id, answers.c.month, sa.func.count(), sa.func.sum(answers.c.rating),
+                      sa.func.sum(sa.case((answers.c.rating >= SATISFIED_RATING, 1), else_=0)))
+            .group_by(answers.c.party_id, answers.c.month))
 
 
 def sla_statement(ends, start, end, parties):
