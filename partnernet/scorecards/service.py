@@ -238,19 +238,30 @@ def ratings_statement(ends, start, end, parties):
 
 
 def sla_statement(ends, start, end, parties):
-    """(party_id, month index, kind, count): SLA events in [start, end), each credited to the
-    party that held the ticket when it was recorded (the latest hand-over before it)."""
-    settled, handover = aliased(TicketEvent), aliased(TicketEvent)
-    holder = (sa.select(sa.case((handover.kind.in_(HOLDING_KINDS), handover.party_id)))
-              .where(handover.ticket_id == settled.ticket_id, handover.kind.in_(HANDOVER_KINDS),
-                     handover.at <= settled.at)
-              .order_by(handover.at.desc(), handover.id.desc()).limit(1).correlate(settled).scalar_subquery())
-    index = sa.case(*[(settled.at < moment, position) for position, moment in enumerate(ends)])
-    events = (sa.select(holder.label("party_id"), index.label("month"), settled.kind.label("kind"))
-              .where(settled.kind.in_(daily.SLA_KINDS), settled.at >= start, settled.at < end)
+    """(party_id, month index, kind, count): SLA events in [start, end) of tickets the parties
+    held, each credited to the party that held the ticket when it was recorded: the latest
+    hand-over recorded before it, found in one pass over those tickets' events (a running
+    maximum over each ticket's events; a look-up per event costs PostgreSQL far more)."""
+    settled, held = aliased(TicketEvent), aliased(TicketEvent)
+    in_window = sa.select(settled.ticket_id).where(settled.kind.in_(daily.SLA_KINDS), settled.at >= start,
+                                                   settled.at < end)
+    # Only the tickets these parties ever held before the end: a province's, not the network's.
+    tickets_held = sa.select(held.ticket_id).where(held.kind.in_(HOLDING_KINDS), held.party_id.in_(parties),
+                                                   held.at < end)
+    handover_id = sa.func.max(sa.case((TicketEvent.kind.in_(HANDOVER_KINDS), TicketEvent.id))).over(
+        partition_by=TicketEvent.ticket_id, order_by=TicketEvent.id)
+    timeline = (sa.select(TicketEvent.kind, TicketEvent.at, handover_id.label("handover_id"))
+                .where(TicketEvent.ticket_id.in_(in_window), TicketEvent.ticket_id.in_(tickets_held),
+                       TicketEvent.kind.in_(HANDOVER_KINDS + daily.SLA_KINDS), TicketEvent.at < end)
+                .subquery("timeline"))
+    handover = aliased(TicketEvent)
+    index = sa.case(*[(timeline.c.at < moment, position) for position, moment in enumerate(ends)])
+    events = (sa.select(handover.party_id.label("party_id"), index.label("month"), timeline.c.kind.label("kind"))
+              .join(handover, handover.id == timeline.c.handover_id)
+              .where(timeline.c.kind.in_(daily.SLA_KINDS), timeline.c.at >= start,
+                     handover.kind.in_(HOLDING_KINDS), handover.party_id.in_(parties))
               .subquery("settled"))
     return (sa.select(events.c.party_id, events.c.month, events.c.kind, sa.func.count())
-            .where(events.c.party_id.in_(parties))
             .group_by(events.c.party_id, events.c.month, events.c.kind))
 
 
