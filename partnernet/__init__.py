@@ -86,11 +86,11 @@ def register_blueprints(app):
     from partnernet.regions.views import bp as regions_bp
     from partnernet.settings.views import bp as settings_bp
     from partnernet.auth.users_views import bp as users_bp
-    for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
-                      regions_bp, settings_bp, users_bp, audit_bp, feedback_bp):
-        app.register_blueprint(blueprint)
     from partnernet.fieldwork.views import bp as fieldwork_bp
-    app.register_blueprint(fieldwork_bp)
+    from partnernet.scorecards.views import bp as scorecards_bp
+    for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
+                      regions_bp, settings_bp, users_bp, audit_bp, feedback_bp, fieldwork_bp, scorecards_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_commands(app):

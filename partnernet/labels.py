@@ -49,6 +49,7 @@ LABELS = {
     # audit decisions ("probation" is the party status's label above) and why a finding is flagged
     "dismiss": _l("Dismissed"), "warning": _l("Warning"), "suspension": _l("Suspension"),
     "push_back": _l("Push-back"), "sold_not_served": _l("Sold, not served"),
+    "satisfaction": _l("Low satisfaction"),
     # who started an audit run ("api" is the channel's label above)
     "ui": _l("Web page"), "cli": _l("Command line"), "scheduler": _l("Weekly job"),
     # what can be imported and exported

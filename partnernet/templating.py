@@ -38,6 +38,7 @@ NAVIGATION = [
     (_l("Audit"), [
         ("audit.runs", _l("Audits"), HQ_ROLES, None),
         ("audit.our_findings", _l("Our audit findings"), ("partner_admin",), None),
+        ("scorecards.ranking", _l("Scorecards"), HQ_ROLES, None),
     ]),
     (_l("System"), [
         ("users.index", _l("Users"), ("hq_admin",), None),

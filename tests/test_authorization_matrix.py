@@ -134,6 +134,9 @@ EXPECTED = {
     # engineer sees no audit data at all (scope.py: AuditFinding is outside an engineer's scope).
     ("api_v1.list_audit_findings", "GET"): api(OK, OK, OK, OK, E404),
     ("api_v1.list_audits", "GET"): api_hq(),
+    ("api_v1.list_scorecards", "GET"): api_hq(),
+    # A partner's scorecard: HQ any, the partner's administrators their own; engineers none.
+    ("api_v1.partner_scorecards", "GET"): api(OK, OK, OK, OWN_ONLY, E404),
     ("api_v1.get_audit", "GET"): api_hq(),
     ("api_v1.list_contracts", "GET"): api_hq(),
     ("api_v1.get_me", "GET"): api_any(),
@@ -173,6 +176,8 @@ EXPECTED = {
     ("audit.runs", "GET"): ui_hq(),
     ("audit.run", "GET"): ui_hq(),
     ("audit.start_run", "POST"): ui_manager(),
+    ("scorecards.ranking", "GET"): ui_hq(),
+    ("scorecards.partner", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
     ("auth.login", "GET"): public(),
     ("auth.login", "POST"): public(),
     # Signing out ends on the sign-in page for everybody, so "login" is the success here too.

@@ -11,7 +11,8 @@ from tests.test_audit_pages import input_value
 
 VALID = {"offer_deadline_minutes": "10", "onsite_threshold_cny": "80000", "free_service_months": "12",
          "audit_threshold": "25", "audit_min_offers": "10", "audit_sold_not_served_threshold": "30",
-         "certification_reminder_days": "45", "priority_branch": "2", "priority_joint_venture": "1",
+         "certification_reminder_days": "45", "audit_satisfaction_threshold": "60",
+         "audit_satisfaction_min_answers": "10", "priority_branch": "2", "priority_joint_venture": "1",
          "priority_franchisee": "3", "priority_agent": "4", "service_fee_rate": "18",
          "callback_share": "10"}
 

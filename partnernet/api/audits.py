@@ -17,7 +17,9 @@ def run_view(summary: service.RunSummary) -> dict:
     run = summary.run
     return {"id": run.id, "period_start": run.period_start, "period_end": run.period_end,
             "threshold": float(run.threshold), "min_offers": run.min_offers,
-            "sold_not_served_threshold": float(run.sold_not_served_threshold), "triggered_by": run.triggered_by,
+            "sold_not_served_threshold": float(run.sold_not_served_threshold),
+            "satisfaction_threshold": None if run.satisfaction_threshold is None else float(run.satisfaction_threshold),
+            "satisfaction_min_answers": run.satisfaction_min_answers, "triggered_by": run.triggered_by,
             "created_at": run.created_at, "partners": summary.partners, "flagged": summary.flagged,
             "decided": summary.decided}
 
@@ -60,7 +62,7 @@ def run_audit(data):
     The period must be over (end yesterday or earlier); parameters left out come from the settings."""
     user = api_user()
     require_role(user, *MANAGER_ROLES)
-    params = {name: data.get(name) for name in ("threshold", "min_offers", "sold_not_served_threshold")}
+    params = {name: data.get(name) for name in service.PARAM_SETTINGS}
     run = service.start_run(data["period_start"], data["period_end"], params, "api", user, now_utc())
     return run_view(summary_of(run.id))
 

@@ -539,6 +539,10 @@ class AuditRunIn(ma.Schema):
                                 metadata={"description": "Fewest offers to flag on (default: the setting)."})
     sold_not_served_threshold = fields.Float(metadata={"description": "Share of sold tickets served by HQ "
                                                                       "above which a partner is flagged."}, **SHARE)
+    satisfaction_threshold = fields.Float(metadata={"description": "Satisfied share (ratings 4 or 5) whose 95% upper "
+                                                                   "bound below it flags a partner (default: the setting, 0.60)."}, **SHARE)
+    satisfaction_min_answers = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=1000000),
+                                              metadata={"description": "Fewest rated answers to flag satisfaction on."})
 
 
 class AuditRun(ma.Schema):
@@ -548,6 +552,8 @@ class AuditRun(ma.Schema):
     threshold = fields.Float(required=True)
     min_offers = fields.Integer(required=True)
     sold_not_served_threshold = fields.Float(required=True)
+    satisfaction_threshold = fields.Float(required=True, allow_none=True)
+    satisfaction_min_answers = fields.Integer(required=True, allow_none=True)
     triggered_by = one_of(RUN_TRIGGERS, required=True)
     created_at = ChinaDateTime(required=True)
     partners = fields.Integer(required=True, metadata={"description": "Partners measured."})
@@ -581,6 +587,10 @@ class AuditFinding(ma.Schema):
     sla_kept = fields.Integer(required=True)
     sla_met = fields.Integer(required=True)
     sla_attainment = fields.Float(required=True, allow_none=True)
+    satisfaction_answers = fields.Integer(required=True, metadata={"description": "Customers' rated answers."})
+    satisfied = fields.Integer(required=True, metadata={"description": "Of those, rated 4 or 5."})
+    satisfaction_upper_bound = fields.Float(required=True, allow_none=True, metadata={
+        "description": "95% Wilson upper bound of the satisfied share; flagged when below the run's threshold."})
     flagged = fields.Boolean(required=True)
     flag_reasons = fields.List(one_of(FLAG_REASONS), required=True, allow_none=True)
     decision = fields.Nested(AuditDecision, required=True, allow_none=True)

@@ -1,8 +1,9 @@
 """The audit's measures per partner and period, aggregated in SQL over the ticket events.
 
-measure_partners() runs four queries whatever the number of partners or tickets: one GROUP BY
+measure_partners() runs five queries whatever the number of partners or tickets: one GROUP BY
 party over the offer events, one over the tickets each partner kept, one over the tickets opened
-for what each partner sold, and the list of partners. ticket_ids_behind() lists the tickets
+for what each partner sold, one over the customers' ratings of each partner's service, and the
+list of partners. ticket_ids_behind() lists the tickets
 behind any one number with the same SQL, so a drill-down always adds up to the number.
 
 The period is a range of days in China, [period_start, period_end] inclusive. Counts are by
@@ -15,9 +16,10 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from partnernet.audit.wilson import share, wilson_lower_bound
+from partnernet.audit.wilson import share, wilson_lower_bound, wilson_upper_bound
 from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
+from partnernet.feedback.models import CustomerFeedback
 from partnernet.network.models import Party
 from partnernet.tickets.models import Ticket, TicketEvent
 from partnernet.timeclock import CHINA
@@ -33,18 +35,24 @@ OFFER_EVENT_KINDS = {
 PUSH_BACK = ("declined", "expired", "returned")
 # The numbers a partner can open to see the tickets behind them.
 MEASURES_WITH_TICKETS = tuple(OFFER_EVENT_KINDS) + (
-    "push_back", "sold_tickets", "sold_not_served", "sla_kept", "sla_met", "sla_missed")
-FLAG_REASONS = ("push_back", "sold_not_served")
+    "push_back", "sold_tickets", "sold_not_served", "sla_kept", "sla_met", "sla_missed", "satisfaction_answers",
+    "satisfied")
+FLAG_REASONS = ("push_back", "sold_not_served", "satisfaction")
+# A rated answer counts as satisfied at this rating or above (of 1 to 5).
+SATISFIED_RATING = 4
 
 
 @dataclass(frozen=True)
 class Params:
     """A run's parameters: the push-back threshold (a share), the minimum volume, and the
     sold-not-served threshold (a share). The minimum volume applies to offers for push-back and
-    to sold tickets for sold-not-served."""
+    to sold tickets for sold-not-served. Satisfaction has its own threshold (a share of satisfied
+    answers) and minimum number of rated answers."""
     threshold: float
     min_offers: int
     sold_not_served_threshold: float
+    satisfaction_threshold: float = 0.60
+    satisfaction_min_answers: int = 10
 
 
 @dataclass
@@ -60,6 +68,8 @@ class Measures:
     sold_not_served: int = 0
     sla_kept: int = 0     # kept tickets whose resolution target was settled (met or breached)
     sla_met: int = 0
+    satisfaction_answers: int = 0  # customers' answers with a rating, about its service
+    satisfied: int = 0             # of those, rated SATISFIED_RATING or above
 
     @property
     def push_back(self) -> int:
@@ -81,18 +91,25 @@ class Measures:
     def sla_attainment(self) -> float | None:
         return share(self.sla_met, self.sla_kept)
 
+    @property
+    def satisfaction_upper_bound(self) -> float | None:
+        """How high the satisfied share can plausibly be (Wilson, 95%): flagged only when even
+        this is low, so that a few unhappy answers are not mistaken for a pattern."""
+        return wilson_upper_bound(self.satisfied, self.satisfaction_answers)
+
     def as_dict(self) -> dict:
         """Every count, share and bound, by the name the finding's column has."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in ("push_back", "push_back_rate", "push_back_lower_bound", "sold_not_served_share",
-                     "sla_attainment"):
+                     "sla_attainment", "satisfaction_upper_bound"):
             values[name] = getattr(self, name)
         return values
 
 
 def flag_reasons(measures: Measures, params: Params) -> list[str]:
     """Why a partner is flagged, if it is: push-back surely above the threshold on enough offers,
-    or too large a share of what it sold served by HQ, on enough tickets."""
+    or too large a share of what it sold served by HQ, on enough tickets, or customers surely
+    less satisfied than the threshold (the upper bound below it), on enough rated answers."""
     reasons = []
     bound = measures.push_back_lower_bound
     if measures.offered >= params.min_offers and bound is not None and bound > params.threshold:
@@ -101,6 +118,10 @@ def flag_reasons(measures: Measures, params: Params) -> list[str]:
     if (measures.sold_tickets >= params.min_offers and sold_share is not None
             and sold_share > params.sold_not_served_threshold):
         reasons.append("sold_not_served")
+    upper = measures.satisfaction_upper_bound
+    if (measures.satisfaction_answers >= params.satisfaction_min_answers and upper is not None
+            and upper < params.satisfaction_threshold):
+        reasons.append("satisfaction")
     return reasons
 
 
@@ -185,10 +206,20 @@ def sold_tickets(bounds, as_of: datetime):
             .subquery("sold"))
 
 
+def ratings(bounds, as_of: datetime):
+    """Per party: its customers' rated answers in the period (answered by `as_of`), and how many
+    of them were satisfied."""
+    return (sa.select(CustomerFeedback.party_id, sa.func.count().label("answers"),
+                      sa.func.sum(sa.case((CustomerFeedback.rating >= SATISFIED_RATING, 1), else_=0)).label("satisfied"))
+            .where(CustomerFeedback.rating.is_not(None), in_bounds(CustomerFeedback.answered_at, bounds),
+                   CustomerFeedback.answered_at <= as_of)
+            .group_by(CustomerFeedback.party_id))
+
+
 # --- per partner, per period ---------------------------------------------------------------------
 
 def measure_partners(period_start: date, period_end: date, as_of: datetime) -> list[Measures]:
-    """Every partner's measures for the period, in four queries, ordered by party id.
+    """Every partner's measures for the period, in five queries, ordered by party id.
 
     Every partner that is not terminated gets measures, zeros included (no activity is a fact
     too); a terminated partner only when it had activity in the period. HQ never does.
@@ -214,6 +245,9 @@ def measure_partners(period_start: date, period_end: date, as_of: datetime) -> l
             sa.select(sold.c.party_id, sa.func.count(), sa.func.sum(sold.c.at_hq)).group_by(sold.c.party_id)):
         measures = of(party_id)
         measures.sold_tickets, measures.sold_not_served = int(count), int(at_hq or 0)
+    for row in db.session.execute(ratings(bounds, as_of)):
+        measures = of(row.party_id)
+        measures.satisfaction_answers, measures.satisfied = int(row.answers), int(row.satisfied or 0)
 
     partners = db.session.execute(sa.select(Party.id, Party.status).where(Party.kind != "hq")).all()
     audited = [party_id for party_id, status in partners if status != "terminated" or party_id in measured]
@@ -241,6 +275,12 @@ def ticket_ids_behind(party_id: int, measure: str, period_start: date, period_en
         statement = sa.select(sold.c.ticket_id).where(sold.c.party_id == party_id)
         if measure == "sold_not_served":
             statement = statement.where(sold.c.at_hq == 1)
+    elif measure in ("satisfaction_answers", "satisfied"):
+        statement = (sa.select(CustomerFeedback.ticket_id).distinct()
+                     .where(CustomerFeedback.party_id == party_id, CustomerFeedback.rating.is_not(None),
+                            in_bounds(CustomerFeedback.answered_at, bounds), CustomerFeedback.answered_at <= as_of))
+        if measure == "satisfied":
+            statement = statement.where(CustomerFeedback.rating >= SATISFIED_RATING)
     else:
         raise ValueError(f"no tickets behind {measure!r}")
     return sorted(db.session.execute(statement).scalars())

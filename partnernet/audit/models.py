@@ -37,6 +37,10 @@ class AuditRun(db.Model):
     min_offers: Mapped[int]
     sold_not_served_threshold: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4))
     triggered_by: Mapped[str] = mapped_column(sa.String(16))
+    # Satisfaction's threshold (a share of satisfied answers) and minimum of rated answers; None
+    # on runs made before the audit measured satisfaction.
+    satisfaction_threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 4))
+    satisfaction_min_answers: Mapped[int | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -66,6 +70,9 @@ class AuditFinding(db.Model):
     sla_kept: Mapped[int] = mapped_column(default=0)
     sla_met: Mapped[int] = mapped_column(default=0)
     sla_attainment: Mapped[float | None]
+    satisfaction_answers: Mapped[int] = mapped_column(default=0, server_default="0")
+    satisfied: Mapped[int] = mapped_column(default=0, server_default="0")
+    satisfaction_upper_bound: Mapped[float | None]
     flagged: Mapped[bool] = mapped_column(default=False)
     flag_reasons: Mapped[list | None] = mapped_column(sa.JSON)
 

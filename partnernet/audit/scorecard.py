@@ -25,7 +25,7 @@ from partnernet.tickets.models import Ticket, TicketEvent
 SORTS = (
     "partner", "offered", "accepted", "declined", "expired", "returned", "push_back", "push_back_rate",
     "push_back_lower_bound", "sold_tickets", "sold_not_served", "sold_not_served_share", "sla_attainment",
-    "flagged",
+    "flagged", "satisfaction_answers", "satisfied", "satisfaction_upper_bound",
 )
 WEEKS = 12
 # What each number of a finding is called on the pages and in the exports.
@@ -37,6 +37,8 @@ MEASURE_LABELS = {
     "sold_not_served_share": _l("Sold-not-served share"), "sla_kept": _l("Kept tickets with a settled target"),
     "sla_met": _l("Resolution target met"), "sla_missed": _l("Resolution target missed"),
     "sla_attainment": _l("SLA attainment"),
+    "satisfaction_answers": _l("Rated answers"), "satisfied": _l("Rated 4 or 5"),
+    "satisfaction_upper_bound": _l("Satisfied, upper bound (%(level)s)", level="95%"),
 }
 
 
@@ -157,9 +159,10 @@ def evidence(finding: AuditFinding, measure: str, user: User) -> list[EvidenceTi
 EXPORT_MEASURES = (
     "offered", "accepted", "declined", "expired", "returned", "push_back", "push_back_rate",
     "push_back_lower_bound", "sold_tickets", "sold_not_served", "sold_not_served_share", "sla_kept",
-    "sla_met", "sla_attainment",
+    "sla_met", "sla_attainment", "satisfaction_answers", "satisfied", "satisfaction_upper_bound",
 )
-SHARES = ("push_back_rate", "push_back_lower_bound", "sold_not_served_share", "sla_attainment")
+SHARES = ("push_back_rate", "push_back_lower_bound", "sold_not_served_share", "sla_attainment",
+          "satisfaction_upper_bound")
 
 
 def export_headings() -> list[str]:

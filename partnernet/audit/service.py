@@ -37,7 +37,7 @@ DECISION_STATUS = {
 MEDIAN_MEASURES = (
     "offered", "accepted", "declined", "expired", "returned", "push_back", "push_back_rate",
     "push_back_lower_bound", "sold_tickets", "sold_not_served", "sold_not_served_share",
-    "sla_kept", "sla_met", "sla_attainment",
+    "sla_kept", "sla_met", "sla_attainment", "satisfaction_answers", "satisfied", "satisfaction_upper_bound",
 )
 RESPONSE_MAX_LENGTH = 5000
 SHARE_STEP = Decimal("0.0001")  # the runs' thresholds are stored to four places
@@ -62,35 +62,37 @@ def refuse_deletion(_mapper, _connection, target):
 
 # --- starting a run -------------------------------------------------------------------------------
 
+SHARE_PARAMS = ("threshold", "sold_not_served_threshold", "satisfaction_threshold")
+WHOLE_PARAMS = ("min_offers", "satisfaction_min_answers")
+# The setting that fills in each parameter left out.
+PARAM_SETTINGS = {"threshold": "audit_threshold", "min_offers": "audit_min_offers",
+                  "sold_not_served_threshold": "audit_sold_not_served_threshold",
+                  "satisfaction_threshold": "audit_satisfaction_threshold",
+                  "satisfaction_min_answers": "audit_satisfaction_min_answers"}
+
+
 def run_params(values: dict | None, settings: dict | None = None) -> Params:
     """The parameters for a run: the values given, the settings for the ones left out (or None)."""
     values = values or {}
     settings = settings or load_settings()
-    given = {
-        "threshold": values.get("threshold"),
-        "min_offers": values.get("min_offers"),
-        "sold_not_served_threshold": values.get("sold_not_served_threshold"),
-    }
-    defaults = {"threshold": settings["audit_threshold"], "min_offers": settings["audit_min_offers"],
-                "sold_not_served_threshold": settings["audit_sold_not_served_threshold"]}
+    raw = {name: settings[key] if values.get(name) is None else values[name] for name, key in PARAM_SETTINGS.items()}
     fields, parsed = {}, {}
-    for name in ("threshold", "sold_not_served_threshold"):
-        raw = defaults[name] if given[name] is None else given[name]
+    for name in SHARE_PARAMS:
         try:
-            value = Decimal(str(raw)).quantize(SHARE_STEP)
+            value = Decimal(str(raw[name])).quantize(SHARE_STEP)
         except (InvalidOperation, ValueError):
             value = None
         if value is None or not Decimal(0) <= value <= Decimal(1):
             fields[name] = _("A share between 0 and 1, such as 0.20.")
         else:
             parsed[name] = float(value)
-    raw = defaults["min_offers"] if given["min_offers"] is None else given["min_offers"]
-    try:
-        parsed["min_offers"] = int(str(raw))
-        if parsed["min_offers"] < 0:
-            raise ValueError
-    except ValueError:
-        fields["min_offers"] = _("A whole number, 0 or more.")
+    for name in WHOLE_PARAMS:
+        try:
+            parsed[name] = int(str(raw[name]))
+            if parsed[name] < 0:
+                raise ValueError
+        except ValueError:
+            fields[name] = _("A whole number, 0 or more.")
     if fields:
         raise ValidationFailed(_("The audit cannot be run with these parameters."), fields)
     return Params(**parsed)
@@ -126,6 +128,8 @@ def start_run(period_start: date, period_end: date, params: dict | Params | None
     run = AuditRun(period_start=period_start, period_end=period_end,
                    threshold=Decimal(str(params.threshold)).quantize(SHARE_STEP), min_offers=params.min_offers,
                    sold_not_served_threshold=Decimal(str(params.sold_not_served_threshold)).quantize(SHARE_STEP),
+                   satisfaction_threshold=Decimal(str(params.satisfaction_threshold)).quantize(SHARE_STEP),
+                   satisfaction_min_answers=params.satisfaction_min_answers,
                    triggered_by=triggered_by, created_by_id=user.id if user else None, created_at=now)
     db.session.add(run)
     db.session.flush()
@@ -259,10 +263,12 @@ def awaiting_decision() -> list[AuditFinding]:
 
 def network_medians(run: AuditRun) -> dict[str, float | None]:
     """The median of each measure over the partners with something to measure in the run (offers
-    or sold tickets), each share over the partners for whom it is defined; None when nobody."""
+    or sold tickets or rated answers), each share over the partners for whom it is defined; None
+    when nobody."""
     columns = [getattr(AuditFinding, name) for name in MEDIAN_MEASURES]
     rows = db.session.execute(sa.select(*columns).where(
-        AuditFinding.run_id == run.id, sa.or_(AuditFinding.offered > 0, AuditFinding.sold_tickets > 0))).all()
+        AuditFinding.run_id == run.id, sa.or_(AuditFinding.offered > 0, AuditFinding.sold_tickets > 0,
+                                              AuditFinding.satisfaction_answers > 0))).all()
     medians = {}
     for index, name in enumerate(MEDIAN_MEASURES):
         values = [row[index] for row in rows if row[index] is not None]
@@ -272,7 +278,8 @@ def network_medians(run: AuditRun) -> dict[str, float | None]:
 
 def tickets_behind(finding: AuditFinding, measure: str) -> list[int]:
     """The ids of the tickets behind one of the finding's numbers (MEASURES_WITH_TICKETS: the
-    offer counts, push_back, sold_tickets, sold_not_served, sla_kept, sla_met, sla_missed), as
+    offer counts, push_back, sold_tickets, sold_not_served, sla_kept, sla_met, sla_missed, the
+    rated answers and the satisfied ones), as
     they stood when the run was made. Check the user may see the finding first (get_finding)."""
     if measure not in MEASURES_WITH_TICKETS:
         raise NotFound()

@@ -127,7 +127,7 @@ def default_measure(finding) -> str:
     reasons = finding.flag_reasons or []
     if "push_back" in reasons or not reasons:
         return "push_back"
-    return "sold_not_served"
+    return "sold_not_served" if "sold_not_served" in reasons else "satisfaction_answers"
 
 
 def user_names(ids) -> dict[int, str]:

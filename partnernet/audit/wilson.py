@@ -28,3 +28,11 @@ def wilson_lower_bound(successes: int, trials: int, z: float = Z_95) -> float | 
 def share(part: int, whole: int) -> float | None:
     """part / whole, or None when there is nothing to divide (not 0: "no data" is not "none")."""
     return part / whole if whole else None
+
+
+def wilson_upper_bound(successes: int, trials: int, z: float = Z_95) -> float | None:
+    """The upper end of the Wilson score interval: how high a rate can plausibly be. The interval
+    is symmetric in successes and failures, so it is one minus the failures' lower bound."""
+    if trials <= 0:
+        return None
+    return 1.0 - wilson_lower_bound(trials - min(max(successes, 0), trials), trials, z)

@@ -18,6 +18,7 @@ from partnernet.customers.models import Contract, Customer
 from partnernet.demo.atlas import Atlas, load_atlas
 from partnernet.demo.customers import WALK_CUSTOMER, plan_customers, plan_walk_customer
 from partnernet.demo.engineers import plan_engineers
+from partnernet.demo.feedback import insert_feedback
 from partnernet.demo.history import has_history, insert_history, plan_history
 from partnernet.demo.network_facts import load_network
 from partnernet.demo.partners import plan_partners
@@ -53,6 +54,7 @@ def seed_demo(today: date | None = None) -> dict:
 
     The ticket history runs from the first day of the month three months back to yesterday: an
     audit of last month flags the PUSH_BACK_PARTNERS and the SOLD_NOT_SERVED_PARTNER, nobody else.
+    About one in five resolved tickets has its customer's rating (demo.feedback).
     """
     today = today or today_in_china()
     atlas = load_atlas()
@@ -60,6 +62,7 @@ def seed_demo(today: date | None = None) -> dict:
     insert_plan(plan, today)
     if not has_history():
         insert_history(plan_history(load_network(atlas), today), china_time(today, 0))
+        insert_feedback(china_time(today, 0))
     # After the history, which it has no part in: the issue's walk-through customer in 西湖区.
     insert_customers(*([row] for row in plan_walk_customer(today)))
     db.session.commit()

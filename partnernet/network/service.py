@@ -408,3 +408,22 @@ def logins_follow(active_by_engineer: dict[int, bool], actor_id: int | None, now
     """login_follows for many engineers at once (an import)."""
     if active_by_engineer:
         signals.engineers_activated.send(None, active_by_engineer=active_by_engineer, actor_id=actor_id, now=now)
+
+
+def engineers_certified_on(days, parties) -> dict[tuple[int, date], int]:
+    """{(party_id, day): how many of its active engineers held a certification valid on that
+    day} for the partners selected by `parties` (a statement selecting Party.id), in one query.
+    A certification since lapsed counts for the days it covered; a revoked or rejected one never."""
+    if not days:
+        return {}
+    rows = db.session.execute(
+        sa.select(Engineer.party_id, Engineer.id, Certification.issued_on, Certification.expires_on)
+        .join(Certification, Certification.engineer_id == Engineer.id)
+        .where(Engineer.active, Engineer.party_id.in_(parties), Certification.status.in_(("valid", "expired")),
+               Certification.issued_on <= max(days), Certification.expires_on >= min(days))).all()
+    engineers: dict[tuple[int, date], set[int]] = {}
+    for party_id, engineer_id, issued_on, expires_on in rows:
+        for day in days:
+            if issued_on <= day <= expires_on:
+                engineers.setdefault((party_id, day), set()).add(engineer_id)
+    return {key: len(ids) for key, ids in engineers.items()}

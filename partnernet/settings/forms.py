@@ -50,6 +50,8 @@ class SettingsForm(FlaskForm):
     audit_min_offers = whole(_l("Audit: minimum volume (offers, or sold tickets)"), 0, 1000000)
     audit_sold_not_served_threshold = share(_l("Audit: sold-not-served threshold, per cent of sold tickets (e.g. 30)"))
     certification_reminder_days = whole(_l("Days before a certificate expires to remind its engineer"), 1, 365)
+    audit_satisfaction_threshold = share(_l("Audit: satisfaction threshold, per cent of answers rated 4 or 5 (e.g. 60)"))
+    audit_satisfaction_min_answers = whole(_l("Audit: minimum rated answers for satisfaction"), 0, 1000000)
     callback_share = share(_l("Call-backs: random share of resolved tickets HQ calls, per cent (e.g. 10)"))
 
 

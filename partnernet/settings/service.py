@@ -20,6 +20,8 @@ DEFAULTS = {
     "audit_min_offers": 10,
     "audit_sold_not_served_threshold": "0.30",
     "certification_reminder_days": 30,
+    "audit_satisfaction_threshold": "0.60",
+    "audit_satisfaction_min_answers": 10,
     "callback_share": "0.10",  # HQ calls back this share of resolved tickets, besides billable and low-rated
 }
 # The annual service fee is a share of contract value within these bounds (docs/design.md: 15-20%).

@@ -25,8 +25,10 @@ from partnernet.web import page_number, query_id
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
-WHOLE = ("offer_deadline_minutes", "free_service_months", "audit_min_offers", "certification_reminder_days")
-SHARES = ("audit_threshold", "audit_sold_not_served_threshold", "service_fee_rate", "callback_share")
+WHOLE = ("offer_deadline_minutes", "free_service_months", "audit_min_offers", "certification_reminder_days",
+         "audit_satisfaction_min_answers")
+SHARES = ("audit_threshold", "audit_sold_not_served_threshold", "service_fee_rate", "audit_satisfaction_threshold",
+          "callback_share")
 
 
 @bp.route("/", methods=["GET", "POST"])
