@@ -18,7 +18,7 @@ def set_ticket_event_kinds(kinds) -> None:
     check = "kind IN (%s)" % ", ".join(f"'{kind}'" for kind in kinds)
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.drop_constraint(EVENT_KIND_CHECK, "ticket_event", type_="check")
+        op.drop_constraint(op.f(EVENT_KIND_CHECK), "ticket_event", type_="check")
         op.create_check_constraint(op.f(EVENT_KIND_CHECK), "ticket_event", check)
         return
     table_sql = bind.exec_driver_sql(

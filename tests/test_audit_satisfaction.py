@@ -16,7 +16,7 @@ from tests.test_audit import IN_WEEK, finding_of, run_week
 
 def answers(party, ratings, at=IN_WEEK):
     ticket = factories.ticket(factories.customer())
-    db.session.add_all(CustomerFeedback(ticket_id=ticket.id, party_id=party.id, source="callback", solved=True,
+    db.session.add_all(CustomerFeedback(ticket_id=ticket.id, party_id=party.id, source="customer", solved=True,
                                         rating=rating, answered_at=at + timedelta(minutes=n))
                        for n, rating in enumerate(ratings))
     db.session.commit()
