@@ -299,7 +299,9 @@ def in_sample(ticket_id: int, share: float) -> bool:
 
 
 def sampled(share: float):
-    return (Ticket.id * 2654435761) % 2 ** 32 % SAMPLE_SCALE < round(float(share) * SAMPLE_SCALE)
+    # In 64-bit integers: an id (up to 2**31) times the multiplier overflows PostgreSQL's integer.
+    product = sa.cast(Ticket.id, sa.BigInteger) * sa.literal(2654435761, sa.BigInteger)
+    return product % sa.literal(2 ** 32, sa.BigInteger) % SAMPLE_SCALE < round(float(share) * SAMPLE_SCALE)
 
 
 def rated_low():
