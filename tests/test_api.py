@@ -526,7 +526,7 @@ def test_a_retry_answers_the_first_ticket_even_if_the_request_would_fail_now(app
 def run_concurrent_intakes(app, secret: str, body: dict, key: str, threads: int = 8) -> list:
     """Eight retries of one request at the same moment, each in its own thread, app context and
     database connection."""
-    barrier = threading.Barrier(threads)
+    barrier = threading.Barrier(threads, timeout=30)
     results = []
 
     def send():

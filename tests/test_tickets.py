@@ -253,7 +253,7 @@ def run_concurrent_accepts(database_url, ticket_id, admin_ids, engineer_id):
     """Eight users of the offered partner press accept at the same moment, each in its own thread,
     app context and database connection."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
-    barrier = threading.Barrier(len(admin_ids))
+    barrier = threading.Barrier(len(admin_ids), timeout=30)
     results = []
 
     def press(admin_id):
