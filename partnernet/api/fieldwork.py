@@ -46,11 +46,9 @@ class AttachmentIn(ma.Schema):
                                                           "a text log (.log, .txt); at most 10 MB."})
 
 
-class VisitOut(ma.Schema):
-    id = fields.Integer(required=True)
-    ticket_id = fields.Integer(required=True)
-    party_id = fields.Integer(required=True)
-    engineer_id = fields.Integer(required=True)
+class VisitTimes(ma.Schema):
+    """What a visit says in the API and in the service report alike: its window, check-in and
+    check-out, the work done."""
     planned_start = ChinaDateTime(required=True)
     planned_end = ChinaDateTime(required=True)
     checked_in_at = ChinaDateTime(required=True, allow_none=True)
@@ -59,6 +57,13 @@ class VisitOut(ma.Schema):
     parts_used = fields.String(required=True)
     hours = fields.Float(required=True, allow_none=True)
     on_site_minutes = fields.Integer(required=True, allow_none=True)
+
+
+class VisitOut(VisitTimes):
+    id = fields.Integer(required=True)
+    ticket_id = fields.Integer(required=True)
+    party_id = fields.Integer(required=True)
+    engineer_id = fields.Integer(required=True)
 
 
 class VisitList(ma.Schema):
@@ -79,17 +84,9 @@ class CheckOutIn(ma.Schema):
                          metadata={"description": "Hours worked, in tenths (the time on site is recorded anyway)."})
 
 
-class ReportVisitOut(ma.Schema):
+class ReportVisitOut(VisitTimes):
     engineer = fields.String(required=True)
     party = fields.String(required=True)
-    planned_start = ChinaDateTime(required=True)
-    planned_end = ChinaDateTime(required=True)
-    checked_in_at = ChinaDateTime(required=True, allow_none=True)
-    checked_out_at = ChinaDateTime(required=True, allow_none=True)
-    work_done = fields.String(required=True)
-    parts_used = fields.String(required=True)
-    hours = fields.Float(required=True, allow_none=True)
-    on_site_minutes = fields.Integer(required=True, allow_none=True)
 
 
 class ReportStepOut(ma.Schema):

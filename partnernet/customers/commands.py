@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from partnernet.customers import transfer as customers_transfer
 from partnernet.errors import DomainError
 from partnernet.network import transfer
+from partnernet.network.commands import echo_plan, format_of
 from partnernet.timeclock import now_utc
 
 customers_cli = AppGroup("customers", help="Import and export customers.")
@@ -14,13 +15,6 @@ customers_cli = AppGroup("customers", help="Import and export customers.")
 
 def init_app(app):
     app.cli.add_command(customers_cli)
-
-
-def format_of(path: str) -> str:
-    file_format = transfer.file_format_of(path)
-    if file_format is None:
-        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
-    return file_format
 
 
 @customers_cli.command("import")
@@ -40,15 +34,7 @@ def import_command(path, dry_run):
     except DomainError as error:
         click.echo(f"error: {error.message}", err=True)
         raise SystemExit(1)
-    counts = plan.counts
-    click.echo(f"customers: {counts['rows']} rows — {counts['create']} to create, {counts['update']} to update, "
-               f"{counts['unchanged']} unchanged, {counts['errors']} errors")
-    for error in plan.errors:
-        click.echo(f"row {error.row}, {error.column}: {error.message}", err=True)
-    if plan.errors:
-        click.echo("nothing written", err=True)
-        raise SystemExit(1)
-    click.echo("dry run: nothing written" if dry_run else "written")
+    echo_plan("customers", plan, dry_run)
 
 
 @customers_cli.command("export")

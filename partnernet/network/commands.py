@@ -22,9 +22,7 @@ def init_app(app):
 @click.option("--dry-run", is_flag=True, help="Check the file and print the plan; write nothing.")
 def import_command(kind, path, dry_run):
     """Import partners, coverage, engineers or certifications from a .csv or .xlsx file, all rows or none."""
-    file_format = transfer.file_format_of(path)
-    if file_format is None:
-        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+    file_format = format_of(path)
     with open(path, "rb") as handle:
         content = handle.read()
     try:
@@ -35,6 +33,19 @@ def import_command(kind, path, dry_run):
     except DomainError as error:
         click.echo(f"error: {error.message}", err=True)
         raise SystemExit(1)
+    echo_plan(kind, plan, dry_run)
+
+
+def format_of(path: str) -> str:
+    """The file's format from its name: .csv or .xlsx, else a usage error."""
+    file_format = transfer.file_format_of(path)
+    if file_format is None:
+        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+    return file_format
+
+
+def echo_plan(kind: str, plan, dry_run: bool) -> None:
+    """What an import planned (or did), its errors by row and cell; exit 1 when nothing was written."""
     counts = plan.counts
     click.echo(f"{kind}: {counts['rows']} rows — {counts['create']} to create, {counts['update']} to update, "
                f"{counts['unchanged']} unchanged, {counts['errors']} errors")
@@ -52,9 +63,7 @@ def import_command(kind, path, dry_run):
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def export_command(kind, path):
     """Export every partner (or their coverage, engineers, certifications) to a .csv or .xlsx file."""
-    file_format = transfer.file_format_of(path)
-    if file_format is None:
-        raise click.BadParameter("the file must end in .csv or .xlsx", param_hint="FILE")
+    file_format = format_of(path)
     content = transfer.export_file(kind, file_format, partner_list_statement(today_in_china()))
     with open(path, "wb") as handle:
         handle.write(content)
