@@ -35,6 +35,25 @@ def whole_number(name: str, default: int) -> int:
     return int(value)
 
 
+def robot_hosts() -> dict[str, tuple[str, ...]]:
+    """Where each group robot's webhook may point: the provider's own hosts unless
+    ROBOT_HOSTS_WECOM / _DINGTALK / _FEISHU (comma-separated) say otherwise. An entry is a host
+    name, reached over HTTPS, or http://127.0.0.1:<port> for a fake robot server on this machine."""
+    from partnernet.notifications.providers import OFFICIAL_HOSTS, loopback_origin
+
+    hosts = {}
+    for provider, official in OFFICIAL_HOSTS.items():
+        name = f"ROBOT_HOSTS_{provider.upper()}"
+        entries = tuple(e.strip() for e in os.environ.get(name, ",".join(official)).split(",") if e.strip())
+        for entry in entries:
+            try:
+                loopback_origin(entry)
+            except ValueError as error:
+                raise ConfigError(f"{name}: {error}") from None
+        hosts[provider] = entries
+    return hosts
+
+
 def from_environment(instance_path: str) -> dict:
     env = os.environ.get("PARTNERNET_ENV", "development")
     secret = os.environ.get("SECRET_KEY")
@@ -97,6 +116,8 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "partnernet@localhost"),
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
+        # The hosts a WeCom, DingTalk or Feishu group robot's webhook may be on (robot_hosts above).
+        "ROBOT_HOSTS": robot_hosts(),
         # The address customers reach the app at (https://service.example.com): the confirmation
         # links e-mailed by the scheduler start with it. Without it, links are only given on the
         # ticket page, to copy.

@@ -1,0 +1,218 @@
+"""The WeCom, DingTalk and Feishu group robots: a card goes by real HTTP to a fake of each provider
+on loopback (tests/robot_servers.py), signed as the provider documents; what the provider answers
+inside its 200 decides delivered or failed; a webhook address is the provider's own, over HTTPS."""
+from datetime import timedelta
+
+import pytest
+
+from partnernet import timeclock
+from partnernet.config import ConfigError, robot_hosts
+from partnernet.notifications.providers import (
+    DINGTALK, FEISHU, OFFICIAL_HOSTS, WECOM, Card, InvalidWebhook, check_secret, check_webhook_url, parse_answer,
+    send)
+from tests.robot_servers import RobotServer
+from tests.servers import free_port
+
+CARD = Card(title="新的派单：打印机无法联网",
+            lines=("地点：浙江省杭州市西湖区", "级别：L3 上门", "接单截止：今天 14:35"),
+            link="https://service.example.com/tickets/42", link_label="打开工单")
+
+
+@pytest.fixture
+def robots():
+    with RobotServer() as server:
+        yield server
+
+
+def test_wecom_group_receives_the_card_in_chinese(robots):
+    key = robots.add_wecom()
+
+    answer = send(WECOM, robots.url(WECOM, key), None, CARD, timeclock.now_utc())
+
+    assert answer.ok
+    (message,) = robots.delivered(WECOM)
+    content = message.body["markdown"]["content"]
+    assert message.body["msgtype"] == "markdown"
+    assert "新的派单：打印机无法联网" in content and "级别：L3 上门" in content
+    assert "[打开工单](https://service.example.com/tickets/42)" in content
+
+
+def test_dingtalk_robot_accepts_a_card_signed_with_its_secret(robots):
+    token, secret = robots.add_dingtalk()
+
+    answer = send(DINGTALK, robots.url(DINGTALK, token), secret, CARD, timeclock.now_utc())
+
+    assert answer.ok, answer.message
+    (message,) = robots.delivered(DINGTALK)
+    assert message.body["markdown"]["title"] == "新的派单：打印机无法联网"
+    assert "地点：浙江省杭州市西湖区" in message.body["markdown"]["text"]
+    assert {"timestamp", "sign"} <= set(message.query)
+
+
+def test_feishu_bot_accepts_a_card_signed_with_its_secret(robots):
+    token, secret = robots.add_feishu()
+
+    answer = send(FEISHU, robots.url(FEISHU, token), secret, CARD, timeclock.now_utc())
+
+    assert answer.ok, answer.message
+    (message,) = robots.delivered(FEISHU)
+    card = message.body["card"]
+    assert card["header"]["title"]["content"] == "新的派单：打印机无法联网"
+    assert "接单截止：今天 14:35" in card["elements"][0]["text"]["content"]
+    assert card["elements"][1]["actions"][0]["url"] == "https://service.example.com/tickets/42"
+
+
+def test_dingtalk_refuses_a_signature_made_with_another_secret_and_says_why(robots):
+    token, _ = robots.add_dingtalk()
+
+    answer = send(DINGTALK, robots.url(DINGTALK, token), "SEC" + "0" * 64, CARD, timeclock.now_utc())
+
+    assert not answer.ok and not answer.rate_limited
+    assert answer.code == 310000 and "sign not match" in answer.message
+    assert robots.delivered() == []
+
+
+def test_feishu_refuses_a_signature_made_with_another_secret_and_says_why(robots):
+    token, _ = robots.add_feishu()
+
+    answer = send(FEISHU, robots.url(FEISHU, token), "WrongSecret0123456789", CARD, timeclock.now_utc())
+
+    assert not answer.ok
+    assert answer.code == 19021
+    assert "sign match fail or timestamp is not within one hour" in answer.message
+    assert robots.delivered() == []
+
+
+@pytest.mark.parametrize("provider", [DINGTALK, FEISHU])
+def test_a_signature_made_more_than_an_hour_ago_is_refused(robots, provider):
+    token, secret = robots.add_dingtalk() if provider == DINGTALK else robots.add_feishu()
+
+    answer = send(provider, robots.url(provider, token), secret, CARD, timeclock.now_utc() - timedelta(hours=2))
+
+    assert not answer.ok and answer.code in (310000, 19021)
+    assert robots.delivered() == []
+
+
+def test_an_error_inside_a_200_is_a_failure_with_the_providers_message(robots):
+    unknown_key = "0" * 32  # no such robot: WeCom answers HTTP 200 {"errcode": 93000, …}
+
+    answer = send(WECOM, robots.url(WECOM, unknown_key), None, CARD, timeclock.now_utc())
+
+    assert robots.received[0].answer["errcode"] == 93000
+    assert not answer.ok and answer.code == 93000
+    assert "invalid webhook url" in answer.message
+
+
+@pytest.mark.parametrize("provider, code", [(WECOM, 45009), (DINGTALK, 130101), (FEISHU, 11232)])
+def test_the_21st_message_in_a_minute_is_recognised_as_rate_limited(robots, provider, code):
+    if provider == WECOM:
+        url, secret = robots.url(WECOM, robots.add_wecom()), None
+    else:
+        token, secret = robots.add_dingtalk() if provider == DINGTALK else robots.add_feishu()
+        url = robots.url(provider, token)
+    now = timeclock.now_utc()
+
+    answers = [send(provider, url, secret, CARD, now) for _ in range(21)]
+
+    assert all(answer.ok for answer in answers[:20])
+    assert not answers[20].ok and answers[20].rate_limited and answers[20].code == code
+    assert len(robots.delivered(provider)) == 20
+
+
+def test_a_robot_that_cannot_be_reached_fails_without_its_key_in_the_message():
+    key = "k" * 32
+    url = f"http://127.0.0.1:{free_port()}/cgi-bin/webhook/send?key={key}"  # nobody listens there
+
+    answer = send(WECOM, url, None, CARD, timeclock.now_utc())
+
+    assert not answer.ok and answer.code is None
+    assert answer.message and key not in answer.message
+
+
+def test_feishu_older_answer_shape_and_a_non_json_answer_are_understood():
+    assert parse_answer(FEISHU, 200, '{"StatusCode": 0, "StatusMessage": "success"}').ok
+    failed = parse_answer(DINGTALK, 502, "<html>Bad Gateway</html>")
+    assert not failed.ok and failed.message.startswith("HTTP 502")
+    assert parse_answer(FEISHU, 200, '{"code": 9499, "msg": "too many request"}').rate_limited
+
+
+# --- Addresses and secrets ---------------------------------------------------------------------
+
+OFFICIAL_URLS = {
+    WECOM: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
+    DINGTALK: "https://oapi.dingtalk.com/robot/send?access_token=" + "a1" * 32,
+    FEISHU: "https://open.feishu.cn/open-apis/bot/v2/hook/5e3d587e-d78e-4a07-bd07-265f269f86fd",
+}
+
+
+@pytest.mark.parametrize("provider", [WECOM, DINGTALK, FEISHU])
+def test_the_providers_own_https_address_is_accepted(provider):
+    url = OFFICIAL_URLS[provider]
+    assert check_webhook_url(provider, "  " + url + " ", OFFICIAL_HOSTS[provider]) == url
+
+
+@pytest.mark.parametrize("provider", [WECOM, DINGTALK, FEISHU])
+def test_plain_http_to_the_providers_host_is_refused(provider):
+    with pytest.raises(InvalidWebhook, match="must start with https://"):
+        check_webhook_url(provider, OFFICIAL_URLS[provider].replace("https://", "http://"), OFFICIAL_HOSTS[provider])
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4",
+    "https://qyapi.weixin.qq.com.example.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4",
+    "https://oapi.dingtalk.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4",  # DingTalk's host, WeCom's path
+    "https://qyapi.weixin.qq.com:8443/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4",
+    "https://127.0.0.1/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4",
+])
+def test_an_address_on_another_host_is_refused_naming_the_providers_hosts(url):
+    with pytest.raises(InvalidWebhook, match="not on WeCom's own servers \\(qyapi.weixin.qq.com\\)"):
+        check_webhook_url(WECOM, url, OFFICIAL_HOSTS[WECOM])
+
+
+@pytest.mark.parametrize("provider, url, says", [
+    (WECOM, "https://qyapi.weixin.qq.com@example.com/cgi-bin/webhook/send?key=693a91f6-7xxx", "no user name"),
+    (WECOM, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", "lacks the robot's key"),
+    (WECOM, "https://qyapi.weixin.qq.com/cgi-bin/message/send?key=693a91f6-7xxx", "not a WeCom robot's address"),
+    (DINGTALK, "https://oapi.dingtalk.com/robot/send?token=abcdefabcdef", "lacks the robot's access_token"),
+    (FEISHU, "https://open.feishu.cn/open-apis/bot/v2/hook/", "not a Feishu robot's address"),
+    (FEISHU, "https://open.feishu.cn/open-apis/bot/v2/hook/5e3d587e-d78e?x=1", "nothing after"),
+    (FEISHU, "not a url at all", "must start with https://"),
+])
+def test_an_address_that_is_not_the_providers_webhook_is_refused_with_what_is_wrong(provider, url, says):
+    with pytest.raises(InvalidWebhook, match=says):
+        check_webhook_url(provider, url, OFFICIAL_HOSTS[provider])
+
+
+def test_a_loopback_robot_server_is_accepted_only_when_the_allow_list_names_it(robots):
+    url = robots.url(FEISHU, robots.add_feishu()[0])
+
+    assert check_webhook_url(FEISHU, url, (robots.origin,)) == url
+    with pytest.raises(InvalidWebhook):
+        check_webhook_url(FEISHU, url, OFFICIAL_HOSTS[FEISHU])
+    with pytest.raises(InvalidWebhook):
+        check_webhook_url(FEISHU, url, (f"http://127.0.0.1:{free_port()}",))  # another port
+
+
+def test_the_allow_list_comes_from_the_environment_and_plain_http_only_to_loopback(monkeypatch):
+    for provider in OFFICIAL_HOSTS:
+        monkeypatch.delenv(f"ROBOT_HOSTS_{provider.upper()}", raising=False)
+    assert robot_hosts() == OFFICIAL_HOSTS
+    monkeypatch.setenv("ROBOT_HOSTS_WECOM", "qyapi.weixin.qq.com, http://127.0.0.1:8765")
+    assert robot_hosts()[WECOM] == ("qyapi.weixin.qq.com", "http://127.0.0.1:8765")
+    monkeypatch.setenv("ROBOT_HOSTS_WECOM", "http://example.com:80")
+    with pytest.raises(ConfigError, match="ROBOT_HOSTS_WECOM"):
+        robot_hosts()
+
+
+def test_signing_secrets_have_each_providers_shape():
+    assert check_secret(DINGTALK, " SEC" + "ab12" * 16 + " ") == "SEC" + "ab12" * 16
+    with pytest.raises(InvalidWebhook, match="SEC"):
+        check_secret(DINGTALK, "ab12" * 16)
+    with pytest.raises(InvalidWebhook, match="SEC"):
+        check_secret(DINGTALK, "")
+    with pytest.raises(InvalidWebhook, match="no signing secret"):
+        check_secret(WECOM, "SEC123")
+    assert check_secret(WECOM, "  ") is None
+    assert check_secret(FEISHU, "") is None  # a Feishu bot may be set up without signing
+    with pytest.raises(InvalidWebhook):
+        check_secret(FEISHU, "has spaces in it!")
