@@ -1,6 +1,8 @@
 """Settings from the environment, with working defaults for a developer's machine."""
+import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -35,14 +37,36 @@ def whole_number(name: str, default: int) -> int:
     return int(value)
 
 
+# The group robots' own hosts (partnernet/notifications/providers.py), the default allow-list.
+OFFICIAL_ROBOT_HOSTS = {
+    "wecom": ("qyapi.weixin.qq.com",),
+    "dingtalk": ("oapi.dingtalk.com",),
+    "feishu": ("open.feishu.cn", "open.larksuite.com"),
+}
+
+
+def loopback_origin(entry: str) -> tuple[str, int] | None:
+    """("127.0.0.1", 8080) for a robot allow-list entry "http://127.0.0.1:8080" (a test's fake robot
+    server), None for a host name. Plain HTTP is only ever allowed to a loopback address."""
+    if "://" not in entry:
+        return None
+    parts = urlsplit(entry)
+    try:
+        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
+        port = parts.port
+    except ValueError:
+        loopback, port = False, None
+    if parts.scheme != "http" or not loopback or port is None or parts.path not in ("", "/"):
+        raise ValueError(f"a robot host is a host name (HTTPS) or http://127.0.0.1:<port>, not {entry!r}")
+    return parts.hostname, port
+
+
 def robot_hosts() -> dict[str, tuple[str, ...]]:
     """Where each group robot's webhook may point: the provider's own hosts unless
     ROBOT_HOSTS_WECOM / _DINGTALK / _FEISHU (comma-separated) say otherwise. An entry is a host
     name, reached over HTTPS, or http://127.0.0.1:<port> for a fake robot server on this machine."""
-    from partnernet.notifications.providers import OFFICIAL_HOSTS, loopback_origin
-
     hosts = {}
-    for provider, official in OFFICIAL_HOSTS.items():
+    for provider, official in OFFICIAL_ROBOT_HOSTS.items():
         name = f"ROBOT_HOSTS_{provider.upper()}"
         entries = tuple(e.strip() for e in os.environ.get(name, ",".join(official)).split(",") if e.strip())
         for entry in entries:

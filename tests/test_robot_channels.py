@@ -4,6 +4,7 @@ inside its 200 decides delivered or failed; a webhook address is the provider's 
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale
 
 from partnernet import timeclock
 from partnernet.config import ConfigError, robot_hosts
@@ -216,3 +217,13 @@ def test_signing_secrets_have_each_providers_shape():
     assert check_secret(FEISHU, "") is None  # a Feishu bot may be set up without signing
     with pytest.raises(InvalidWebhook):
         check_secret(FEISHU, "has spaces in it!")
+
+
+def test_an_address_error_reads_in_the_users_language(app):
+    with pytest.raises(InvalidWebhook) as refused:
+        check_webhook_url(DINGTALK, "http://oapi.dingtalk.com/robot/send?access_token=abcdefabcdef",
+                          OFFICIAL_HOSTS[DINGTALK])
+    with app.app_context(), force_locale("zh_CN"):
+        assert str(refused.value.message).startswith("机器人的地址必须以 https:// 开头——钉钉机器人的地址形如")
+    with app.app_context(), force_locale("en"):
+        assert str(refused.value.message).startswith("A robot's address must start with https://")

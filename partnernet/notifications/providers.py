@@ -9,7 +9,6 @@ DingTalk 自定义机器人 (open.dingtalk.com, "自定义机器人安全设置"
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,15 +18,11 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import httpx
 from flask_babel import lazy_gettext as _l
 
+# The providers' own hosts are the default allow-list (config ROBOT_HOSTS may replace it per provider).
+from partnernet.config import OFFICIAL_ROBOT_HOSTS as OFFICIAL_HOSTS, loopback_origin
+
 WECOM, DINGTALK, FEISHU = "wecom", "dingtalk", "feishu"
 PROVIDERS = (WECOM, DINGTALK, FEISHU)
-
-# The providers' own hosts, the default allow-list (config ROBOT_HOSTS may replace it per provider).
-OFFICIAL_HOSTS = {
-    WECOM: ("qyapi.weixin.qq.com",),
-    DINGTALK: ("oapi.dingtalk.com",),
-    FEISHU: ("open.feishu.cn", "open.larksuite.com"),
-}
 
 # Each robot takes about 20 messages a minute; past that it answers one of these codes in a 200.
 RATE_LIMIT_CODES = {
@@ -90,22 +85,6 @@ EXAMPLES = {
     FEISHU: "https://open.feishu.cn/open-apis/bot/v2/hook/…",
 }
 PROVIDER_NAMES = {WECOM: _l("WeCom"), DINGTALK: _l("DingTalk"), FEISHU: _l("Feishu")}
-
-
-def loopback_origin(entry: str) -> tuple[str, int] | None:
-    """("127.0.0.1", 8080) for an allow-list entry "http://127.0.0.1:8080" (a test's fake robot
-    server), None for a host name. Plain HTTP is only ever allowed to a loopback address."""
-    if "://" not in entry:
-        return None
-    parts = urlsplit(entry)
-    try:
-        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
-        port = parts.port
-    except ValueError:
-        loopback, port = False, None
-    if parts.scheme != "http" or not loopback or port is None or parts.path not in ("", "/"):
-        raise ValueError(f"a robot host is a host name (HTTPS) or http://127.0.0.1:<port>, not {entry!r}")
-    return parts.hostname, port
 
 
 def check_webhook_url(provider: str, url: str, allowed: tuple[str, ...] | list[str]) -> str:
