@@ -5,7 +5,7 @@ from partnernet.auth.models import ApiToken, User  # noqa: F401
 from partnernet.customers.models import Contract, Customer  # noqa: F401
 from partnernet.feedback.models import ConfirmationLink, CustomerFeedback  # noqa: F401
 from partnernet.fieldwork.models import Attachment, Visit  # noqa: F401
-from partnernet.notifications.models import Notification  # noqa: F401
+from partnernet.notifications.models import Notification, NotificationChannel  # noqa: F401
 from partnernet.network.models import (  # noqa: F401
     Certification, Coverage, Engineer, Party, PartyEvent, ProductLine)
 from partnernet.regions.models import Region  # noqa: F401

@@ -1,16 +1,21 @@
 """The WeCom, DingTalk and Feishu group robots: a card goes by real HTTP to a fake of each provider
 on loopback (tests/robot_servers.py), signed as the provider documents; what the provider answers
 inside its 200 decides delivered or failed; a webhook address is the provider's own, over HTTPS."""
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask_babel import force_locale
 
 from partnernet import timeclock
 from partnernet.config import ConfigError, robot_hosts
+from partnernet.errors import NotFound, ValidationFailed
+from partnernet.extensions import db
+from partnernet.notifications.channels import channels_of, enabled_channels, save_channel, set_enabled
+from partnernet.notifications.models import NotificationChannel
 from partnernet.notifications.providers import (
     DINGTALK, FEISHU, OFFICIAL_HOSTS, WECOM, Card, InvalidWebhook, check_secret, check_webhook_url, parse_answer,
     send)
+from tests import factories
 from tests.robot_servers import RobotServer
 from tests.servers import free_port
 
@@ -227,3 +232,77 @@ def test_an_address_error_reads_in_the_users_language(app):
         assert str(refused.value.message).startswith("机器人的地址必须以 https:// 开头——钉钉机器人的地址形如")
     with app.app_context(), force_locale("en"):
         assert str(refused.value.message).startswith("A robot's address must start with https://")
+
+
+# --- A party's channels ------------------------------------------------------------------------
+
+NOW = datetime(2026, 12, 7, 2, 30, tzinfo=timezone.utc)  # 10:30 in China
+
+
+def loopback_hosts(robots) -> dict:
+    return {provider: (robots.origin,) for provider in OFFICIAL_HOSTS}
+
+
+def test_a_saved_channel_keeps_its_secret_but_never_shows_it(app, robots, caplog):
+    xixi = factories.partner(name="西溪信息")
+    token, secret = robots.add_dingtalk()
+    url = robots.url(DINGTALK, token)
+
+    channel = save_channel(xixi.id, DINGTALK, url, secret, "西溪派单群", True, loopback_hosts(robots), NOW)
+
+    stored = db.session.get(NotificationChannel, channel.id)
+    assert (stored.webhook_url, stored.secret, stored.enabled) == (url, secret, True)
+    assert secret not in repr(stored) and token not in repr(stored)
+    assert token not in stored.masked_webhook
+    assert enabled_channels(xixi.id) == [stored]
+    assert secret not in caplog.text and token not in caplog.text
+
+
+def test_an_address_elsewhere_or_a_wrong_secret_is_a_form_error_and_saves_nothing(app, robots):
+    xixi = factories.partner(name="西溪信息")
+    token, _ = robots.add_dingtalk()
+
+    with pytest.raises(ValidationFailed) as elsewhere:
+        save_channel(xixi.id, DINGTALK, "https://example.com/robot/send?access_token=" + token, "SEC" + "a" * 64,
+                     "", True, loopback_hosts(robots), NOW)
+    with pytest.raises(ValidationFailed) as no_sec:
+        save_channel(xixi.id, DINGTALK, robots.url(DINGTALK, token), "a" * 64, "", True, loopback_hosts(robots), NOW)
+
+    assert "webhook_url" in elsewhere.value.fields and "secret" in no_sec.value.fields
+    assert channels_of(xixi.id) == []
+
+
+def test_changing_a_channel_with_empty_secret_keeps_the_stored_one(app, robots):
+    xixi = factories.partner(name="西溪信息")
+    token, secret = robots.add_feishu()
+    hosts = loopback_hosts(robots)
+    channel = save_channel(xixi.id, FEISHU, robots.url(FEISHU, token), secret, "派单群", True, hosts, NOW)
+
+    changed = save_channel(xixi.id, FEISHU, "", "", "夜班派单群", False, hosts, NOW, channel_id=channel.id)
+
+    assert (changed.id, changed.secret, changed.name, changed.enabled) == (channel.id, secret, "夜班派单群", False)
+    assert enabled_channels(xixi.id) == []
+
+
+def test_a_partner_cannot_change_another_partners_channel(app, robots):
+    xixi, other = factories.partner(name="西溪信息"), factories.partner(name="钱塘科技")
+    hosts = loopback_hosts(robots)
+    channel = save_channel(other.id, WECOM, robots.url(WECOM, robots.add_wecom()), None, "", True, hosts, NOW)
+
+    with pytest.raises(NotFound):
+        save_channel(xixi.id, WECOM, robots.url(WECOM, robots.add_wecom()), None, "", True, hosts, NOW,
+                     channel_id=channel.id)
+    with pytest.raises(NotFound):
+        set_enabled(xixi.id, channel.id, False, NOW)
+
+    assert db.session.get(NotificationChannel, channel.id).enabled
+
+
+def test_the_same_robot_is_one_channel_of_a_party(app, robots):
+    xixi = factories.partner(name="西溪信息")
+    url, hosts = robots.url(WECOM, robots.add_wecom()), loopback_hosts(robots)
+    save_channel(xixi.id, WECOM, url, None, "", True, hosts, NOW)
+
+    with pytest.raises(ValidationFailed, match="already one of your channels"):
+        save_channel(xixi.id, WECOM, url, None, "", True, hosts, NOW)
+    assert len(channels_of(xixi.id)) == 1

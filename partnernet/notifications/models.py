@@ -1,11 +1,14 @@
-"""One notification to one user: visible in the app, and the outbox row for e-mail delivery."""
+"""One notification to one user: visible in the app, and the outbox row for e-mail delivery; a
+party's group robot channels."""
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
+from partnernet.notifications.providers import PROVIDERS as ROBOT_PROVIDERS
 
 DELIVERY_STATUSES = ("pending", "sent", "failed", "app_only")
 
@@ -35,3 +38,43 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User")
+
+
+class NotificationChannel(db.Model):
+    """A group robot of one party (a partner's dispatch group, HQ's queue group) that notifications
+    are posted to. The webhook address holds the robot's key or token and the secret signs: both
+    are secrets, never shown back after saving and never logged (see `masked_webhook`)."""
+
+    __tablename__ = "notification_channel"
+    __table_args__ = (
+        one_of("provider", ROBOT_PROVIDERS),
+        # The delivery job reads a party's enabled channels.
+        sa.Index("ix_notification_channel_party_enabled", "party_id", "enabled"),
+        # One robot once per party: a second save of the same address is the same channel.
+        sa.UniqueConstraint("party_id", "webhook_url", name="uq_notification_channel_party_webhook"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(sa.ForeignKey("party.id"))
+    provider: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(64), default="")  # the group's name, as its admin calls it
+    webhook_url: Mapped[str] = mapped_column(sa.String(512))
+    secret: Mapped[str | None] = mapped_column(sa.String(128))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    party = relationship("Party")
+
+    @property
+    def masked_webhook(self) -> str:
+        """What a page may show of the address: the provider's host and the key's last four."""
+        parts = urlsplit(self.webhook_url)
+        return f"{parts.scheme}://{parts.netloc}/…{self.webhook_url[-4:]}"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret)
+
+    def __repr__(self) -> str:  # never the address or the secret, whoever prints the object
+        return f"<NotificationChannel {self.id} {self.provider} party={self.party_id} enabled={self.enabled}>"
