@@ -1,7 +1,9 @@
 """The WeCom, DingTalk and Feishu group robots: a card goes by real HTTP to a fake of each provider
 on loopback (tests/robot_servers.py), signed as the provider documents; what the provider answers
 inside its 200 decides delivered or failed; a webhook address is the provider's own, over HTTPS."""
+import logging
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote_plus
 
 import pytest
 from flask_babel import force_locale
@@ -306,3 +308,13 @@ def test_the_same_robot_is_one_channel_of_a_party(app, robots):
     with pytest.raises(ValidationFailed, match="already one of your channels"):
         save_channel(xixi.id, WECOM, url, None, "", True, hosts, NOW)
     assert len(channels_of(xixi.id)) == 1
+
+
+def test_sending_logs_neither_the_robots_key_nor_its_signature(robots, caplog):
+    token, secret = robots.add_dingtalk()
+    caplog.set_level(logging.DEBUG)
+
+    assert send(DINGTALK, robots.url(DINGTALK, token), secret, CARD, timeclock.now_utc()).ok
+
+    sign = robots.received[0].query["sign"]
+    assert token not in caplog.text and secret not in caplog.text and quote_plus(sign) not in caplog.text

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,11 @@ RATE_LIMIT_CODES = {
 }
 
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+
+# httpx logs each request's URL at INFO (httpcore its steps at DEBUG): a robot's URL holds its key
+# or token and DingTalk's signature, which are never logged.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
