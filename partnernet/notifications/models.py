@@ -11,6 +11,9 @@ from partnernet.extensions import db
 from partnernet.notifications.providers import PROVIDERS as ROBOT_PROVIDERS
 
 DELIVERY_STATUSES = ("pending", "sent", "failed", "app_only")
+# A card to a group robot: pending until the delivery job claims it (sending), then sent, failed
+# after its last attempt, or folded into a digest that carried it when the robot's limit was reached.
+CHANNEL_MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "folded")
 
 
 class Notification(db.Model):
@@ -61,6 +64,7 @@ class NotificationChannel(db.Model):
     webhook_url: Mapped[str] = mapped_column(sa.String(512))
     secret: Mapped[str | None] = mapped_column(sa.String(128))
     enabled: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str] = mapped_column(sa.String(8), default="zh_CN")  # a group reads one language
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -78,3 +82,38 @@ class NotificationChannel(db.Model):
 
     def __repr__(self) -> str:  # never the address or the secret, whoever prints the object
         return f"<NotificationChannel {self.id} {self.provider} party={self.party_id} enabled={self.enabled}>"
+
+
+class ChannelMessage(db.Model):
+    """One card to one group robot: the outbox row the delivery job sends, and afterwards the
+    delivery log (sent, or failed with the provider's message, and how many attempts). The card is
+    rendered in the channel's language when queued."""
+
+    __tablename__ = "channel_message"
+    __table_args__ = (
+        one_of("status", CHANNEL_MESSAGE_STATUSES),
+        # One card per channel and reason: an event queued twice (two schedulers) is sent once.
+        sa.UniqueConstraint("channel_id", "dedup_key", name="uq_channel_message_channel_dedup"),
+        sa.Index("ix_channel_message_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_channel_message_channel_sent", "channel_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(sa.ForeignKey("notification_channel.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    dedup_key: Mapped[str] = mapped_column(sa.String(128))
+    ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ticket.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    lines: Mapped[list] = mapped_column(sa.JSON, default=list)
+    link: Mapped[str | None] = mapped_column(sa.String(512))
+    link_label: Mapped[str] = mapped_column(sa.String(64), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a sender's claim, while sending
+    last_error: Mapped[str | None] = mapped_column(sa.Text)  # the provider's message, never the address
+    digest_id: Mapped[int | None] = mapped_column(sa.ForeignKey("channel_message.id"))  # folded into
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    channel = relationship("NotificationChannel")

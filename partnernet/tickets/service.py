@@ -23,14 +23,16 @@ from partnernet.extensions import db
 from partnernet.labels import product_line_name
 from partnernet.network.models import ROUTABLE_STATUSES, TIERS, Engineer, Party
 from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
+from partnernet.notifications.robots import post_to_party
 from partnernet.notifications.service import notify_party, party_notification
 from partnernet.settings.calendar import load_policy
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.tickets import clocks, routing_data
+from partnernet.tickets.cards import deadline_text, ticket_card
 from partnernet.tickets.models import (BILLABLE_REASONS, CHANNELS, COMPLEXITIES, CONTACT_STATUSES, HELD_STATUSES, Ticket,
                                        TicketEvent)
-from partnernet.timeclock import CHINA, today_in_china
+from partnernet.timeclock import today_in_china
 from partnernet.transitions import compare_and_set
 
 DECLINE_REASONS = ("no_capacity", "no_engineer_available", "outside_expertise", "customer_unreachable",
@@ -218,19 +220,29 @@ def routed(decision: routing.Decision, now: datetime, deadline: datetime | None)
 
 
 def notify_offer(ticket: Ticket, now: datetime) -> None:
-    """Tell the offered partner's administrators, in their language, before the clock runs out."""
+    """Tell the offered partner's administrators, in their language, and its dispatch groups, in
+    theirs, before the clock runs out."""
     db.session.flush()  # the notification names the ticket's id: a new ticket gets it here
     notify_party(offer_notification(ticket, now))
+    deadline = deadline_text(ticket.offer_deadline, now)
+    post_to_party(ticket.offered_party_id, "offer", offer_key(ticket),
+                  lambda: ticket_card(ticket, _("New ticket #%(id)d offered to you", id=ticket.id),
+                                      _("Accept or decline before %(deadline)s", deadline=deadline)),
+                  now, ticket.id)
+
+
+def offer_key(ticket: Ticket) -> str:
+    """One offer of a ticket: the same ticket offered again later is another offer."""
+    return f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}"
 
 
 def offer_notification(ticket: Ticket, now: datetime) -> dict:
     """The offer's notification to the offered partner's administrators (notify_party's parameters)."""
     # The same in every language; with the date when it is not today (a night's offer waits for
     # the next working morning).
-    local = ticket.offer_deadline.astimezone(CHINA)
-    deadline = local.strftime("%H:%M" if local.date() == today_in_china(now) else "%Y-%m-%d %H:%M")
+    deadline = deadline_text(ticket.offer_deadline, now)
     return party_notification(
-        ticket.offered_party_id, "partner_admin", "offer", f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}",
+        ticket.offered_party_id, "partner_admin", "offer", offer_key(ticket),
         lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
                  _("Accept or decline before %(deadline)s.", deadline=deadline)),
         url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}", now)
