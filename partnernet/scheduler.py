@@ -21,6 +21,7 @@ from partnernet.notifications.reminders import remind_expiring_certifications
 from partnernet.notifications.service import deliver_pending
 from partnernet.settings.service import load_settings
 from partnernet.tickets.clocks import mark_breaches
+from partnernet.tickets.reminders import remind_unseen_offers, warn_before_breach
 from partnernet.tickets.service import expire_due_offers
 from partnernet.timeclock import CHINA, now_utc, today_in_china
 
@@ -39,9 +40,23 @@ def expire_certifications_job(app):
 
 def sla_breaches_job(app):
     with app.app_context():
-        count = mark_breaches(now_utc())
+        count = mark_breaches(now_utc(), load_settings())
         if count:
             log.info("recorded %d SLA breaches", count)
+
+
+def offer_reminders_job(app):
+    with app.app_context():
+        count = remind_unseen_offers(now_utc(), load_settings())
+        if count:
+            log.info("reminded %d partners of offers nobody of theirs has opened", count)
+
+
+def sla_warnings_job(app):
+    with app.app_context():
+        count = warn_before_breach(now_utc(), load_settings())
+        if count:
+            log.info("warned the owners of %d targets near their due time", count)
 
 
 def deliver_notifications_job(app):
@@ -101,6 +116,8 @@ def add_jobs(scheduler, app):
     sla_breaches = only_when_leader(sla_breaches_job, lock)
     deliver_notifications = only_when_leader(deliver_notifications_job, lock)
     expire_certifications = only_when_leader(expire_certifications_job, lock)
+    offer_reminders = only_when_leader(offer_reminders_job, lock)
+    sla_warnings = only_when_leader(sla_warnings_job, lock)
 
     minute = float(os.environ.get("SCHEDULER_MINUTE_SECONDS", "60"))  # shortened in tests only
     scheduler.add_job(expire_offers, "interval", seconds=minute, args=[app], id="expire_offers",
@@ -108,6 +125,10 @@ def add_jobs(scheduler, app):
     scheduler.add_job(sla_breaches, "interval", seconds=minute, args=[app], id="sla_breaches",
                       replace_existing=True, coalesce=True, max_instances=1)
     scheduler.add_job(deliver_notifications, "interval", seconds=minute, args=[app], id="deliver_notifications",
+                      replace_existing=True, coalesce=True, max_instances=1)
+    scheduler.add_job(offer_reminders, "interval", seconds=minute, args=[app], id="offer_reminders",
+                      replace_existing=True, coalesce=True, max_instances=1)
+    scheduler.add_job(sla_warnings, "interval", seconds=minute, args=[app], id="sla_warnings",
                       replace_existing=True, coalesce=True, max_instances=1)
     # Resolved tickets nobody answered close 14 days on: a few minutes late is soon enough.
     close_resolved = only_when_leader(close_unanswered_job, lock)

@@ -14,7 +14,8 @@ VALID = {"offer_deadline_minutes": "10", "onsite_threshold_cny": "80000", "free_
          "certification_reminder_days": "45", "audit_satisfaction_threshold": "60",
          "audit_satisfaction_min_answers": "10", "priority_branch": "2", "priority_joint_venture": "1",
          "priority_franchisee": "3", "priority_agent": "4", "service_fee_rate": "18",
-         "callback_share": "10"}
+         "callback_share": "10", "remind_offer_half_way": "y", "tell_hq_expired_offers": "y",
+         "sla_warning_percent": "80", "tell_hq_breaches": "y"}
 
 
 def test_an_admin_changes_settings_and_they_apply_at_once_recorded_with_who_changed_them(client, login_as, app):

@@ -72,7 +72,9 @@ def list_tickets(args):
 def get_ticket(args, ticket_id):
     """One ticket with its route explanation; `?include=events` adds its history."""
     user = api_user()
-    return ticket_view(get_or_404(Ticket, ticket_id, user), user, include_events=args.get("include") == "events")
+    ticket = get_or_404(Ticket, ticket_id, user)
+    service.mark_offer_seen(ticket, user, now_utc())
+    return ticket_view(ticket, user, include_events=args.get("include") == "events")
 
 
 def acted(ticket: Ticket):

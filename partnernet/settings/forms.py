@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TimeField
+from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -53,6 +53,11 @@ class SettingsForm(FlaskForm):
     audit_satisfaction_threshold = share(_l("Audit: satisfaction threshold, per cent of answers rated 4 or 5 (e.g. 60)"))
     audit_satisfaction_min_answers = whole(_l("Audit: minimum rated answers for satisfaction"), 0, 1000000)
     callback_share = share(_l("Call-backs: random share of resolved tickets HQ calls, per cent (e.g. 10)"))
+    remind_offer_half_way = BooleanField(_l("Remind a partner half-way through an offer nobody of it has opened"))
+    tell_hq_expired_offers = BooleanField(_l("Tell HQ's group when an offer expires unanswered"))
+    sla_warning_percent = whole(_l("Warn a ticket's owner at this per cent of its response and resolution time "
+                                   "(0: no warnings; applies to tickets opened from now on)"), 0, 99)
+    tell_hq_breaches = BooleanField(_l("Tell HQ's group when a ticket misses its response or resolution time"))
 
 
 # Routing ranks partners of a level by kind: 1 first. One field per kind, added to the form.

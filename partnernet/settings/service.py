@@ -23,6 +23,12 @@ DEFAULTS = {
     "audit_satisfaction_threshold": "0.60",
     "audit_satisfaction_min_answers": 10,
     "callback_share": "0.10",  # HQ calls back this share of resolved tickets, besides billable and low-rated
+    # Reminders and escalation (partnernet.tickets.reminders). The warning point is set on a ticket
+    # at intake: a new percentage applies to tickets opened from then on (0: no warnings).
+    "remind_offer_half_way": True,
+    "tell_hq_expired_offers": True,
+    "sla_warning_percent": 80,
+    "tell_hq_breaches": True,
 }
 # The annual service fee is a share of contract value within these bounds (docs/design.md: 15-20%).
 SERVICE_FEE_RATE_RANGE = (Decimal("0.15"), Decimal("0.20"))

@@ -26,25 +26,28 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
 WHOLE = ("offer_deadline_minutes", "free_service_months", "audit_min_offers", "certification_reminder_days",
-         "audit_satisfaction_min_answers")
+         "audit_satisfaction_min_answers", "sla_warning_percent")
 SHARES = ("audit_threshold", "audit_sold_not_served_threshold", "service_fee_rate", "audit_satisfaction_threshold",
           "callback_share")
+SWITCHES = ("remind_offer_half_way", "tell_hq_expired_offers", "tell_hq_breaches")
 
 
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def general():
-    """Offer deadline, kind priority, entitlement and audit defaults, reminders. A change applies
+    """Offer deadline, kind priority, entitlement and audit defaults, reminders and escalation. A change applies
     to what happens from now on: offers already made keep their deadlines."""
     require_role(current_user, "hq_admin")
     settings = load_settings()
     form = SettingsForm(data={
         **{key: int(settings[key]) for key in WHOLE}, **{key: Decimal(str(settings[key])) for key in SHARES},
+        **{key: bool(settings[key]) for key in SWITCHES},
         "onsite_threshold_cny": Decimal(str(settings["onsite_threshold_cny"])),
         **{f"priority_{kind}": settings["kind_priority"].get(kind, 9) for kind in PARTNER_KINDS}})
     if form.validate_on_submit():
         changed = save_settings({
             **{key: form[key].data for key in WHOLE}, **{key: format(form[key].data, "f") for key in SHARES},
+            **{key: bool(form[key].data) for key in SWITCHES},
             "onsite_threshold_cny": f"{form.onsite_threshold_cny.data:.2f}",
             "kind_priority": {kind: form[f"priority_{kind}"].data for kind in PARTNER_KINDS}}, current_user.id, now_utc())
         flash(_("Settings saved: %(count)d changed.", count=len(changed)), "success")

@@ -38,6 +38,10 @@ EVENT_KINDS = (
     "reopened",
 )
 
+# A target not yet met: the partial indexes of the warning job (the queries repeat the condition).
+RESPONSE_OPEN = "responded_at IS NULL"
+RESOLUTION_OPEN = "resolved_at IS NULL"
+
 SLA_EVENT_KINDS = ("response_met", "response_breached", "resolution_met", "resolution_breached")
 SLA_EVENT_CONDITION = "kind IN (%s)" % ", ".join("'%s'" % k for k in SLA_EVENT_KINDS)
 
@@ -73,6 +77,13 @@ class Ticket(db.Model):
         sa.Index("ix_ticket_line_status_created", "product_line_id", "status", "created_at", "id", "complexity"),
         sa.Index("ix_ticket_status_region", "status", "region_code"),
         sa.Index("ix_ticket_status_cause", "status", "hq_queue_cause"),  # the HQ queue by cause
+        # The reminder and warning jobs (partnernet.tickets.reminders): offers due a reminder, and
+        # the targets not yet met whose due time is still ahead (a few, however many tickets).
+        sa.Index("ix_ticket_offer_remind", "status", "offer_remind_at"),
+        sa.Index("ix_ticket_response_warning", "response_due_at", "response_warn_at",
+                 sqlite_where=sa.text(RESPONSE_OPEN), postgresql_where=sa.text(RESPONSE_OPEN)),
+        sa.Index("ix_ticket_resolution_warning", "resolution_due_at", "resolution_warn_at",
+                 sqlite_where=sa.text(RESOLUTION_OPEN), postgresql_where=sa.text(RESOLUTION_OPEN)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,11 +103,19 @@ class Ticket(db.Model):
     owner_party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("party.id"))
     offered_party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("party.id"))
     offer_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Half-way through the offer on the SLA clock: when its reminder is due, unless a user of the
+    # offered partner has opened the ticket meanwhile (offer_seen_at). Both are the current offer's.
+    offer_remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hq_queue_cause: Mapped[str | None] = mapped_column(sa.String(32))
     engineer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("engineer.id"), index=True)
     route: Mapped[dict | None] = mapped_column(sa.JSON)  # the last routing decision, whole
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When each target's warning is due (sla_warning_percent of it at intake, on the SLA clock;
+    # moved with the due time): None, no warning.
+    response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

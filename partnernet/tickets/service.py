@@ -20,7 +20,7 @@ from partnernet.customers.service import service_status
 from partnernet.db_types import UTCDateTime
 from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from partnernet.extensions import db
-from partnernet.labels import product_line_name
+from partnernet.labels import label, product_line_name
 from partnernet.network.models import ROUTABLE_STATUSES, TIERS, Engineer, Party
 from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
 from partnernet.notifications.robots import post_to_party
@@ -159,12 +159,13 @@ def intake(request: IntakeRequest, actor: User | None, now: datetime, linked=())
     tier = request.tier or default_tier(request.channel)
     billable, reason = entitlement(contract, tier, today, settings)
     policy = contract.sla_policy if contract else load_policy("business-hours")
-    response_due, resolution_due = clocks.due_times(policy, request.complexity, now)
+    # The warning points at today's percentage: a change of the setting applies to new tickets.
+    times = clocks.sla_times(policy, request.complexity, now, settings["sla_warning_percent"])
     ticket = Ticket(customer_id=request.customer_id, contract=contract,
                     region_code=request.region_code or rows[0].customer_region_code, product_line_id=line_id,
                     complexity=request.complexity, channel=request.channel, tier=tier, billable=billable,
                     billable_reason=reason, subject=subject, description=(request.description or "").strip(),
-                    status="new", response_due_at=response_due, resolution_due_at=resolution_due,
+                    status="new", **times,
                     created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
     db.session.add(ticket)
     add_event(ticket, "created", now, actor, to_status="new",
@@ -189,8 +190,9 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
     """Decide and apply: offer to the best candidate, or queue at HQ with the cause. No commit."""
     settings = settings or load_settings()
     decision = decide_for(ticket, now, settings)
-    deadline = offer_deadline(clocks.policy_row(ticket), now, settings) if decision.offered_party_id else None
-    changes, event = routed(decision, now, deadline)
+    deadline, remind_at = offer_times(clocks.policy_row(ticket), now, settings) if decision.offered_party_id \
+        else (None, None)
+    changes, event = routed(decision, now, deadline, remind_at)
     before = ticket.status
     for name, value in changes.items():
         setattr(ticket, name, value)
@@ -200,21 +202,27 @@ def route(ticket: Ticket, now: datetime, actor: User | None = None, settings: di
     return decision
 
 
-def offer_deadline(policy, now: datetime, settings: dict) -> datetime:
-    """The deadline of an offer made now, on the ticket's SLA clock (clocks.offer_deadline)."""
-    return clocks.offer_deadline(policy, now, int(settings["offer_deadline_minutes"]))
+def offer_times(policy, now: datetime, settings: dict) -> tuple[datetime, datetime]:
+    """The deadline of an offer made now and when its half-way reminder is due, both on the
+    ticket's SLA clock (clocks.offer_deadline): a business-hours ticket offered at night is
+    reminded half-way through the next morning's time to answer, not in the night."""
+    minutes = int(settings["offer_deadline_minutes"])
+    return clocks.offer_deadline(policy, now, minutes), clocks.offer_deadline(policy, now, minutes / 2)
 
 
-def routed(decision: routing.Decision, now: datetime, deadline: datetime | None) -> tuple[dict, dict]:
+def routed(decision: routing.Decision, now: datetime, deadline: datetime | None,
+           remind_at: datetime | None = None) -> tuple[dict, dict]:
     """What a routing decision changes on the ticket, and the event that records it (without the
-    ticket, the time, the actor and the status before). `deadline`: the offer's, when it is one."""
+    ticket, the time, the actor and the status before). `deadline`, `remind_at`: the offer's, when
+    it is one; a new offer is not yet seen by anyone of the partner."""
     route = decision.as_dict()
     if decision.offered_party_id is None:
         return ({**hq_queue_values(decision.cause), "route": route, "updated_at": now},
                 {"kind": "queued_to_hq", "to_status": "hq_queue", "reason_code": decision.cause,
                  "data": {"route": route}})
     return ({"status": "offered", "offered_party_id": decision.offered_party_id, "hq_queue_cause": None,
-             "offer_deadline": deadline, "route": route, "updated_at": now},
+             "offer_deadline": deadline, "offer_remind_at": remind_at, "offer_seen_at": None, "route": route,
+             "updated_at": now},
             {"kind": "offered", "party_id": decision.offered_party_id, "to_status": "offered",
              "data": {"deadline": deadline.isoformat(), "route": route}})
 
@@ -287,6 +295,19 @@ def is_offered_to(ticket: Ticket, user: User) -> bool:
     return ticket.status == "offered" and ticket.offered_party_id == user.party_id
 
 
+def mark_offer_seen(ticket: Ticket, user: User, now: datetime) -> None:
+    """A user of the offered partner opens the ticket (its page, the API): the offer is seen, and
+    its half-way reminder is no longer needed. Once per offer, by one conditional UPDATE that
+    changes nothing else (not updated_at: nothing happened to the ticket)."""
+    if user.is_hq or ticket.offer_seen_at is not None or not is_offered_to(ticket, user):
+        return
+    db.session.execute(sa.update(Ticket).where(
+        Ticket.id == ticket.id, Ticket.status == "offered", Ticket.offered_party_id == user.party_id,
+        Ticket.offer_seen_at.is_(None)).values(offer_seen_at=now, updated_at=Ticket.updated_at)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
 def accept(ticket: Ticket, user: User, engineer_id: int, now: datetime) -> Ticket:
     """The offered partner takes the ticket with one of its certified engineers."""
     if not is_offered_to(ticket, user):
@@ -331,12 +352,12 @@ def decline(ticket: Ticket, user: User, reason_code: str, note: str, now: dateti
 def expire_due_offers(now: datetime) -> int:
     """Expire every offer past its deadline and route its ticket onwards. Idempotent."""
     due = db.session.execute(
-        sa.select(Ticket.id, Ticket.offered_party_id)
+        sa.select(Ticket.id, Ticket.offered_party_id, Ticket.offer_deadline)
         .where(Ticket.status == "offered", Ticket.offer_deadline <= now)
         .order_by(Ticket.offer_deadline)).all()
     expired = 0
     settings = load_settings()
-    for ticket_id, party_id in due:
+    for ticket_id, party_id, deadline in due:
         ticket = db.session.get(Ticket, ticket_id)
         if not close_offer(ticket, party_id, now, OFFER_CLOSED, require_live=False):
             db.session.rollback()  # answered or expired by someone else meanwhile
@@ -344,9 +365,30 @@ def expire_due_offers(now: datetime) -> int:
         add_event(ticket, "offer_expired", now, None, party_id=party_id, from_status="offered", to_status="new")
         db.session.flush()
         route(ticket, now, None, settings)
+        if settings["tell_hq_expired_offers"]:
+            tell_hq_offer_expired(ticket, party_id, deadline, now)
         db.session.commit()
         expired += 1
     return expired
+
+
+def tell_hq_offer_expired(ticket: Ticket, party_id: int, deadline: datetime, now: datetime) -> None:
+    """A card to HQ's groups: which partner let the offer lapse, and where the ticket went next
+    (routed already). One per offer (dedup on the offer's key)."""
+    lapsed_by = db.session.get(Party, party_id).name
+    next_to = db.session.get(Party, ticket.offered_party_id).name if ticket.status == "offered" else None
+
+    def render():
+        if next_to:
+            went = _("Now offered to %(partner)s, to answer before %(deadline)s",
+                     partner=next_to, deadline=deadline_text(ticket.offer_deadline, now))
+        else:
+            went = _("Now in HQ's queue: %(cause)s", cause=label(ticket.hq_queue_cause))
+        return ticket_card(ticket, _("Offer of ticket #%(id)d expired: %(partner)s did not answer",
+                                     id=ticket.id, partner=lapsed_by), went)
+
+    key = f"offer:{ticket.id}:{deadline.isoformat()}"  # offer_key() of the offer that lapsed
+    post_to_party(hq_party().id, "offer_expired", f"offer_expired:{key}", render, now, ticket.id)
 
 
 @signals.partner_status_changed.connect
@@ -535,10 +577,11 @@ def offer_by_hand(ticket: Ticket, user: User, party_id: int, override_reason: st
     if not certified_engineers_for(ticket, party.id, today_in_china(now)) and not override_reason:
         raise ValidationFailed(_("This partner has no engineer certified for the product line."),
                                {"override_reason": _("Give a reason to offer it anyway.")})
-    deadline = offer_deadline(clocks.policy_row(ticket), now, load_settings())
+    deadline, remind_at = offer_times(clocks.policy_row(ticket), now, load_settings())
     compare_and_set(ticket, {"status": "hq_queue"}, {
         "status": "offered", "offered_party_id": party.id, "hq_queue_cause": None, "offer_deadline": deadline,
-        "updated_at": now}, _("This ticket is no longer in the HQ queue."))
+        "offer_remind_at": remind_at, "offer_seen_at": None, "updated_at": now},
+        _("This ticket is no longer in the HQ queue."))
     add_event(ticket, "offered", now, user, party_id=party.id, from_status="hq_queue", to_status="offered",
               note=override_reason or None, data={"by_hand": True, "deadline": ticket.offer_deadline.isoformat()})
     notify_offer(ticket, now)

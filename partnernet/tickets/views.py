@@ -92,6 +92,7 @@ def own_certified_engineers(ticket: Ticket, party_id: int):
 @login_required
 def detail(ticket_id):
     ticket = get_or_404(Ticket, ticket_id, current_user)
+    service.mark_offer_seen(ticket, current_user, now_utc())
     return render_ticket(ticket)
 
 
