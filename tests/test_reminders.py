@@ -8,6 +8,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 
@@ -26,6 +27,7 @@ from partnernet.tickets.reminders import remind_unseen_offers, warn_before_breac
 from tests import factories
 from tests.test_api import bearer, token_for
 from tests.test_audit_pages import input_value
+from tests.test_migrations import app_on, empty_database_url  # noqa: F401 - a fixture
 from tests.test_settings_general import VALID
 from tests.test_tickets import NOW, certified_partner, open_ticket
 
@@ -404,3 +406,63 @@ def test_a_policy_without_warnings_at_zero_percent_still_computes_due_times(app)
     policy = db.session.execute(sa.select(SlaPolicy).where(SlaPolicy.code == "24x7")).scalar_one()
     times = clocks.sla_times(policy, "simple", NOW, 0)
     assert times["response_due_at"] == at(policy.response_minutes) and times["response_warn_at"] is None
+
+
+# --- the migration: open tickets get their warning points ----------------------------------------------
+
+def test_the_upgrade_gives_open_tickets_a_warning_point_at_80_percent_of_each_target_not_met(empty_database_url):
+    created = datetime(2026, 11, 25, 2, 0)
+    with app_on(empty_database_url):
+        flask_migrate.upgrade(revision="0018_notification_channels")
+        with db.engine.begin() as connection:
+            hq_id = connection.scalar(sa.text("SELECT id FROM party WHERE kind = 'hq'"))
+            line_id = connection.scalar(sa.text("SELECT id FROM product_line WHERE code = 'workflow'"))
+            customer_id = connection.execute(sa.text(
+                "INSERT INTO customer (name, region_code, sold_by_party_id, created_at) "
+                "VALUES ('杭州测试客户', '330106', :hq, :now) RETURNING id"), {"hq": hq_id, "now": created}).scalar_one()
+
+            def ticket(status, responded_at=None, resolved_at=None, cause=None):
+                return connection.execute(sa.text(
+                    "INSERT INTO ticket (customer_id, region_code, product_line_id, complexity, channel, tier, "
+                    "billable, subject, description, status, hq_queue_cause, created_at, updated_at, "
+                    "response_due_at, resolution_due_at, responded_at, resolved_at) VALUES (:customer, '330106', "
+                    ":line, 'simple', 'web', 'L1', :no, '打不开', '', :status, :cause, :created, :created, "
+                    ":response_due, :resolution_due, :responded, :resolved) RETURNING id"),
+                    {"customer": customer_id, "line": line_id, "no": False, "status": status, "cause": cause,
+                     "created": created, "response_due": created + timedelta(minutes=30),
+                     "resolution_due": created + timedelta(minutes=60), "responded": responded_at,
+                     "resolved": resolved_at}).scalar_one()
+
+            waiting = ticket("hq_queue", cause="no_coverage")
+            answered = ticket("in_progress", responded_at=created + timedelta(minutes=5))
+            closed = ticket("closed", responded_at=created + timedelta(minutes=5),
+                            resolved_at=created + timedelta(minutes=40))
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            warn = {row.id: (row.response_warn_at, row.resolution_warn_at) for row in connection.execute(sa.text(
+                "SELECT id, response_warn_at, resolution_warn_at FROM ticket").columns(
+                    response_warn_at=sa.DateTime, resolution_warn_at=sa.DateTime))}
+    assert warn[waiting] == (created + timedelta(minutes=24), created + timedelta(minutes=48))
+    assert warn[answered] == (None, created + timedelta(minutes=48))
+    assert warn[closed] == (None, None)
+
+
+# --- the scheduler ------------------------------------------------------------------------------------
+
+def test_the_scheduler_runs_the_reminder_and_warning_jobs_every_minute(app, monkeypatch, offered):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from partnernet import scheduler
+    jobs = BackgroundScheduler()
+    scheduler.add_jobs(jobs, app)
+    for job_id in ("offer_reminders", "sla_warnings"):
+        assert jobs.get_job(job_id).trigger.interval == timedelta(minutes=1), job_id
+
+    _ticket, _partner, _admin, channel, hq_channel = offered
+    monkeypatch.setattr(scheduler, "now_utc", lambda: at(8))
+    scheduler.offer_reminders_job(app)
+    assert len(cards(channel, "offer_reminder")) == 1
+    service.expire_due_offers(at(15))  # nobody else covers it: the HQ queue, where HQ is warned
+    monkeypatch.setattr(scheduler, "now_utc", lambda: at(25))
+    scheduler.sla_warnings_job(app)
+    assert len(cards(hq_channel, "response_warning")) == 1
