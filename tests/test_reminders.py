@@ -2,6 +2,7 @@
 an expired offer and a breach are told to HQ's group; a target at its warning point warns its
 owner. Each once per event, however often (or by however many schedulers) the job runs, and each
 off by its setting. The jobs run on fixed clocks; the cards are what the outbox queues."""
+import os
 import re
 import threading
 import uuid
@@ -27,7 +28,7 @@ from partnernet.tickets.reminders import remind_unseen_offers, warn_before_breac
 from tests import factories
 from tests.test_api import bearer, token_for
 from tests.test_audit_pages import input_value
-from tests.test_migrations import app_on, empty_database_url  # noqa: F401 - a fixture
+from tests.test_migrations import app_on, empty_postgres, empty_sqlite
 from tests.test_settings_general import VALID
 from tests.test_tickets import NOW, certified_partner, open_ticket
 
@@ -209,8 +210,8 @@ def test_a_business_hours_offer_made_at_night_is_reminded_half_way_through_the_n
     channel = group(partner)
     customer = factories.customer(region_code="330106")
     factories.contract(customer, starts_on=date(2026, 1, 1))
-    ticket = service.intake(service.IntakeRequest(customer.id, "workflow", "simple", "phone", "无法审批", tier="L2"),
-                            None, china(2026, 11, 28, 3, 0))
+    request = service.IntakeRequest(customer.id, "workflow", "simple", "phone", "无法审批", tier="L2")
+    ticket = service.intake(request, None, china(2026, 11, 28, 3, 0))
     assert (ticket.offer_deadline, ticket.offer_remind_at) == (china(2026, 11, 30, 9, 15),
                                                                china(2026, 11, 30, 9, 7, 30))
     for night in (china(2026, 11, 28, 3, 8), china(2026, 11, 29, 12, 0), china(2026, 11, 30, 9, 7)):
@@ -410,16 +411,25 @@ def test_a_policy_without_warnings_at_zero_percent_still_computes_due_times(app)
 
 # --- the migration: open tickets get their warning points ----------------------------------------------
 
-def test_the_upgrade_gives_open_tickets_a_warning_point_at_80_percent_of_each_target_not_met(empty_database_url):
+@pytest.fixture
+def empty_url(tmp_path):
+    """An empty database on the suite's backend (as tests/test_migrations.py's)."""
+    empty = empty_postgres() if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres") else empty_sqlite(tmp_path)
+    with empty as url:
+        yield url
+
+
+def test_the_upgrade_gives_open_tickets_a_warning_point_at_80_percent_of_each_target_not_met(empty_url):
     created = datetime(2026, 11, 25, 2, 0)
-    with app_on(empty_database_url):
+    with app_on(empty_url):
         flask_migrate.upgrade(revision="0018_notification_channels")
         with db.engine.begin() as connection:
             hq_id = connection.scalar(sa.text("SELECT id FROM party WHERE kind = 'hq'"))
             line_id = connection.scalar(sa.text("SELECT id FROM product_line WHERE code = 'workflow'"))
             customer_id = connection.execute(sa.text(
                 "INSERT INTO customer (name, region_code, sold_by_party_id, created_at) "
-                "VALUES ('杭州测试客户', '330106', :hq, :now) RETURNING id"), {"hq": hq_id, "now": created}).scalar_one()
+                "VALUES ('杭州测试客户', '330106', :hq, :now) RETURNING id"),
+                {"hq": hq_id, "now": created}).scalar_one()
 
             def ticket(status, responded_at=None, resolved_at=None, cause=None):
                 return connection.execute(sa.text(

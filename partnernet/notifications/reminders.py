@@ -38,7 +38,8 @@ def remind_expiring_certifications(today: date, days: int, now: datetime) -> int
                       line=product_line_name(cert.product_line), number=cert.number))
 
         sent += notify_each(recipients, "certification_expiring", key, render, f"/engineers/{cert.engineer_id}", now)
-        post_to_party(cert.engineer.party_id, "certification_expiring", key, lambda: certificate_card(cert, render), now)
+        post_to_party(cert.engineer.party_id, "certification_expiring", key,
+                      lambda: certificate_card(cert, render), now)
     db.session.commit()
     return sent
 

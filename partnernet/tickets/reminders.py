@@ -37,7 +37,8 @@ def remind_unseen_offers(now: datetime, settings: dict) -> int:
                        id=ticket.id, subject=ticket.subject),
                      _("Accept or decline before %(deadline)s.", deadline=deadline)), link, now))
         post_to_party(ticket.offered_party_id, "offer_reminder", key,
-                      lambda: ticket_card(ticket, _("Reminder: ticket #%(id)d still waits for your answer", id=ticket.id),
+                      lambda: ticket_card(ticket,
+                                          _("Reminder: ticket #%(id)d still waits for your answer", id=ticket.id),
                                           _("Accept or decline before %(deadline)s", deadline=deadline)),
                       now, ticket.id)
     db.session.commit()
