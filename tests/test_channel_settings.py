@@ -246,17 +246,21 @@ def test_a_kind_left_out_of_email_reaches_the_bell_only_and_other_kinds_stay_e_m
     quiet = factories.user("partner_admin", party=partner, locale="en")
     other = factories.user("partner_admin", party=partner)
     browser = sign_in(quiet)
-    kinds = ["offer_reminder", "certification_expiring"]  # every kind but "offer", say
 
-    assert browser.post("/notifications/email-preferences", {"by_email": kinds}).status_code == 302
-    assert 'value="offer" id="by-email-offer">' in browser.get("/profile").get_data(as_text=True)  # unticked
+    # Only reminders by e-mail: offers and certificates are left out.
+    assert browser.post("/notifications/email-preferences", {"by_email": ["offer_reminder"]}).status_code == 302
+    profile = browser.get("/profile").get_data(as_text=True)
+    assert 'value="offer" id="by-email-offer">' in profile  # unticked
+    assert 'value="offer_reminder" id="by-email-offer_reminder" checked>' in profile
 
     ticket = open_ticket()  # the offer: one INSERT … SELECT for the partner's admins
-    notify_each([quiet, other], "certification_expiring", "certification_expiring:1", lambda: ("s", "b"), None, NOW)
+    for kind in ("certification_expiring", "offer_reminder"):  # one INSERT of the users' rows each
+        notify_each([quiet, other], kind, f"{kind}:1", lambda: ("s", "b"), None, NOW)
     db.session.commit()
     status = {(n.user_id, n.kind): n.status for n in db.session.execute(sa.select(Notification)).scalars()}
-    assert status[(quiet.id, "offer")] == "app_only" and status[(other.id, "offer")] == "pending"
-    assert status[(quiet.id, "certification_expiring")] == status[(other.id, "certification_expiring")] == "pending"
+    assert status[(quiet.id, "offer")] == status[(quiet.id, "certification_expiring")] == "app_only"
+    assert status[(other.id, "offer")] == status[(other.id, "certification_expiring")] == "pending"
+    assert status[(quiet.id, "offer_reminder")] == status[(other.id, "offer_reminder")] == "pending"
     assert f"#{ticket.id}" in browser.get("/notifications/").get_data(as_text=True)  # still under the bell
 
 
