@@ -136,7 +136,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(app, sign_in, robots, xix
 def test_the_secret_and_the_address_never_appear_in_a_page_or_the_log_after_saving(
         app, sign_in, robots, xixi, caplog):
     caplog.set_level(logging.DEBUG)
-    admin = sign_in(factories.user("partner_admin", party=xixi))
+    admin = sign_in(factories.user("partner_admin", party=xixi, locale="en"))
     token, secret = robots.add_feishu()
     add_channel(admin, provider=FEISHU, webhook_url=robots.url(FEISHU, token), secret=secret)
     (channel,) = stored_channels(xixi.id)
@@ -207,7 +207,7 @@ def test_a_bad_address_or_secret_is_a_form_error_and_nothing_is_saved(app, sign_
 
 
 def test_the_test_button_queues_one_test_card_and_sends_nothing_in_the_request(app, sign_in, robots, xixi):
-    admin = sign_in(factories.user("partner_admin", party=xixi))
+    admin = sign_in(factories.user("partner_admin", party=xixi, locale="en"))
     add_channel(admin, webhook_url=robots.url(WECOM, robots.add_wecom()), locale="en")
     (channel,) = stored_channels(xixi.id)
 
