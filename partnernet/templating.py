@@ -43,7 +43,6 @@ NAVIGATION = [
     (_l("System"), [
         ("users.index", _l("Users"), ("hq_admin",), None),
         ("settings.general", _l("Settings"), ("hq_admin",), None),
-        ("channels.hq_channels", _l("HQ's queue group"), ("hq_admin",), None),
         ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
         ("settings.sla_policies", _l("SLA policies"), ("hq_admin",), None),
         ("settings.changes_log", _l("Change log"), ("hq_admin",), None),
