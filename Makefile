@@ -21,10 +21,12 @@ $(STAMP): requirements.txt
 
 translations: $(COMPILED)
 
+# Cards to group robots link to the ticket page at PUBLIC_URL: this server's, unless it is set.
+PUBLIC_URL ?= http://127.0.0.1:5000
 run: $(STAMP) translations
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
-	$(FLASK) serve --host 127.0.0.1 --port 5000
+	PUBLIC_URL=$(PUBLIC_URL) $(FLASK) serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP) translations
 	$(BIN)/python -m pytest -q

@@ -81,6 +81,7 @@ def register_blueprints(app):
     from partnernet.feedback.views import bp as feedback_bp
     from partnernet.network.views import bp as network_bp
     from partnernet.notifications.views import bp as notifications_bp
+    from partnernet.notifications.channel_views import bp as channels_bp
     from partnernet.tickets.views import bp as tickets_bp
     from partnernet.network.transfer_views import bp as transfer_bp
     from partnernet.regions.views import bp as regions_bp
@@ -89,7 +90,8 @@ def register_blueprints(app):
     from partnernet.fieldwork.views import bp as fieldwork_bp
     from partnernet.scorecards.views import bp as scorecards_bp
     for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
-                      regions_bp, settings_bp, users_bp, audit_bp, feedback_bp, fieldwork_bp, scorecards_bp):
+                      regions_bp, settings_bp, users_bp, audit_bp, feedback_bp, fieldwork_bp, scorecards_bp,
+                      channels_bp):
         app.register_blueprint(blueprint)
 
 

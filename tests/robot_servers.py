@@ -8,7 +8,17 @@ per robot — and recording every request it received.
         token, secret = robots.add_dingtalk()
         robots.url(WECOM, key)          # the webhook address to give the channel
         robots.received                 # what arrived, in order
+
+Standalone, to try the group robots by hand (`make run` in another terminal):
+
+    python -m tests.robot_servers --port 8765
+
+serves the fake on http://127.0.0.1:8765, prints a WeCom robot's address (and a DingTalk and a
+Feishu robot's, with their secrets) to paste into a channel, and prints each card it receives.
+Start the app with ROBOT_HOSTS_WECOM=http://127.0.0.1:8765 (and _DINGTALK, _FEISHU) so that the
+addresses are allowed.
 """
+import argparse
 import base64
 import hashlib
 import hmac
@@ -65,8 +75,8 @@ class RobotServer:
     rate-limit error. `clock()` gives the server's time in seconds (signatures are checked within
     an hour of it)."""
 
-    def __init__(self, per_minute: int = 20, clock=time.time):
-        self.per_minute, self.clock = per_minute, clock
+    def __init__(self, per_minute: int = 20, clock=time.time, port: int = 0, on_receive=None):
+        self.per_minute, self.clock, self.on_receive = per_minute, clock, on_receive
         self.robots: dict[str, Robot] = {}
         self.received: list[Received] = []
         self.lock = threading.Lock()
@@ -86,7 +96,7 @@ class RobotServer:
             def log_message(self, *args):
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.http.daemon_threads = True
         self.thread = threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -106,8 +116,8 @@ class RobotServer:
         host, port = self.http.server_address[:2]
         return f"http://{host}:{port}"
 
-    def add_wecom(self) -> str:
-        key = secrets.token_hex(16)
+    def add_wecom(self, key: str | None = None) -> str:
+        key = key or secrets.token_hex(16)
         self.robots[key] = Robot(WECOM)
         return key
 
@@ -152,7 +162,10 @@ class RobotServer:
             body = None
         with self.lock:
             answer = self.check(provider, robot, query, body)
-            self.received.append(Received(provider, robot, query, body, answer))
+            received = Received(provider, robot, query, body, answer)
+            self.received.append(received)
+            if self.on_receive is not None:
+                self.on_receive(received)
         return answer
 
     def check(self, provider: str, robot_key: str, query: dict, body) -> dict:
@@ -222,3 +235,65 @@ class RobotServer:
             if not isinstance(card, dict) or not isinstance(card.get("elements"), list):
                 return BAD_BODY[FEISHU]
         return None
+
+
+# --- standalone --------------------------------------------------------------------------------
+
+def card_text(received: Received) -> tuple[str, list[str]]:
+    """The title and the lines of a card as the group would read them."""
+    body = received.body if isinstance(received.body, dict) else {}
+    if received.provider == WECOM:
+        lines = str((body.get("markdown") or {}).get("content", "")).split("\n")
+    elif received.provider == DINGTALK:
+        lines = [line for line in str((body.get("markdown") or {}).get("text", "")).split("\n") if line]
+    else:
+        card = body.get("card") or {}
+        title = (((card.get("header") or {}).get("title") or {}).get("content", ""))
+        lines = [title]
+        for element in card.get("elements") or []:
+            if element.get("tag") == "div":
+                lines += str((element.get("text") or {}).get("content", "")).split("\n")
+            for action in element.get("actions") or []:
+                lines.append(f"[{(action.get('text') or {}).get('content', '')}]({action.get('url', '')})")
+    title, *rest = lines or [""]
+    return title.strip("*"), rest
+
+
+def print_card(received: Received) -> None:
+    title, lines = card_text(received)
+    verdict = "ok" if received.answer in OK.values() else f"refused: {received.answer}"
+    print(f"--- {received.provider} robot …{received.robot[-4:]} ({verdict})", flush=True)
+    print(f"    {title}", flush=True)
+    for line in lines:
+        print(f"    {line}", flush=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="A fake WeCom, DingTalk and Feishu group robot server on "
+                                                 "127.0.0.1 that prints every card it receives.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--wecom-key", default=None, help="the WeCom robot's key (default: a new one)")
+    args = parser.parse_args(argv)
+    server = RobotServer(port=args.port, on_receive=print_card)
+    key = server.add_wecom(args.wecom_key)
+    token, secret = server.add_dingtalk()
+    feishu_token, feishu_secret = server.add_feishu()
+    print(f"Fake group robots on {server.origin}. Start the app with", flush=True)
+    print(f"  ROBOT_HOSTS_WECOM={server.origin} ROBOT_HOSTS_DINGTALK={server.origin} "
+          f"ROBOT_HOSTS_FEISHU={server.origin} make run", flush=True)
+    print("and add a group robot on the partner page (西溪's partner admin):", flush=True)
+    print(f"  WeCom robot key {key}", flush=True)
+    print(f"    address: {server.url(WECOM, key)}", flush=True)
+    print(f"  DingTalk address: {server.url(DINGTALK, token)}  secret: {secret}", flush=True)
+    print(f"  Feishu address: {server.url(FEISHU, feishu_token)}  secret: {feishu_secret}", flush=True)
+    print("Cards received are printed below. Ctrl-C stops.", flush=True)
+    with server:
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

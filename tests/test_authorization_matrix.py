@@ -117,6 +117,24 @@ EXPECTED = {
     ("api_v1.get_engineer", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.get_partner", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.get_region", "GET"): api_any(),
+    # A party's group robots: its own administrator's (a partner admin's partner, the HQ admin's HQ);
+    # another party's robot is a 404 even to HQ's admin (each sets only its own party's).
+    ("api_v1.list_channels", "GET"): api(OK, E403, E403, OK, E403),
+    ("api_v1.create_channel", "POST"): api(OK, E403, E403, OK, E403),
+    ("api_v1.update_channel", "PATCH"): api(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("api_v1.delete_channel", "DELETE"): api(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("api_v1.send_test_message", "POST"): api(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("api_v1.get_email_preferences", "GET"): api_any(),
+    ("api_v1.set_email_preferences", "PUT"): api_any(),
+    ("channels.hq_channels", "GET"): ui_admin(),
+    ("channels.new_channel", "GET"): ui(OK, E403, E403, OK, E403),
+    ("channels.new_channel", "POST"): ui(OK, E403, E403, OK, E403),
+    ("channels.edit_channel", "GET"): ui(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("channels.edit_channel", "POST"): ui(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("channels.set_enabled", "POST"): ui(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("channels.delete_channel", "POST"): ui(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("channels.send_test", "POST"): ui(OWN_ONLY, E403, E403, OWN_ONLY, E403),
+    ("notifications.email_preferences", "POST"): ui_any(),
     ("api_v1.get_ticket", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.issue_confirmation_link", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.ticket_feedback", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
@@ -378,6 +396,16 @@ def fresh_tickets(w):
     return one(w.a, w.cust_a, w.eng_a), one(w.b, w.cust_b, w.eng_b)
 
 
+def group_robot(party) -> int:
+    from partnernet.notifications.models import NotificationChannel
+    channel = NotificationChannel(party_id=party.id, provider="wecom", name="矩阵",
+                                  webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key="
+                                  + secrets.token_hex(16), created_at=NOW, updated_at=NOW)
+    db.session.add(channel)
+    db.session.commit()
+    return channel.id
+
+
 def url_values(w, rule, role, scope):
     """The URL variables of `rule` for the caller's own objects or another party's."""
     own = scope == "own"
@@ -405,6 +433,8 @@ def url_values(w, rule, role, scope):
             values[name] = w.visit_a if own else w.visit_b
         elif name == "finding_id":
             values[name] = (w.finding_a if own else w.finding_b).id
+        elif name == "channel_id":  # a fresh one each time: a deletion hides nothing from the next request
+            values[name] = group_robot(w.hq if own and role in HQ else w.a if own else w.b)
         elif name == "code":
             values[name] = "330106" if own else "330203"
         elif name == "token_id":
@@ -465,6 +495,10 @@ def api_body(w, endpoint, scope):
                               "planned_end": (NOW + timedelta(hours=2)).isoformat()},
         "api_v1.check_out": {"work_done": "matrix"},
         "api_v1.record_callback": {"solved": True, "rating": 4},
+        "api_v1.create_channel": {"provider": "wecom", "webhook_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+                                  "?key=" + secrets.token_hex(16)},
+        "api_v1.update_channel": {"enabled": True},
+        "api_v1.set_email_preferences": {"by_email": ["offer"]},
     }
     return bodies.get(endpoint, {})
 

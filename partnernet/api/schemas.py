@@ -17,6 +17,9 @@ from partnernet.customers.service import SERVICE_STATES
 from partnernet.db_types import MAX_ID
 from partnernet.errors import ERROR_CODES
 from partnernet.feedback.service import ANSWER_REASONS
+from partnernet.notifications.channels import CHANNEL_LOCALES
+from partnernet.notifications.kinds import KINDS
+from partnernet.notifications.providers import PROVIDERS as ROBOT_PROVIDERS
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS, PARTY_STATUSES,
                                        ROUTABLE_STATUSES, TIERS)
 from partnernet.regions.models import LEVELS
@@ -612,3 +615,64 @@ class Me(ma.Schema):
     engineer_id = fields.Integer(required=True, allow_none=True, metadata={"description": "An engineer's own record."})
     language = one_of(LOCALES, required=True, allow_none=True, metadata={
         "description": "The user's own language; null: the browser's (Accept-Language)."})
+
+
+# --- group robots and e-mail preferences -------------------------------------------------------
+
+class Channel(ma.Schema):
+    """A group robot of the caller's party. Its address and secret are never returned."""
+    id = fields.Integer(required=True)
+    provider = one_of(ROBOT_PROVIDERS, required=True)
+    name = fields.String(required=True)
+    webhook = fields.String(required=True, attribute="masked_webhook", metadata={
+        "description": "The address masked: the provider's host and the last four characters of the key.",
+        "example": "https://qyapi.weixin.qq.com/…3f9a"})
+    signed = fields.Boolean(required=True, attribute="has_secret", metadata={
+        "description": "A signing secret is stored (DingTalk, Feishu)."})
+    language = one_of(CHANNEL_LOCALES, required=True, attribute="locale", metadata={
+        "description": "The language of the cards posted to this group."})
+    enabled = fields.Boolean(required=True)
+    created_at = ChinaDateTime(required=True)
+    updated_at = ChinaDateTime(required=True)
+
+
+class ChannelIn(ma.Schema):
+    provider = one_of(ROBOT_PROVIDERS, required=True)
+    name = text(64, load_default="")
+    webhook_url = text(512, required=True, metadata={
+        "description": "The robot's webhook address: HTTPS on the provider's own host.",
+        "example": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"})
+    secret = optional_text(128, load_default=None, metadata={
+        "description": "The signing secret: DingTalk's (SEC…, required), Feishu's (if set in the bot); none for WeCom."})
+    language = one_of(CHANNEL_LOCALES, load_default="zh_CN", data_key="language", attribute="locale")
+    enabled = fields.Boolean(load_default=True)
+
+
+class ChannelPatch(ma.Schema):
+    """Only the fields given change; an absent or empty address or secret keeps the stored one."""
+    provider = one_of(ROBOT_PROVIDERS)
+    name = text(64)
+    webhook_url = text(512)
+    secret = optional_text(128)
+    language = one_of(CHANNEL_LOCALES, data_key="language", attribute="locale")
+    enabled = fields.Boolean()
+
+
+class ChannelTestQueued(ma.Schema):
+    id = fields.Integer(required=True, metadata={"description": "The queued message (the delivery log's row)."})
+    status = fields.String(required=True, metadata={"example": "pending"})
+
+
+class EmailKind(ma.Schema):
+    kind = one_of(tuple(KINDS), required=True)
+    label = fields.String(required=True)
+    by_email = fields.Boolean(required=True)
+
+
+class EmailPreferences(ma.Schema):
+    kinds = fields.List(fields.Nested(EmailKind), required=True)
+
+
+class EmailPreferencesIn(ma.Schema):
+    by_email = fields.List(one_of(tuple(KINDS)), required=True, validate=validate.Length(max=len(KINDS)),
+                           metadata={"description": "The kinds e-mailed; the others reach the bell only."})

@@ -1,4 +1,5 @@
-"""The profile page: who you are, and your API tokens (created, shown once, revoked)."""
+"""The profile page: who you are, which notifications you get by e-mail, and your API tokens
+(created, shown once, revoked)."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -9,6 +10,8 @@ from wtforms.validators import DataRequired, Length
 from partnernet.auth import tokens
 from partnernet.errors import DomainError
 from partnernet.extensions import db
+from partnernet.notifications import service as notifications
+from partnernet.notifications.kinds import KINDS
 from partnernet.timeclock import now_utc
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -20,7 +23,9 @@ class TokenForm(FlaskForm):
 
 def render_profile(form: TokenForm, new_secret: str | None = None, status: int = 200):
     return render_template("auth/profile.html", form=form, tokens=tokens.tokens_of(current_user),
-                           new_secret=new_secret), status
+                           new_secret=new_secret, email_kinds=KINDS,
+                           not_by_email=notifications.email_opt_outs(current_user.id),
+                           smtp_configured=notifications.smtp_configured()), status
 
 
 @bp.get("")

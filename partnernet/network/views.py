@@ -26,6 +26,8 @@ from partnernet.network.forms import (CertificationForm, CoverageForm, EngineerF
                                       PartnerForm, ReviewForm, RevokeForm, StatusForm)
 from partnernet.network.models import (PARTNER_KINDS, PARTY_STATUSES, Certification, Coverage, Engineer,
                                        Party, PartyEvent, ProductLine)
+from partnernet.notifications.channels import channels_of
+from partnernet.notifications.providers import PROVIDER_NAMES
 from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.scope import get_or_404, require_role, scoped
@@ -172,14 +174,17 @@ def render_partner(party: Party, status_form: StatusForm, coverage_form: Coverag
     show_audit = not party.is_hq and show_records
     audit_history = audit_service.history_for_party(party.id) if show_audit else []
     audit_weeks = weekly_push_back(party.id, audit_service.last_full_week(now_utc())[1]) if show_audit else []
+    # The party's group robots: its own administrator's to see and set (HQ's are on the settings page).
+    own_channels = channels_of(party.id) if current_user.role == "partner_admin" and \
+        current_user.party_id == party.id else None
     return render_template("network/partner.html", party=party, today=today, coverages=coverages,
                            status_form=status_form, coverage_form=coverage_form, open_tickets=open_tickets,
                            engineers=engineers, engineer_certifications=engineer_certifications,
                            history=history, show_history=show_records, product_lines=service.active_product_lines(),
                            show_audit=show_audit, audit_history=audit_history, audit_weeks=audit_weeks,
                            can_manage=current_user.role in MANAGER_ROLES, chosen_region=chosen_region,
-                           can_manage_engineers=service.can_manage_engineers(current_user)
-                           ), status
+                           can_manage_engineers=service.can_manage_engineers(current_user),
+                           channels=own_channels, provider_names=PROVIDER_NAMES), status
 
 
 @bp.post("/partners/<int:party_id>/status")

@@ -117,3 +117,13 @@ class ChannelMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     channel = relationship("NotificationChannel")
+
+
+class EmailOptOut(db.Model):
+    """A kind of notification the user does not want by e-mail: it is still shown under the bell
+    (status app_only). No row: e-mailed, where SMTP is set up."""
+
+    __tablename__ = "email_opt_out"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)

@@ -5,12 +5,14 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from partnernet.auth.models import LOCALES, User
+from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
-from partnernet.notifications.models import Notification
+from partnernet.notifications.kinds import KINDS
+from partnernet.notifications.models import EmailOptOut, Notification
 
 MAX_ATTEMPTS = 5
 
@@ -39,6 +41,8 @@ def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None
         return []
     texts, rows = {}, []
     pending = delivery_status()
+    not_by_email = set(db.session.execute(sa.select(EmailOptOut.user_id).where(
+        EmailOptOut.kind == kind, EmailOptOut.user_id.in_([user.id for user in users]))).scalars())
     for user in users:
         locale = user.locale or LOCALES[0]
         if locale not in texts:
@@ -46,7 +50,7 @@ def queue(users: list[User], kind: str, dedup_key: str, render, link: str | None
         subject, body = texts[locale]
         rows.append({"user_id": user.id, "kind": kind, "dedup_key": dedup_key, "subject": subject, "body": body,
                      "link": link, "created_at": now, "attempts": 0,
-                     "status": pending if user.email else "app_only"})
+                     "status": pending if user.email and user.id not in not_by_email else "app_only"})
     connection = db.session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     table = Notification.__table__
@@ -68,7 +72,9 @@ def party_role_insert(dialect):
     by_language = {field: sa.case(*((locale == code, parameter(f"{field}_{code}", field)) for code in LOCALES[1:]),
                                   else_=parameter(f"{field}_{LOCALES[0]}", field))
                    for field in ("subject", "body")}
-    status = sa.case((sa.func.coalesce(User.email, "") == "", "app_only"), else_=parameter("status"))
+    opted_out = sa.exists().where(EmailOptOut.user_id == User.id, EmailOptOut.kind == parameter("kind"))
+    status = sa.case((sa.func.coalesce(User.email, "") == "", "app_only"), (opted_out, "app_only"),
+                     else_=parameter("status"))
     rows = (sa.select(User.id, parameter("kind"), parameter("dedup_key"), by_language["subject"], by_language["body"],
                       parameter("link"), parameter("created_at"), sa.literal(0), status)
             .where(User.party_id == sa.bindparam("party_id"), User.role == sa.bindparam("role"), User.active))
@@ -115,6 +121,25 @@ def one_line(text) -> str:
     """A subject on one line: line breaks (from a ticket subject, say) become spaces, so that no
     text can add a header to an e-mail."""
     return " ".join(str(text).splitlines())
+
+
+def email_opt_outs(user_id: int) -> set[str]:
+    """The kinds the user does not want by e-mail."""
+    return set(db.session.execute(sa.select(EmailOptOut.kind).where(EmailOptOut.user_id == user_id)).scalars())
+
+
+def set_email_preferences(user_id: int, by_email: set[str] | list[str]) -> set[str]:
+    """Keep e-mailing the user the kinds in `by_email` and no other kind of KINDS; the kinds left
+    out still reach the bell. An unknown kind is refused and nothing changes. The kinds left out."""
+    unknown = sorted(set(by_email) - set(KINDS))
+    if unknown:
+        message = str(_l("Unknown kind of notification: %(kinds)s.", kinds=", ".join(unknown)))
+        raise ValidationFailed(message, {"kinds": message})
+    left_out = set(KINDS) - set(by_email)
+    db.session.execute(sa.delete(EmailOptOut).where(EmailOptOut.user_id == user_id))
+    db.session.add_all(EmailOptOut(user_id=user_id, kind=kind) for kind in sorted(left_out))
+    db.session.commit()
+    return left_out
 
 
 def unread_count(user: User) -> int:
