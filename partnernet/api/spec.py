@@ -33,6 +33,7 @@ TAGS = [
     ("audits", "The push-back audit: runs, findings and decisions."),
     ("field work", "A ticket's attachments, on-site visits and service report (服务报告)."),
     ("feedback", "The customer's confirmation link (满意度回访), what customers said, HQ's call-backs."),
+    ("notifications", "Cards to WeCom, DingTalk and Feishu group robots: the delivery log, retrying a failure."),
 ]
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from partnernet import scope
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
 from partnernet.notifications.providers import PROVIDERS as ROBOT_PROVIDERS
@@ -117,3 +118,12 @@ class ChannelMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     channel = relationship("NotificationChannel")
+
+
+@scope.rule(ChannelMessage)
+def _channel_message_in_scope(user):
+    """A partner's administrators see the cards to their own party's channels; engineers none."""
+    if user.role == "engineer":
+        return scope.NOTHING
+    return ChannelMessage.channel_id.in_(
+        sa.select(NotificationChannel.id).where(NotificationChannel.party_id == user.party_id))
