@@ -401,6 +401,10 @@ def test_hq_admin_sees_every_partners_deliveries_and_filters_by_party_and_failur
     assert all(title in everything for title in ("西溪的派单", "钱塘的派单", "拱墅的派单"))
     assert "西溪的派单" in failed and "钱塘的派单" in failed and "拱墅的派单" not in failed
     assert "钱塘的派单" in one_party and "西溪的派单" not in one_party
+    token = issue_token(factories.user("hq_admin"), "api", NOW)[1]
+    api = app.test_client().get(f"/api/v1/deliveries?partner_id={qiantang.id}&status=failed",
+                                headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert [item["title"] for item in api["items"]] == ["钱塘的派单"]
     assert hq.get("/notifications/deliveries").status_code == 200
     engineer, other = factories.user("engineer", engineer_=factories.engineer(xixi)), app.test_client()
     assert other.post("/login", data={"email": engineer.email, "password": factories.PASSWORD}).status_code == 302

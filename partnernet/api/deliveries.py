@@ -7,6 +7,7 @@ from partnernet.api.blueprint import api_user, blp, documented_errors
 from partnernet.api.fields import ChinaDateTime
 from partnernet.api.pagination import ListArgs, keyset_page, page_schema
 from partnernet.api.schemas import one_of
+from partnernet.db_types import MAX_ID
 from partnernet.notifications import delivery
 from partnernet.notifications.models import ChannelMessage
 from partnernet.notifications.providers import PROVIDERS
@@ -20,7 +21,7 @@ ROLES = ("hq_admin", "partner_admin")
 class DeliveryListArgs(ListArgs):
     status = one_of(delivery.LOG_STATUSES, metadata={"description": "Only the cards with this status (failed: "
                                                      "those that will not be tried again)."})
-    partner_id = fields.Integer(validate=ma.validate.Range(min=1), metadata={
+    partner_id = fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), metadata={
         "description": "Only the cards to this party's channels (HQ; a partner sees only its own anyway)."})
 
 
