@@ -78,9 +78,9 @@ def deliver_to_channel(channel_id: int, now: datetime, per_minute: int, client: 
         counts["waiting"] += len(later)
     batch = singles + ([fold(channel, folded, now)] if folded else [])
     counts["folded"] = len(folded)
-    db.session.commit()
     provider, url, secret = channel.provider, channel.webhook_url, channel.secret
-    cards = [stored_card(message) for message in batch]
+    cards = [stored_card(message) for message in batch]  # read before the commit expires them
+    db.session.commit()
     for position, (message, card) in enumerate(zip(batch, cards)):
         answer = send(provider, url, secret, card, now, client)
         if answer.rate_limited:
