@@ -142,6 +142,9 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
         # The hosts a WeCom, DingTalk or Feishu group robot's webhook may be on (robot_hosts above).
         "ROBOT_HOSTS": robot_hosts(),
+        # Cards a group robot takes in any minute (the providers': 20); past it the rest are folded
+        # into one digest card.
+        "ROBOT_PER_MINUTE": int(os.environ.get("ROBOT_PER_MINUTE", "20")),
         # The address customers reach the app at (https://service.example.com): the confirmation
         # links e-mailed by the scheduler start with it. Without it, links are only given on the
         # ticket page, to copy.

@@ -17,6 +17,7 @@ from partnernet.audit.service import weekly_run
 from partnernet.feedback.service import close_unanswered, send_link_emails
 from partnernet.leader import LeaderLock
 from partnernet.network.service import expire_lapsed_certifications
+from partnernet.notifications.delivery import deliver_channel_messages
 from partnernet.notifications.reminders import remind_expiring_certifications
 from partnernet.notifications.service import deliver_pending
 from partnernet.settings.service import load_settings
@@ -59,10 +60,17 @@ def sla_warnings_job(app):
             log.info("warned the owners of %d targets near their due time", count)
 
 
-def deliver_notifications_job(app):
+def deliver_notifications_job(app, now=None):
+    """Cards to group robots, e-mails to users, confirmation links to customers. `now` is the
+    app's clock unless a test passes its own."""
     with app.app_context():
-        deliver_pending(now_utc())
-        send_link_emails(now_utc())  # customers' confirmation links: no user, an address of their own
+        now = now or now_utc()
+        robots = deliver_channel_messages(now, app.config["ROBOT_PER_MINUTE"])
+        if robots["sent"] or robots["failed"] or robots["folded"]:
+            log.info("robot cards: %(sent)d sent, %(folded)d folded into digests, %(retry)d to retry, "
+                     "%(failed)d failed, %(waiting)d waiting for the robot's next minute", robots)
+        deliver_pending(now)
+        send_link_emails(now)  # customers' confirmation links: no user, an address of their own
 
 
 def close_unanswered_job(app):

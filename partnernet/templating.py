@@ -46,6 +46,7 @@ NAVIGATION = [
         ("settings.calendar_page", _l("Calendar"), ("hq_admin",), None),
         ("settings.sla_policies", _l("SLA policies"), ("hq_admin",), None),
         ("settings.changes_log", _l("Change log"), ("hq_admin",), None),
+        ("notifications.deliveries", _l("Delivery log"), ("hq_admin", "partner_admin"), None),
     ]),
 ]
 

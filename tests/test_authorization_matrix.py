@@ -184,6 +184,9 @@ EXPECTED = {
     ("api_v1.check_out", "POST"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.get_service_report", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
     ("api_v1.get_service_report_pdf", "GET"): api(OK, OK, OK, OWN_ONLY, OWN_ONLY),
+    # The delivery log of cards to group robots: hq_admin every party's, a partner_admin its own.
+    ("api_v1.list_deliveries", "GET"): api(OK, E403, E403, OK, E403),
+    ("api_v1.retry_delivery", "POST"): api(OK, E403, E403, OWN_ONLY, E403),
 
     # --- UI pages ---
     ("audit.decide", "POST"): ui_manager(),
@@ -252,6 +255,8 @@ EXPECTED = {
     ("network.submit_certification", "POST"): ui(OK, OK, E403, OWN_ONLY, OWN_ONLY),
     ("notifications.index", "GET"): ui_any(),
     ("notifications.mark_read", "POST"): ui_any(),
+    ("notifications.deliveries", "GET"): ui(OK, E403, E403, OK, E403),
+    ("notifications.retry_delivery", "POST"): ui(OK, E403, E403, OWN_ONLY, E403),
     ("profile.create_token", "POST"): ui_any(),
     ("profile.index", "GET"): ui_any(),
     ("profile.revoke_token", "POST"): ui(OWN_ONLY, OWN_ONLY, OWN_ONLY, OWN_ONLY, OWN_ONLY),
@@ -368,7 +373,17 @@ def build_world(app):
     w.spare_user = f.user("hq_agent")  # the user an hq_admin's user pages act on
     w.ticket_a, w.ticket_b = fresh_tickets(w)
     field_work(w)
+    w.card_a, w.card_b = (failed_card(party, key) for party, key in ((w.a, "matrix-a-key"), (w.b, "matrix-b-key")))
     return w
+
+
+def failed_card(party, key):
+    """A card to the party's group robot that failed: the delivery log's row, to retry."""
+    from partnernet.notifications.models import ChannelMessage, NotificationChannel
+    channel = f.save(NotificationChannel(party_id=party.id, provider="wecom", name="矩阵群",
+                                         webhook_url=f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={key}"))
+    return f.save(ChannelMessage(channel_id=channel.id, kind="test", dedup_key="test:matrix", title="矩阵",
+                                 status="failed", attempts=5, last_error="93000 invalid webhook url")).id
 
 
 def field_work(w):
@@ -431,6 +446,8 @@ def url_values(w, rule, role, scope):
             values[name] = w.attachment_a if own else w.attachment_b
         elif name == "visit_id":
             values[name] = w.visit_a if own else w.visit_b
+        elif name == "message_id":
+            values[name] = w.card_a if own else w.card_b
         elif name == "finding_id":
             values[name] = (w.finding_a if own else w.finding_b).id
         elif name == "channel_id":  # a fresh one each time: a deletion hides nothing from the next request

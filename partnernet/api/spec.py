@@ -33,7 +33,8 @@ TAGS = [
     ("audits", "The push-back audit: runs, findings and decisions."),
     ("field work", "A ticket's attachments, on-site visits and service report (服务报告)."),
     ("feedback", "The customer's confirmation link (满意度回访), what customers said, HQ's call-backs."),
-    ("notifications", "The WeCom, DingTalk and Feishu group robots of the caller's party."),
+    ("notifications", "The WeCom, DingTalk and Feishu group robots of the caller's party, the delivery log of their cards, "
+                      "retrying a failure; the caller's e-mail preferences."),
 ]
 
 

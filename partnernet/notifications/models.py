@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from partnernet import scope
 from partnernet.db_types import UTCDateTime, one_of, utcnow
 from partnernet.extensions import db
 from partnernet.notifications.providers import PROVIDERS as ROBOT_PROVIDERS
@@ -127,3 +128,12 @@ class EmailOptOut(db.Model):
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+
+
+@scope.rule(ChannelMessage)
+def _channel_message_in_scope(user):
+    """A partner's administrators see the cards to their own party's channels; engineers none."""
+    if user.role == "engineer":
+        return scope.NOTHING
+    return ChannelMessage.channel_id.in_(
+        sa.select(NotificationChannel.id).where(NotificationChannel.party_id == user.party_id))
