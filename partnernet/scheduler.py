@@ -132,7 +132,9 @@ def add_jobs(scheduler, app):
                       replace_existing=True, coalesce=True, max_instances=1)
     scheduler.add_job(sla_breaches, "interval", seconds=minute, args=[app], id="sla_breaches",
                       replace_existing=True, coalesce=True, max_instances=1)
-    scheduler.add_job(deliver_notifications, "interval", seconds=minute, args=[app], id="deliver_notifications",
+    # Three times a minute: a card queued by another job (a reminder, an expiry) or a request goes
+    # out within 20 seconds, whatever order the minute's jobs run in.
+    scheduler.add_job(deliver_notifications, "interval", seconds=minute / 3, args=[app], id="deliver_notifications",
                       replace_existing=True, coalesce=True, max_instances=1)
     scheduler.add_job(offer_reminders, "interval", seconds=minute, args=[app], id="offer_reminders",
                       replace_existing=True, coalesce=True, max_instances=1)
