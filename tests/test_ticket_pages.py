@@ -164,11 +164,15 @@ def test_the_list_counts_up_to_its_cap_and_its_pages_hold_every_ticket_once(app,
     manager = factories.user("hq_manager")
     opened = [open_ticket().id for _ in range(5)]
     monkeypatch.setattr(queries, "COUNT_CAP", 3)
-    statement = queries.ticket_list_statement(manager, queries.TicketFilters(), NOW)
-    first = queries.list_page(statement, 1, per_page=2)
+    filters = queries.TicketFilters()
+    statement = queries.ticket_list_statement(manager, filters, NOW)
+    first = queries.list_page(statement, filters, per_page=2)
     assert (first.total, first.more) == (3, True)
-    seen = [t.id for n in (1, 2, 3) for t in queries.list_page(statement, n, per_page=2).items]
-    assert seen == sorted(opened, reverse=True)  # newest first, each once
+    second = queries.list_page(statement, filters, after=first.next_cursor, per_page=2)
+    third = queries.list_page(statement, filters, after=second.next_cursor, per_page=2)
+    assert (second.total, second.more) == (3, True)  # every page counts the whole list
+    seen = [t.id for page in (first, second, third) for t in page.items]
+    assert seen == sorted(opened, reverse=True) and third.next_cursor is None  # newest first, each once
     login_as(manager)
     assert '<span class="text-muted fs-6">3+</span>' in client.get("/tickets/").get_data(as_text=True)
 

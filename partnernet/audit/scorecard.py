@@ -10,7 +10,7 @@ from statistics import median
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from partnernet.audit.measures import OFFER_EVENT_KINDS, PUSH_BACK, period_bounds
+from partnernet.audit.measures import OFFER_EVENT_KINDS, PUSH_BACK
 from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.audit.service import tickets_behind
 from partnernet.audit.wilson import share
@@ -19,7 +19,8 @@ from partnernet.customers.models import Contract, Customer
 from partnernet.extensions import db
 from partnernet.labels import reads_chinese
 from partnernet.scope import scoped
-from partnernet.tickets.models import Ticket, TicketEvent
+from partnernet.tickets.daily import as_date
+from partnernet.tickets.models import OfferCountWeek, Ticket, TicketEvent
 
 # The columns a run's table can be sorted by: the partner's name and each measure.
 SORTS = (
@@ -77,34 +78,30 @@ def week_mondays(last_day: date, weeks: int = WEEKS) -> list[date]:
 
 def weekly_push_back(party_id: int, last_day: date, weeks: int = WEEKS) -> list[Week]:
     """One partner's push-back rate per ISO week (days in China), with the network median, over
-    the `weeks` weeks ending with the one holding `last_day`, from the ticket events.
+    the `weeks` weeks ending with the one holding `last_day`.
 
-    One query: the offer events of the whole window, grouped by partner and week in SQL. The
-    medians are taken over the grouped rows in Python: at most partners × weeks of them.
+    One statement over the weekly offer counts the database keeps (OfferCountWeek, added to by a
+    trigger as events are written): at most partners × weeks × kinds rows, however many events.
+    The medians are taken over the grouped rows in Python.
     """
     mondays = week_mondays(last_day, weeks)
-    ends = [period_bounds(monday, monday + timedelta(days=6))[1] for monday in mondays]
-    start = period_bounds(mondays[0], mondays[0])[0]
+    offered_kind = OFFER_EVENT_KINDS["offered"]
     pushed = [OFFER_EVENT_KINDS[name] for name in PUSH_BACK]
-    week = sa.case(*[(TicketEvent.at < end, index) for index, end in enumerate(ends)])
-    # Grouped through a subquery: PostgreSQL does not see two copies of the CASE (in the select
-    # and in the GROUP BY, each with its own parameters) as the same expression.
-    events = (sa.select(TicketEvent.party_id, TicketEvent.kind, week.label("week"))
-              .where(TicketEvent.kind.in_([OFFER_EVENT_KINDS["offered"], *pushed]),
-                     TicketEvent.party_id.is_not(None), TicketEvent.at >= start, TicketEvent.at < ends[-1])
-              .subquery("offer_events"))
-    statement = (sa.select(events.c.party_id, events.c.week,
-                           sa.func.sum(sa.case((events.c.kind == OFFER_EVENT_KINDS["offered"], 1), else_=0)),
-                           sa.func.sum(sa.case((events.c.kind.in_(pushed), 1), else_=0)))
-                 .group_by(events.c.party_id, events.c.week))
+    statement = (sa.select(OfferCountWeek.party_id, OfferCountWeek.week,
+                           sa.func.sum(sa.case((OfferCountWeek.kind == offered_kind, OfferCountWeek.count), else_=0)),
+                           sa.func.sum(sa.case((OfferCountWeek.kind.in_(pushed), OfferCountWeek.count), else_=0)))
+                 .where(OfferCountWeek.kind.in_([offered_kind, *pushed]),
+                        OfferCountWeek.week >= mondays[0], OfferCountWeek.week <= mondays[-1])
+                 .group_by(OfferCountWeek.party_id, OfferCountWeek.week))
+    index = {monday: n for n, monday in enumerate(mondays)}
     ours = {n: (0, 0) for n in range(weeks)}
     network: dict[int, list[float]] = {n: [] for n in range(weeks)}
-    for row_party, index, offered, push_back in db.session.execute(statement):
-        offered, push_back = int(offered or 0), int(push_back or 0)
+    for row_party, monday, offered, push_back in db.session.execute(statement):
+        n, offered, push_back = index[as_date(monday)], int(offered or 0), int(push_back or 0)
         if row_party == party_id:
-            ours[index] = (offered, push_back)
+            ours[n] = (offered, push_back)
         if offered:
-            network[index].append(share(push_back, offered))
+            network[n].append(share(push_back, offered))
     return [Week(monday, ours[n][0], ours[n][1], share(ours[n][1], ours[n][0]),
                  median(network[n]) if network[n] else None)
             for n, monday in enumerate(mondays)]

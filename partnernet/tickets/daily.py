@@ -3,18 +3,19 @@
 The dashboard's figures over weeks and months read these counts instead of millions of events:
 per day in China (event_count_day), the SLA targets met and breached and the tickets resolved by
 a partner or by HQ; per month and partner (offer_count_month), the offers and what became of them,
-for this month's push-back ranking. Triggers on ticket_event (migration 0009, SQLite and
+for this month's push-back ranking; per ISO week and partner (offer_count_week, migration 0021), the
+same, for the partner page's weekly push-back chart. Triggers on ticket_event (migration 0009, SQLite and
 PostgreSQL alike) add one to the right row in the transaction that inserts the event; events are
 append-only, so the counts never need to be taken back. `flask check` compares them with the
 events themselves.
 """
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from partnernet.db_types import china_date
 from partnernet.extensions import db
-from partnernet.tickets.models import EventCountDay, OfferCountMonth, TicketEvent
+from partnernet.tickets.models import EventCountDay, OfferCountMonth, OfferCountWeek, TicketEvent
 
 # What is counted, and under which name: per month, a partner's offers and answers to them (only
 # with a party); per day, the SLA targets settled and a ticket marked resolved (party: whoever
@@ -38,7 +39,7 @@ def month_start(day) -> date:
 
 def counts_from_events() -> dict[tuple, int]:
     """The counts as they follow from the events, keyed as the kept rows are:
-    ("day", day, kind, party_id) and ("month", first day, party_id, kind)."""
+    ("day", day, kind, party_id), ("month", first day, party_id, kind) and ("week", Monday, party_id, kind)."""
     counts: dict[tuple, int] = {}
     kind = counted_kind().label("kind")
     day = china_date(TicketEvent.at).label("day")
@@ -50,8 +51,9 @@ def counts_from_events() -> dict[tuple, int]:
             sa.select(day, TicketEvent.party_id, TicketEvent.kind, sa.func.count().label("count"))
             .where(TicketEvent.kind.in_(OFFER_KINDS), TicketEvent.party_id.is_not(None))
             .group_by(day, TicketEvent.party_id, TicketEvent.kind)):
-        key = ("month", month_start(row.day), row.party_id, row.kind)
-        counts[key] = counts.get(key, 0) + row.count
+        for key in (("month", month_start(row.day), row.party_id, row.kind),
+                    ("week", week_start(row.day), row.party_id, row.kind)):
+            counts[key] = counts.get(key, 0) + row.count
     return counts
 
 
@@ -60,6 +62,8 @@ def kept_counts() -> dict[tuple, int]:
         sa.select(EventCountDay.day, EventCountDay.kind, EventCountDay.party_id, EventCountDay.count))}
     kept.update({("month", as_date(r.month), r.party_id, r.kind): r.count for r in db.session.execute(
         sa.select(OfferCountMonth.month, OfferCountMonth.party_id, OfferCountMonth.kind, OfferCountMonth.count))})
+    kept.update({("week", as_date(r.week), r.party_id, r.kind): r.count for r in db.session.execute(
+        sa.select(OfferCountWeek.week, OfferCountWeek.party_id, OfferCountWeek.kind, OfferCountWeek.count))})
     return kept
 
 
@@ -68,6 +72,12 @@ def differences() -> list[tuple]:
     expected, kept = counts_from_events(), kept_counts()
     return sorted((key, kept.get(key, 0), expected.get(key, 0)) for key in set(expected) | set(kept)
                   if kept.get(key, 0) != expected.get(key, 0))
+
+
+def week_start(day) -> date:
+    """The Monday of the ISO week holding the day."""
+    day = as_date(day)
+    return day - timedelta(days=day.weekday())
 
 
 def as_date(value) -> date:

@@ -42,6 +42,11 @@ EVENT_KINDS = (
 RESPONSE_OPEN = "responded_at IS NULL"
 RESOLUTION_OPEN = "resolved_at IS NULL"
 
+# The open tickets and the billable ones, as the ticket list's partial indexes and its queries both
+# say it: SQLite uses a partial index only for a query that repeats its condition word for word.
+OPEN_CONDITION = "status IN (%s)" % ", ".join("'%s'" % s for s in OPEN_STATUSES)
+BILLABLE_CONDITION = {"sqlite": "billable = 1", "postgresql": "billable = true"}
+
 SLA_EVENT_KINDS = ("response_met", "response_breached", "resolution_met", "resolution_breached")
 SLA_EVENT_CONDITION = "kind IN (%s)" % ", ".join("'%s'" % k for k in SLA_EVENT_KINDS)
 
@@ -76,6 +81,15 @@ class Ticket(db.Model):
         # from the index alone)
         sa.Index("ix_ticket_line_status_created", "product_line_id", "status", "created_at", "id", "complexity"),
         sa.Index("ix_ticket_status_region", "status", "region_code"),
+        # The billable and the open tickets (the overdue filter's) in the list's orders: those
+        # filters read their own tickets only, however many closed and included ones there are.
+        sa.Index("ix_ticket_billable_created", "created_at", "id",
+                 sqlite_where=sa.text(BILLABLE_CONDITION["sqlite"]),
+                 postgresql_where=sa.text(BILLABLE_CONDITION["postgresql"])),
+        sa.Index("ix_ticket_open_created", "created_at", "id",
+                 sqlite_where=sa.text(OPEN_CONDITION), postgresql_where=sa.text(OPEN_CONDITION)),
+        sa.Index("ix_ticket_open_due", "resolution_due_at", "id",
+                 sqlite_where=sa.text(OPEN_CONDITION), postgresql_where=sa.text(OPEN_CONDITION)),
         sa.Index("ix_ticket_status_cause", "status", "hq_queue_cause"),  # the HQ queue by cause
         # The reminder and warning jobs (partnernet.tickets.reminders): offers due a reminder, and
         # the targets not yet met whose due time is still ahead (a few, however many tickets).
@@ -187,6 +201,20 @@ class OfferCountMonth(db.Model):
     __tablename__ = "offer_count_month"
 
     month: Mapped[date] = mapped_column(primary_key=True)  # the month's first day
+    party_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class OfferCountWeek(db.Model):
+    """How many offers a partner had in an ISO week of days in China (`week`: its Monday), by what
+    became of them: the partner page's weekly push-back chart. Kept by a trigger on ticket_event
+    (migration 0021), never written by the app."""
+
+    __tablename__ = "offer_count_week"
+    __table_args__ = (sa.Index("ix_offer_count_week_kind_week", "kind", "week", "party_id", "count"),)
+
+    week: Mapped[date] = mapped_column(primary_key=True)
     party_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)

@@ -1,12 +1,16 @@
 """The ticket list: filters, sort and scope, written once for the UI, the API and exports."""
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from flask_sqlalchemy.pagination import Pagination
+from flask_babel import lazy_gettext as _l
 
-from partnernet.errors import NotFound
+from partnernet.db_types import MAX_ID
+from partnernet.errors import NotFound, ValidationFailed
 from partnernet.extensions import db
 from partnernet.lookup import is_number
 from partnernet.network.service import product_line_id
@@ -14,6 +18,12 @@ from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.scope import scope_clause, scoped
 from partnernet.tickets.models import OPEN_STATUSES, TICKET_STATUSES, Ticket, TicketEvent
+
+
+def open_clause():
+    """The open tickets, in the words of the partial indexes' condition (models.OPEN_CONDITION):
+    literal statuses, not parameters, so that SQLite sees the index serves the query."""
+    return Ticket.status.in_([sa.literal_column("'%s'" % status) for status in OPEN_STATUSES])
 
 SORTS = {"created": Ticket.created_at, "id": Ticket.id, "status": Ticket.status,
          "due": Ticket.resolution_due_at, "updated": Ticket.updated_at}
@@ -47,7 +57,7 @@ class TicketFilters:
 
 def overdue_clause(now: datetime):
     """Open and past a due time it has not met."""
-    return sa.and_(Ticket.status.in_(OPEN_STATUSES), sa.or_(
+    return sa.and_(open_clause(), sa.or_(
         sa.and_(Ticket.responded_at.is_(None), Ticket.response_due_at < now),
         sa.and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < now)))
 
@@ -55,7 +65,7 @@ def overdue_clause(now: datetime):
 def ticket_list_statement(user, filters: TicketFilters, now: datetime):
     statement = sa.select(Ticket)
     if filters.status == "open":
-        statement = statement.where(Ticket.status.in_(OPEN_STATUSES))
+        statement = statement.where(open_clause())
     elif filters.status:
         statement = statement.where(Ticket.status == filters.status)
     if filters.region:
@@ -71,7 +81,8 @@ def ticket_list_statement(user, filters: TicketFilters, now: datetime):
     if filters.complexity:
         statement = statement.where(Ticket.complexity == filters.complexity)
     if filters.billable:
-        statement = statement.where(Ticket.billable.is_(filters.billable == "yes"))
+        # `= true`, as the partial index ix_ticket_billable_created says it
+        statement = statement.where(Ticket.billable == (sa.true() if filters.billable == "yes" else sa.false()))
     if filters.overdue is not None:
         overdue = overdue_clause(now)
         # NULL-safe: a ticket with no due time is not overdue.
@@ -82,32 +93,105 @@ def ticket_list_statement(user, filters: TicketFilters, now: datetime):
 
 
 COUNT_CAP = 10_000  # beyond this the list says "10,000+": counting a million rows is not worth it
+PER_PAGE = 50
 
 
-class TicketPage(Pagination):
-    """One page of the ticket list. The page's ids come first, from the filters and the order
-    alone (an index answers that, however deep the page); then the 50 tickets with the names each
-    row shows. The total is counted up to COUNT_CAP; `more` says there are more than that."""
-
-    def _query_items(self) -> list[Ticket]:
-        statement = self._query_args["select"]
-        ids = list(db.session.execute(statement.with_only_columns(Ticket.id)
-                                      .limit(self.per_page).offset(self._query_offset)).scalars())
-        tickets = {t.id: t for t in db.session.execute(
-            sa.select(Ticket).where(Ticket.id.in_(ids)).options(
-                sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
-                sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))).unique().scalars()}
-        return [tickets[i] for i in ids]
-
-    def _query_count(self) -> int:
-        ids = self._query_args["select"].with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP + 1)
-        counted = db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
-        self.more = counted > COUNT_CAP
-        return min(counted, COUNT_CAP)
+@dataclass
+class TicketPage:
+    """One page of the ticket list, found by keyset: the tickets after (or before) a cursor in the
+    list's order, so that the thousandth page costs what the first one costs. `next_cursor` and
+    `previous_cursor` name the neighbouring pages (None: there is none); the total is counted up
+    to COUNT_CAP and `more` says there are more than that."""
+    items: list[Ticket]
+    total: int
+    more: bool
+    next_cursor: str | None
+    previous_cursor: str | None
 
 
-def list_page(statement, page: int, per_page: int = 50) -> TicketPage:
-    return TicketPage(page=page, per_page=per_page, max_per_page=200, error_out=False, count=True, select=statement)
+def encode_cursor(sort: str, ticket: Ticket) -> str:
+    """Where a page starts or ends: the sort and that ticket's sort key and id. Opaque to readers."""
+    value = getattr(ticket, SORTS[sort].key)
+    value = value.isoformat() if isinstance(value, datetime) else value
+    return base64.urlsafe_b64encode(json.dumps([sort, value, ticket.id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple:
+    """(sort key, id) from a cursor of this sort; a forged or foreign one is a ValidationFailed."""
+    try:
+        found, value, ticket_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        column = SORTS[sort]
+        if found != sort or not isinstance(ticket_id, int) or not 0 < ticket_id <= MAX_ID:
+            raise ValueError(cursor)
+        if value is not None:
+            if column.key.endswith("_at"):
+                value = datetime.fromisoformat(value)
+                if value.tzinfo is None:
+                    raise ValueError(cursor)
+            elif column.key == "id":
+                value = ticket_id
+            elif not isinstance(value, str) or "\x00" in value:
+                raise ValueError(cursor)
+        return value, ticket_id
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError, binascii.Error, json.JSONDecodeError):
+        raise ValidationFailed(_l("This link to a page of the ticket list is not valid. Start again from "
+                                  "the first page."), {"cursor": _l("Not a cursor of this list.")}) from None
+
+
+def beyond(column, value, ticket_id: int, descending: bool):
+    """The tickets after (value, ticket_id) in the order by `column` then id, both descending or
+    both ascending. A NULL sort key sorts where the database puts it (first ascending on SQLite,
+    last on PostgreSQL), as the ORDER BY does."""
+    after_id = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
+    if column is Ticket.id:
+        return after_id
+    nulls_small = db.session.get_bind().dialect.name != "postgresql"
+    nulls_after = descending == nulls_small  # do NULL keys come after every other key in this order?
+    if value is None:
+        tail = sa.and_(column.is_(None), after_id)
+        return tail if nulls_after else sa.or_(tail, column.is_not(None))
+    row = sa.tuple_(column, Ticket.id)
+    later = row < (value, ticket_id) if descending else row > (value, ticket_id)
+    return sa.or_(later, column.is_(None)) if nulls_after and column.nullable else later
+
+
+def ordered(column, descending: bool):
+    return (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
+
+
+def list_page(statement, filters: TicketFilters, after: str | None = None, before: str | None = None,
+              per_page: int = PER_PAGE) -> TicketPage:
+    """The page of `statement` (ticket_list_statement's, unordered) after the cursor `after`, or
+    the one before `before`, or the first: one statement for the tickets with the names each row
+    shows, one for the count, whatever the page."""
+    column, descending = SORTS[filters.sort], filters.descending
+    backwards = before is not None and after is None
+    cursor = before if backwards else after
+    whole = statement
+    if cursor:
+        value, ticket_id = decode_cursor(cursor, filters.sort)
+        statement = statement.where(beyond(column, value, ticket_id, descending != backwards))
+    rows = list(db.session.execute(
+        statement.order_by(None).order_by(*ordered(column, descending != backwards)).limit(per_page + 1).options(
+            sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
+            sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))).unique().scalars())
+    further = len(rows) > per_page
+    items = rows[:per_page]
+    if backwards:
+        items.reverse()
+    has_next = (not backwards and further) or (backwards and bool(cursor))
+    has_previous = (backwards and further) or (not backwards and bool(cursor))
+    total, more = count_capped(whole)
+    return TicketPage(items, total, more,
+                      encode_cursor(filters.sort, items[-1]) if items and has_next else None,
+                      encode_cursor(filters.sort, items[0]) if items and has_previous else None)
+
+
+def count_capped(statement) -> tuple[int, bool]:
+    """(count up to COUNT_CAP, more than that?) of the whole list."""
+    ids = statement.with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP + 1)
+    counted = db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
+    return min(counted, COUNT_CAP), counted > COUNT_CAP
 
 
 def ticket_events(ticket_id: int, user) -> list[TicketEvent]:

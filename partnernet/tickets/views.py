@@ -31,8 +31,15 @@ bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 @bp.get("/")
 @login_required
 def index():
+    if "page" in request.args:  # a link from before the list paged by cursor: its first page
+        args = request.args.to_dict()
+        if args.pop("page") not in ("", "1"):
+            flash(_("The ticket list no longer has numbered pages: here is its first page. Use Next and "
+                    "Previous to move on."), "info")
+        return redirect(url_for("tickets.index", **args))
     filters = TicketFilters.from_args(request.args)
-    page = list_page(ticket_list_statement(current_user, filters, now_utc()), page_number())
+    page = list_page(ticket_list_statement(current_user, filters, now_utc()), filters,
+                     after=request.args.get("after") or None, before=request.args.get("before") or None)
     return render_template("tickets/index.html", page=page, filters=filters, statuses=TICKET_STATUSES,
                            product_lines=active_product_lines(), now=now_utc())
 
