@@ -199,9 +199,10 @@ def assert_downgrade_and_upgrade_again(url):
                 expected = [f"{t}_no_{a}" for t in APPEND_ONLY for a in ("delete", "update")]
             else:
                 expected = [f"{t}_append_only" for t in APPEND_ONLY]
-            # and the triggers that keep the dashboard's counts (0009)
+            # and the triggers that keep the dashboard's counts (0009) and the weekly offer counts (0021)
             counts = ["ticket_event_count", "ticket_event_count_offer"] if connection.dialect.name == "sqlite" \
                 else ["ticket_event_count"]
+            counts.append("ticket_event_count_offer_week")
             assert append_only_triggers(connection) == sorted(expected + counts)
 
 

@@ -20,7 +20,10 @@ depends_on = None
 
 # As in partnernet.tickets.models (BILLABLE, OPEN): the list's queries repeat them word for word,
 # which is how SQLite knows a partial index serves a query.
+# On SQLite `+status`: a term that no index on status serves, so that the planner, without
+# statistics, reads the open tickets through these indexes in the list's order.
 OPEN = "status IN ('new', 'offered', 'accepted', 'in_progress', 'waiting_on_customer', 'hq_queue')"
+OPEN = {"sqlite": "+" + OPEN, "postgresql": OPEN}
 BILLABLE = {"sqlite": "billable = 1", "postgresql": "billable = true"}
 OFFER_KINDS = "'offered', 'accepted', 'declined', 'offer_expired', 'returned_to_hq'"
 OFFER = f"NEW.kind IN ({OFFER_KINDS}) AND NEW.party_id IS NOT NULL"
@@ -41,8 +44,8 @@ def partial(name: str, columns: list[str], condition: str) -> None:
 def upgrade():
     dialect = op.get_bind().dialect.name
     partial("ix_ticket_billable_created", ["created_at", "id"], BILLABLE.get(dialect, BILLABLE["sqlite"]))
-    partial("ix_ticket_open_created", ["created_at", "id"], OPEN)
-    partial("ix_ticket_open_due", ["resolution_due_at", "id"], OPEN)
+    partial("ix_ticket_open_created", ["created_at", "id"], OPEN.get(dialect, OPEN["sqlite"]))
+    partial("ix_ticket_open_due", ["resolution_due_at", "id"], OPEN.get(dialect, OPEN["sqlite"]))
     op.create_table(
         "offer_count_week",
         sa.Column("week", sa.Date(), nullable=False),

@@ -22,8 +22,14 @@ from partnernet.tickets.models import OPEN_STATUSES, TICKET_STATUSES, Ticket, Ti
 
 def open_clause():
     """The open tickets, in the words of the partial indexes' condition (models.OPEN_CONDITION):
-    literal statuses, not parameters, so that SQLite sees the index serves the query."""
-    return Ticket.status.in_([sa.literal_column("'%s'" % status) for status in OPEN_STATUSES])
+    literal statuses, so that SQLite sees that those indexes serve the query. On SQLite the status
+    is `+status`, which no status index can serve: without statistics SQLite would otherwise read
+    every open ticket through one and sort them all, for each page, rather than read one page's
+    worth from the open tickets' index in the list's order."""
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    status = sa.literal_column("+ticket.status", sa.String) if sqlite else Ticket.status
+    return status.in_([sa.literal_column("'%s'" % name) for name in OPEN_STATUSES])
+
 
 SORTS = {"created": Ticket.created_at, "id": Ticket.id, "status": Ticket.status,
          "due": Ticket.resolution_due_at, "updated": Ticket.updated_at}
@@ -138,21 +144,22 @@ def decode_cursor(cursor: str, sort: str) -> tuple:
                                   "the first page."), {"cursor": _l("Not a cursor of this list.")}) from None
 
 
-def beyond(column, value, ticket_id: int, descending: bool):
+def beyond(column, value, ticket_id: int, descending: bool) -> list:
     """The tickets after (value, ticket_id) in the order by `column` then id, both descending or
-    both ascending. A NULL sort key sorts where the database puts it (first ascending on SQLite,
-    last on PostgreSQL), as the ORDER BY does."""
+    both ascending, as conditions to read in turn: the cursor's own stretch of the order beyond
+    it, each a range of an index; then, for a key that may be NULL, the other stretch (NULL keys
+    sort where the database puts them, first ascending on SQLite and last on PostgreSQL, as the
+    ORDER BY does). An OR of the two would read the index from its start on every page."""
     after_id = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
     if column is Ticket.id:
-        return after_id
+        return [after_id]
     nulls_small = db.session.get_bind().dialect.name != "postgresql"
     nulls_after = descending == nulls_small  # do NULL keys come after every other key in this order?
     if value is None:
-        tail = sa.and_(column.is_(None), after_id)
-        return tail if nulls_after else sa.or_(tail, column.is_not(None))
+        return [sa.and_(column.is_(None), after_id)] + ([] if nulls_after else [column.is_not(None)])
     row = sa.tuple_(column, Ticket.id)
     later = row < (value, ticket_id) if descending else row > (value, ticket_id)
-    return sa.or_(later, column.is_(None)) if nulls_after and column.nullable else later
+    return [later] + ([column.is_(None)] if nulls_after and column.nullable else [])
 
 
 def ordered(column, descending: bool):
@@ -161,27 +168,32 @@ def ordered(column, descending: bool):
 
 def list_page(statement, filters: TicketFilters, after: str | None = None, before: str | None = None,
               per_page: int = PER_PAGE) -> TicketPage:
-    """The page of `statement` (ticket_list_statement's, unordered) after the cursor `after`, or
-    the one before `before`, or the first: one statement for the tickets with the names each row
-    shows, one for the count, whatever the page."""
+    """The page of `statement` (ticket_list_statement's) after the cursor `after`, or the one
+    before `before`, or the first: a statement for the tickets with the names each row shows
+    (two where the page crosses from due times to none), one for the count, whatever the page."""
     column, descending = SORTS[filters.sort], filters.descending
     backwards = before is not None and after is None
     cursor = before if backwards else after
-    whole = statement
+    stretches = [sa.true()]
     if cursor:
         value, ticket_id = decode_cursor(cursor, filters.sort)
-        statement = statement.where(beyond(column, value, ticket_id, descending != backwards))
-    rows = list(db.session.execute(
-        statement.order_by(None).order_by(*ordered(column, descending != backwards)).limit(per_page + 1).options(
-            sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
-            sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))).unique().scalars())
+        stretches = beyond(column, value, ticket_id, descending != backwards)
+    rows = []
+    for stretch in stretches:
+        if len(rows) > per_page:
+            break
+        rows += db.session.execute(
+            statement.where(stretch).order_by(None).order_by(*ordered(column, descending != backwards))
+            .limit(per_page + 1 - len(rows)).options(
+                sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
+                sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))).unique().scalars()
     further = len(rows) > per_page
     items = rows[:per_page]
     if backwards:
         items.reverse()
     has_next = (not backwards and further) or (backwards and bool(cursor))
     has_previous = (backwards and further) or (not backwards and bool(cursor))
-    total, more = count_capped(whole)
+    total, more = count_capped(statement)
     return TicketPage(items, total, more,
                       encode_cursor(filters.sort, items[-1]) if items and has_next else None,
                       encode_cursor(filters.sort, items[0]) if items and has_previous else None)
