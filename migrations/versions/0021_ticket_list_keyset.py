@@ -3,7 +3,7 @@ offer counts kept by a trigger for the partner page's push-back chart
 
 The billable tickets and the open ones (which overdue ones are) each get a partial index in the
 list's orders, so that those filters read only their own tickets, however many closed ones there
-are. offer_count_week holds, per ISO week of days in China and partner, the offers and what became
+are; a partner's tickets get indexes by partner and creation. offer_count_week holds, per ISO week of days in China and partner, the offers and what became
 of them, added to by a trigger on ticket_event like offer_count_month (migration 0009); the rows
 already there are counted here once.
 
@@ -25,6 +25,10 @@ depends_on = None
 OPEN = "status IN ('new', 'offered', 'accepted', 'in_progress', 'waiting_on_customer', 'hq_queue')"
 OPEN = {"sqlite": "+" + OPEN, "postgresql": OPEN}
 BILLABLE = {"sqlite": "billable = 1", "postgresql": "billable = true"}
+OVERDUE_COLUMNS = ["responded_at", "response_due_at", "resolved_at", "resolution_due_at"]
+# A partner's tickets (held or offered) newest first, from the cursor on.
+PARTNER_INDEXES = {"ix_ticket_owner_created": ["owner_party_id", "created_at", "id"],
+                   "ix_ticket_offered_created": ["offered_party_id", "created_at", "id"]}
 OFFER_KINDS = "'offered', 'accepted', 'declined', 'offer_expired', 'returned_to_hq'"
 OFFER = f"NEW.kind IN ({OFFER_KINDS}) AND NEW.party_id IS NOT NULL"
 
@@ -44,8 +48,11 @@ def partial(name: str, columns: list[str], condition: str) -> None:
 def upgrade():
     dialect = op.get_bind().dialect.name
     partial("ix_ticket_billable_created", ["created_at", "id"], BILLABLE.get(dialect, BILLABLE["sqlite"]))
-    partial("ix_ticket_open_created", ["created_at", "id"], OPEN.get(dialect, OPEN["sqlite"]))
-    partial("ix_ticket_open_due", ["resolution_due_at", "id"], OPEN.get(dialect, OPEN["sqlite"]))
+    # (the due and met times ride along: the overdue condition and its count read the index alone)
+    partial("ix_ticket_open_created", ["created_at", "id", *OVERDUE_COLUMNS], OPEN.get(dialect, OPEN["sqlite"]))
+    partial("ix_ticket_open_due", ["resolution_due_at", "id", *OVERDUE_COLUMNS[:3]], OPEN.get(dialect, OPEN["sqlite"]))
+    for name, columns in PARTNER_INDEXES.items():
+        op.create_index(name, "ticket", columns, unique=False)
     op.create_table(
         "offer_count_week",
         sa.Column("week", sa.Date(), nullable=False),
@@ -89,5 +96,5 @@ def downgrade():
         op.execute("DROP TRIGGER IF EXISTS ticket_event_count_offer_week")
     op.drop_index("ix_offer_count_week_kind_week", table_name="offer_count_week")
     op.drop_table("offer_count_week")
-    for name in ("ix_ticket_open_due", "ix_ticket_open_created", "ix_ticket_billable_created"):
+    for name in ("ix_ticket_open_due", "ix_ticket_open_created", "ix_ticket_billable_created", *PARTNER_INDEXES):
         op.drop_index(name, table_name="ticket")

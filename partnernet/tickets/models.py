@@ -88,12 +88,16 @@ class Ticket(db.Model):
         sa.Index("ix_ticket_billable_created", "created_at", "id",
                  sqlite_where=sa.text(BILLABLE_CONDITION["sqlite"]),
                  postgresql_where=sa.text(BILLABLE_CONDITION["postgresql"])),
-        sa.Index("ix_ticket_open_created", "created_at", "id",
+        # (the due and met times ride along: the overdue condition and its count read the index alone)
+        sa.Index("ix_ticket_open_created", "created_at", "id", "responded_at", "response_due_at", "resolved_at",
+                 "resolution_due_at", sqlite_where=sa.text(OPEN_CONDITION["sqlite"]),
+                 postgresql_where=sa.text(OPEN_CONDITION["postgresql"])),
+        sa.Index("ix_ticket_open_due", "resolution_due_at", "id", "responded_at", "response_due_at", "resolved_at",
                  sqlite_where=sa.text(OPEN_CONDITION["sqlite"]),
                  postgresql_where=sa.text(OPEN_CONDITION["postgresql"])),
-        sa.Index("ix_ticket_open_due", "resolution_due_at", "id",
-                 sqlite_where=sa.text(OPEN_CONDITION["sqlite"]),
-                 postgresql_where=sa.text(OPEN_CONDITION["postgresql"])),
+        # A partner's tickets (held or offered) newest first, from a cursor on.
+        sa.Index("ix_ticket_owner_created", "owner_party_id", "created_at", "id"),
+        sa.Index("ix_ticket_offered_created", "offered_party_id", "created_at", "id"),
         sa.Index("ix_ticket_status_cause", "status", "hq_queue_cause"),  # the HQ queue by cause
         # The reminder and warning jobs (partnernet.tickets.reminders): offers due a reminder, and
         # the targets not yet met whose due time is still ahead (a few, however many tickets).

@@ -166,6 +166,13 @@ def ordered(column, descending: bool):
     return (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
 
 
+# A row of the list: the names it shows joined in; the routing decision (a JSON document per ticket)
+# and the description left in the database, where reading one would raise, not run a query per row.
+ROW_LOADING = (sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
+               sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to),
+               sa.orm.defer(Ticket.route, raiseload=True), sa.orm.defer(Ticket.description, raiseload=True))
+
+
 def list_page(statement, filters: TicketFilters, after: str | None = None, before: str | None = None,
               per_page: int = PER_PAGE) -> TicketPage:
     """The page of `statement` (ticket_list_statement's) after the cursor `after`, or the one
@@ -184,9 +191,7 @@ def list_page(statement, filters: TicketFilters, after: str | None = None, befor
             break
         rows += db.session.execute(
             statement.where(stretch).order_by(None).order_by(*ordered(column, descending != backwards))
-            .limit(per_page + 1 - len(rows)).options(
-                sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
-                sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to))).unique().scalars()
+            .limit(per_page + 1 - len(rows)).options(*ROW_LOADING)).unique().scalars()
     further = len(rows) > per_page
     items = rows[:per_page]
     if backwards:
@@ -200,8 +205,9 @@ def list_page(statement, filters: TicketFilters, after: str | None = None, befor
 
 
 def count_capped(statement) -> tuple[int, bool]:
-    """(count up to COUNT_CAP, more than that?) of the whole list."""
-    ids = statement.with_only_columns(Ticket.id).order_by(None).limit(COUNT_CAP + 1)
+    """(count up to COUNT_CAP, more than that?) of the whole list. Counted in the list's order: the
+    planner then reads the first COUNT_CAP tickets from the index the list's pages are read from."""
+    ids = statement.with_only_columns(Ticket.id).limit(COUNT_CAP + 1)
     counted = db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
     return min(counted, COUNT_CAP), counted > COUNT_CAP
 
