@@ -15,6 +15,7 @@ from partnernet.extensions import db
 from partnernet.tickets import queries
 from partnernet.tickets.models import Ticket, TicketEvent
 from tests import factories
+from tests.test_api import as_user  # noqa: F401 (a fixture)
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -260,3 +261,52 @@ def test_the_weekly_push_back_chart_takes_one_statement_however_many_partners_an
                        for p in partners for w in range(12))
     db.session.commit()
     assert statements() == few == 1
+
+
+# --- the API's list -----------------------------------------------------------------------------------
+
+def api_statements(caller, path) -> int:
+    counted = []
+
+    def count(*_args):
+        counted.append(1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert caller.get(path).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    return len(counted)
+
+
+def test_the_api_pages_a_filter_by_next_cursor_each_ticket_once_and_refuses_page_numbers(app, as_user):
+    ids = tickets([dict(billable=n % 3 == 0, status=("new", "closed")[n % 2], resolution_due_at=T0,
+                        created_at=T0 - timedelta(hours=n)) for n in range(30)])
+    caller = as_user(factories.user("hq_agent"))
+    for query, wanted in (("billable=true", {i for n, i in enumerate(ids) if n % 3 == 0}),
+                          ("billable=false&breached=true", {i for n, i in enumerate(ids) if n % 3 and n % 2 == 0})):
+        seen, cursor = [], None
+        while True:
+            page = caller.get(f"/api/v1/tickets?{query}&limit=4" + (f"&cursor={cursor}" if cursor else "")).get_json()
+            seen += [t["id"] for t in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == sorted(wanted, reverse=True), query
+    response = caller.get("/api/v1/tickets?page=2")
+    assert response.status_code == 422 and "page" in response.get_json()["error"]["fields"]
+
+
+def test_the_api_list_takes_as_many_statements_for_200_tickets_as_for_20(app, as_user):
+    def add(n):
+        for _ in range(n):
+            factories.ticket(factories.customer(), owner_party_id=factories.partner().id,
+                             offered_party_id=factories.partner().id, status="accepted", created_at=T0)
+
+    caller = as_user(factories.user("hq_agent"))
+    add(20)
+    caller.get("/api/v1/tickets?limit=200")
+    few = api_statements(caller, "/api/v1/tickets?limit=200")
+    add(180)
+    caller.get("/api/v1/tickets?limit=200")
+    assert api_statements(caller, "/api/v1/tickets?limit=200") == few

@@ -353,6 +353,7 @@ class TicketListArgs(ListArgs):
     product_line = text(32)
     breached = fields.Boolean(metadata={
         "description": "true: open and past a due time it has not met; false: every other ticket."})
+    billable = fields.Boolean(metadata={"description": "true: only billable tickets; false: only included ones."})
 
 
 class TicketDetailArgs(ma.Schema):

@@ -53,11 +53,13 @@ def open_ticket(headers, data):
 @blp.response(200, page_schema(schemas.Ticket))
 @documented_errors(422)
 def list_tickets(args):
-    """The tickets the caller may see, newest first."""
+    """The tickets the caller may see, newest first, by keyset: `next_cursor` leads to the next page
+    at the cost of the first, however deep."""
     user = api_user()
     filters = TicketFilters(status=args.get("status", ""), region=args.get("region", ""),
                             partner_id=args.get("partner_id"), product_line=args.get("product_line", ""),
-                            overdue=args.get("breached"), sort="id", descending=True)
+                            overdue=args.get("breached"), sort="id", descending=True,
+                            billable={True: "yes", False: "no"}.get(args.get("billable"), ""))
     statement = ticket_list_statement(user, filters, now_utc()).options(
         selectinload(Ticket.owner), selectinload(Ticket.offered_to), selectinload(Ticket.customer))
     page = keyset_page(statement, Ticket.id, args, descending=True)
