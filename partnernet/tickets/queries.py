@@ -168,16 +168,18 @@ def ordered(column, descending: bool):
 
 # A row of the list: the names it shows joined in; the routing decision (a JSON document per ticket)
 # and the description left in the database, where reading one would raise, not run a query per row.
-ROW_LOADING = (sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
-               sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to),
-               sa.orm.defer(Ticket.route, raiseload=True), sa.orm.defer(Ticket.description, raiseload=True))
+def row_loading() -> tuple:
+    return (sa.orm.joinedload(Ticket.customer), sa.orm.joinedload(Ticket.region),
+            sa.orm.joinedload(Ticket.owner), sa.orm.joinedload(Ticket.offered_to),
+            sa.orm.defer(Ticket.route, raiseload=True), sa.orm.defer(Ticket.description, raiseload=True))
 
 
 def list_page(statement, filters: TicketFilters, after: str | None = None, before: str | None = None,
               per_page: int = PER_PAGE) -> TicketPage:
     """The page of `statement` (ticket_list_statement's) after the cursor `after`, or the one
-    before `before`, or the first: a statement for the tickets with the names each row shows
-    (two where the page crosses from due times to none), one for the count, whatever the page."""
+    before `before`, or the first: a statement for the page's ids (two where the page crosses from
+    due times to none), one for its tickets with the names each row shows, one for the count,
+    whatever the page."""
     column, descending = SORTS[filters.sort], filters.descending
     backwards = before is not None and after is None
     cursor = before if backwards else after
@@ -185,29 +187,39 @@ def list_page(statement, filters: TicketFilters, after: str | None = None, befor
     if cursor:
         value, ticket_id = decode_cursor(cursor, filters.sort)
         stretches = beyond(column, value, ticket_id, descending != backwards)
-    rows = []
+    ids = []
     for stretch in stretches:
-        if len(rows) > per_page:
+        if len(ids) > per_page:
             break
-        rows += db.session.execute(
-            statement.where(stretch).order_by(None).order_by(*ordered(column, descending != backwards))
-            .limit(per_page + 1 - len(rows)).options(*ROW_LOADING)).unique().scalars()
-    further = len(rows) > per_page
-    items = rows[:per_page]
+        ids += db.session.execute(
+            statement.with_only_columns(Ticket.id).where(stretch).order_by(None)
+            .order_by(*ordered(column, descending != backwards)).limit(per_page + 1 - len(ids))).scalars()
+    further = len(ids) > per_page
+    ids = ids[:per_page]
     if backwards:
-        items.reverse()
+        ids.reverse()
+    # The page's ids first, from the filters and the order alone (an index answers that); then its
+    # tickets with the names each row shows: sorting whole rows joined to their names would cost a
+    # partner's every ticket, not a page's.
+    found = {t.id: t for t in db.session.execute(
+        sa.select(Ticket).where(Ticket.id.in_(ids)).options(*row_loading())).unique().scalars()} if ids else {}
+    items = [found[i] for i in ids if i in found]
     has_next = (not backwards and further) or (backwards and bool(cursor))
     has_previous = (backwards and further) or (not backwards and bool(cursor))
-    total, more = count_capped(statement)
+    total, more = count_capped(statement, in_order=not filters.partner_id)
     return TicketPage(items, total, more,
                       encode_cursor(filters.sort, items[-1]) if items and has_next else None,
                       encode_cursor(filters.sort, items[0]) if items and has_previous else None)
 
 
-def count_capped(statement) -> tuple[int, bool]:
-    """(count up to COUNT_CAP, more than that?) of the whole list. Counted in the list's order: the
-    planner then reads the first COUNT_CAP tickets from the index the list's pages are read from."""
+def count_capped(statement, in_order: bool = True) -> tuple[int, bool]:
+    """(count up to COUNT_CAP, more than that?) of the whole list. Counted in the list's order, the
+    planner reads the first COUNT_CAP tickets from the index the list's pages are read from (the
+    open or billable ones'); `in_order=False` for a partner's tickets, which two indexes by partner
+    count without sorting them."""
     ids = statement.with_only_columns(Ticket.id).limit(COUNT_CAP + 1)
+    if not in_order:
+        ids = ids.order_by(None)
     counted = db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
     return min(counted, COUNT_CAP), counted > COUNT_CAP
 
