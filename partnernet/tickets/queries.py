@@ -3,7 +3,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -134,12 +134,13 @@ def decode_cursor(cursor: str, sort: str) -> tuple:
                 value = datetime.fromisoformat(value)
                 if value.tzinfo is None:
                     raise ValueError(cursor)
+                value = value.astimezone(timezone.utc)  # (year 1 at +08:00 overflows: refused here)
             elif column.key == "id":
                 value = ticket_id
             elif not isinstance(value, str) or "\x00" in value:
                 raise ValueError(cursor)
         return value, ticket_id
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, TypeError, KeyError, OverflowError, UnicodeDecodeError, binascii.Error):
         raise ValidationFailed(_l("This link to a page of the ticket list is not valid. Start again from "
                                   "the first page."), {"cursor": _l("Not a cursor of this list.")}) from None
 
