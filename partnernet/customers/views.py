@@ -196,7 +196,7 @@ def record_service_payment(contract_id):
 def export(format):  # noqa: A002 (the URL's name for it, as on the network's exports)
     """Every customer with its contacts, address and location notes (`flask customers import` reads it back)."""
     require_role(current_user, *HQ_ROLES)
-    return download(format, customers_transfer.export_file(format), "customers")
+    return download(format, customers_transfer.export(), "customers")
 
 
 @bp.get("/search.json")

@@ -1,14 +1,15 @@
 """Bulk import (upload → preview → confirm) and export of what the partner list shows."""
-import io
 import json
 import os
 import re
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
+                   stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -157,9 +158,17 @@ def confirm(kind, token):
     return redirect(url_for("network.partners") if kind == "partners" else url_for("transfer.import_page", kind=kind))
 
 
-def download(file_format: str, content: bytes, name: str):
-    return send_file(io.BytesIO(content), mimetype=MIMETYPES[file_format], as_attachment=True,
-                     download_name=f"{name}.{file_format}")
+def download(file_format: str, export: transfer.Export, name: str):
+    """The export as an attachment, written as it is sent: a CSV streamed as the response body;
+    an XLSX (a zip, written whole) built in a temporary file, which is deleted once sent."""
+    if file_format == "csv":
+        response = Response(stream_with_context(export.csv_chunks()), mimetype=MIMETYPES["csv"])
+        response.headers.set("Content-Disposition", "attachment", filename=f"{name}.csv")
+        return response
+    handle = tempfile.TemporaryFile()
+    export.write_xlsx(handle)
+    handle.seek(0)
+    return send_file(handle, mimetype=MIMETYPES[file_format], as_attachment=True, download_name=f"{name}.{file_format}")
 
 
 @bp.get(f"/import/template/{TABLE}.{FORMAT}")
@@ -168,7 +177,7 @@ def template(table, format):
     """An empty file with the columns: the export of an empty list."""
     require_role(current_user, *MANAGER_ROLES)
     nothing = service.partner_list_statement(today_in_china()).where(sa.false())
-    return download(format, transfer.export_file(table, format, nothing), f"partnernet-{table}-template")
+    return download(format, transfer.export_of(table, nothing), f"partnernet-{table}-template")
 
 
 @bp.get(f"/export/{TABLE}.{FORMAT}")
@@ -178,5 +187,5 @@ def export(table, format):
     require_role(current_user, *MANAGER_ROLES)
     today = today_in_china()
     partners = service.partner_list_statement(today, **partner_filters())
-    return download(format, transfer.export_file(table, format, partners),
+    return download(format, transfer.export_of(table, partners),
                     f"partnernet-{table}-{today:%Y%m%d}")
