@@ -425,7 +425,7 @@ def approve_certifications():
         return redirect(back)
     approved, skipped = certifications.approve_many(ids, current_user.id, now_utc(), today_in_china())
     if approved:
-        flash(_("%(count)d certifications approved.", count=len(approved)), "success")
+        flash(_("Certifications approved: %(count)d.", count=len(approved)), "success")
     for number, reason in skipped:
         flash(_("%(number)s skipped: %(reason)s", number=number, reason=reason), "danger")
     return redirect(back)
