@@ -1,11 +1,11 @@
 """an index serving HQ's review queue: pending certificates oldest first, paged by (submitted_at, id)
 
-Revision ID: 0021_certification_review_queue_index
+Revision ID: 0021_review_queue_index
 Revises: 0020_email_preferences
 """
 from alembic import op
 
-revision = "0021_certification_review_queue_index"
+revision = "0021_review_queue_index"
 down_revision = "0020_email_preferences"
 branch_labels = None
 depends_on = None
