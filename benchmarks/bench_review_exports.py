@@ -34,7 +34,7 @@ REQUESTS = [  # (name, url, an export?); before the queue was paged, it showed e
 ]
 
 
-def measure_here(database: str, rounds: int) -> dict:
+def measure_here(database: str, rounds: int, only: str = "") -> dict:
     """Run in a child process whose sys.path starts with the tree measured."""
     import sqlalchemy as sa
 
@@ -57,11 +57,13 @@ def measure_here(database: str, rounds: int) -> dict:
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     for name, url, is_export in REQUESTS:
+        if only not in name:
+            continue
         statements.clear()
         times, size = [], 0
-        # The first request counts the statements; the pages are timed on it too (the queue took
-        # half a minute before it was paged), the exports on the next `rounds`.
-        for round_ in range(1 if not is_export else rounds + 1):
+        # Every request is timed (an export's own work dwarfs compiling its statements; the queue
+        # took two minutes before it was paged); the first also counts the statements.
+        for round_ in range(rounds if is_export else 1):
             if round_ == 0:
                 sa.event.listen(engine, "before_cursor_execute", listener)
             started = time.perf_counter()
@@ -71,8 +73,7 @@ def measure_here(database: str, rounds: int) -> dict:
             elapsed = time.perf_counter() - started
             if round_ == 0:
                 sa.event.remove(engine, "before_cursor_execute", listener)
-            if round_ > 0 or not is_export:
-                times.append(elapsed * 1000)
+            times.append(elapsed * 1000)
             assert response.status_code == 200, (url, response.status_code)
         peak = None
         if is_export:
@@ -84,23 +85,26 @@ def measure_here(database: str, rounds: int) -> dict:
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
         results[name] = {"ms": statistics.median(times), "statements": len(statements), "bytes": size, "peak": peak}
+        print(f"  {name}: {results[name]}", file=sys.stderr, flush=True)
     return results
 
 
-def run_tree(tree: Path, database: str, rounds: int) -> dict:
+def run_tree(tree: Path, database: str, rounds: int, only: str) -> dict:
     # The tree's partnernet and benchmarks; this file's measure_here.
     code = (f"import sys, json, importlib.util; sys.path.insert(0, {str(tree)!r}); "
             f"spec = importlib.util.spec_from_file_location('bench_review_exports', {__file__!r}); "
             f"module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module); "
-            f"print('RESULT ' + json.dumps(module.measure_here({database!r}, {rounds})))")
-    output = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True).stdout
+            f"print('RESULT ' + json.dumps(module.measure_here({database!r}, {rounds}, {only!r})))")
+    print(f"[{tree}]", file=sys.stderr, flush=True)
+    output = subprocess.run([sys.executable, "-c", code], cwd=tree, stdout=subprocess.PIPE, text=True, check=True).stdout
     return json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[7:])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="full")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="requests per export (the queue: one)")
+    parser.add_argument("--only", default="", help="only the requests whose name contains this")
     parser.add_argument("--before", type=Path, help="another checkout of the app to compare with")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -110,7 +114,7 @@ def main(argv=None) -> int:
         database = str(Path(workdir) / "review.sqlite")
         shutil.copyfile(source, database)
         trees = {"after": ROOT} if args.before is None else {"before": args.before.resolve(), "after": ROOT}
-        results = {label: run_tree(tree, database, args.rounds) for label, tree in trees.items()}
+        results = {label: run_tree(tree, database, max(1, args.rounds), args.only) for label, tree in trees.items()}
     after = results["after"]
     if args.before is None:
         print("| request | ms | statements | bytes | export peak MB |\n|---|---:|---:|---:|---:|")
