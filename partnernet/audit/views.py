@@ -16,11 +16,10 @@ from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import label
-from partnernet.network.transfer_views import download
 from partnernet.scope import require_role
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import show_errors
+from partnernet.web import download, show_errors
 
 bp = Blueprint("audit", __name__)
 

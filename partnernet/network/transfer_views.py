@@ -3,13 +3,11 @@ import json
 import os
 import re
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
-                   stream_with_context, url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,6 +18,7 @@ from partnernet.network import service, transfer
 from partnernet.network.views import partner_filters
 from partnernet.scope import require_role
 from partnernet.timeclock import now_utc, today_in_china
+from partnernet.web import download
 
 bp = Blueprint("transfer", __name__)
 
@@ -30,9 +29,6 @@ FORMAT = "<any(csv, xlsx):format>"  # url_for(..., format="csv")
 # An upload waiting for confirmation, parsed and planned once: instance/imports/<32 hex digits>.plan
 TOKEN = re.compile(r"^[0-9a-f]{32}\.plan$")
 STALE_SECONDS = 24 * 3600
-# Flask adds "; charset=utf-8" to a text/* type itself (the files are UTF-8, with a BOM for Excel).
-MIMETYPES = {"csv": "text/csv",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 @dataclass
@@ -156,19 +152,6 @@ def confirm(kind, token):
     flash(_("Imported %(kind)s: %(create)d created, %(update)d updated, %(unchanged)d unchanged.",
             kind=label(kind), create=counts["create"], update=counts["update"], unchanged=counts["unchanged"]), "success")
     return redirect(url_for("network.partners") if kind == "partners" else url_for("transfer.import_page", kind=kind))
-
-
-def download(file_format: str, export: transfer.Export, name: str):
-    """The export as an attachment, written as it is sent: a CSV streamed as the response body;
-    an XLSX (a zip, written whole) built in a temporary file, which is deleted once sent."""
-    if file_format == "csv":
-        response = Response(stream_with_context(export.csv_chunks()), mimetype=MIMETYPES["csv"])
-        response.headers.set("Content-Disposition", "attachment", filename=f"{name}.csv")
-        return response
-    handle = tempfile.TemporaryFile()
-    export.write_xlsx(handle)
-    handle.seek(0)
-    return send_file(handle, mimetype=MIMETYPES[file_format], as_attachment=True, download_name=f"{name}.{file_format}")
 
 
 @bp.get(f"/import/template/{TABLE}.{FORMAT}")

@@ -1,13 +1,11 @@
 """Partner, coverage, engineer and certification pages. Views parse and check roles; the rules,
 who may manage engineers and submit certifications among them, live in network.service and
 network.certifications, shared with the API."""
-import csv
-import io
 import os
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -33,7 +31,7 @@ from partnernet.regions.models import Region
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import page_number, query_id, search_text, show_errors
+from partnernet.web import download, page_number, query_id, search_text, show_errors
 
 bp = Blueprint("network", __name__)
 
@@ -506,17 +504,15 @@ def coverage_by_region():
 
 def coverage_gaps_csv(result, line: ProductLine):
     provinces = {r.code: r.name for r in regions.children(None)}
-    output = io.StringIO()
-    writer = csv.writer(output)
-    writer.writerow([_("Province"), _("City"), _("County code"), _("County"), _("Gap reason"), _("Covered by")])
-    for county in result.gaps:  # partners' names are anyone's text: quoted when they look like a formula
-        writer.writerow([provinces.get(county.province_code, ""), county.city_name or "", county.code, county.name,
-                         label(county.gap_reason),
-                         transfer.csv_cell("; ".join(f"{p.name} ({label(p.status)})" for p in county.partners))])
-    name = f"coverage-gaps-{line.code}-{result.region.code if result.region else 'china'}.csv"
-    # A byte-order mark so that Excel opens the Chinese names as UTF-8.
-    return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    rows = ([provinces.get(county.province_code, ""), county.city_name or "", county.code, county.name,
+             label(county.gap_reason),
+             # partners' names are anyone's text: quoted when they look like a formula
+             transfer.csv_cell("; ".join(f"{p.name} ({label(p.status)})" for p in county.partners))]
+            for county in result.gaps)
+    export = transfer.Export("gaps", [_("Province"), _("City"), _("County code"), _("County"), _("Gap reason"),
+                                      _("Covered by")], rows, csv_cell=str)
+    name = f"coverage-gaps-{line.code}-{result.region.code if result.region else 'china'}"
+    return download("csv", export, name)
 
 
 @bp.get("/certifications/")
