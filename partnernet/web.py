@@ -1,9 +1,10 @@
 """What every page and the API share at the edge of a request: reading what it carries (a search,
 a page, a posted id, an id in a path, a day) and showing a service's refusal on a form. Nothing here
 knows a feature; views and API endpoints of every feature import it."""
+import tempfile
 from datetime import date
 
-from flask import flash, request
+from flask import Response, flash, request, send_file, stream_with_context
 from werkzeug.routing import BaseConverter
 
 from partnernet.db_types import MAX_ID
@@ -70,3 +71,21 @@ def show_errors(form, error: DomainError, field_names: dict | None = None) -> No
         flash(error.message or " ".join(elsewhere), "danger")
     elif elsewhere:
         flash(" ".join(elsewhere), "danger")
+
+
+# Flask adds "; charset=utf-8" to a text/* type itself (the files are UTF-8, with a BOM for Excel).
+MIMETYPES = {"csv": "text/csv",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def download(file_format: str, export, name: str):
+    """The export as an attachment, written as it is sent: a CSV streamed as the response body;
+    an XLSX (a zip, written whole) built in a temporary file, which is deleted once sent."""
+    if file_format == "csv":
+        response = Response(stream_with_context(export.csv_chunks()), mimetype=MIMETYPES["csv"])
+        response.headers.set("Content-Disposition", "attachment", filename=f"{name}.csv")
+        return response
+    handle = tempfile.TemporaryFile()
+    export.write_xlsx(handle)
+    handle.seek(0)
+    return send_file(handle, mimetype=MIMETYPES[file_format], as_attachment=True, download_name=f"{name}.{file_format}")

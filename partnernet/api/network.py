@@ -233,6 +233,23 @@ def revoke_certification(data, certification_id):
     return certifications.revoke(certification, data["reason"], user.id, now_utc())
 
 
+@blp.route("/certifications/pending", methods=["GET"], tags=ENGINEERS)
+@blp.arguments(schemas.PendingCertificationListArgs, location="query")
+@blp.response(200, page_schema(schemas.Certification))
+@documented_errors(403, 422)
+def list_pending_certifications(args):
+    """HQ's review queue (hq_admin, hq_manager): pending certifications, oldest submission first."""
+    require_role(api_user(), *MANAGER_ROLES)
+    now = now_utc()
+    filters = certifications.ReviewFilters(party_id=args.get("partner_id"),
+                                           product_line_id=product_line_id(args.get("product_line")),
+                                           older_than_days=args.get("older_than_days"))
+    page = certifications.pending_page(filters, now, today_in_china(now), certifications.queue_key(args.get("cursor")),
+                                       limit=args["limit"])
+    return {"items": [certification for certification, _effect in page.items],
+            "next_cursor": certifications.queue_cursor(page.next_key) if page.next_key else None}
+
+
 @blp.route("/certifications/<id:certification_id>/review", methods=["POST"], tags=ENGINEERS)
 @blp.arguments(schemas.ReviewIn)
 @blp.response(200, schemas.Certification)

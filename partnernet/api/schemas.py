@@ -216,6 +216,14 @@ class Certification(ma.Schema):
     renews_id = fields.Integer(required=True, allow_none=True)
 
 
+class PendingCertificationListArgs(ListArgs):
+    partner_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
+                                metadata={"description": "Submitted for this partner's engineers."})
+    product_line = text(32)
+    older_than_days = fields.Integer(validate=validate.Range(min=0, max=3650),
+                                     metadata={"description": "Submitted more than this many days ago."})
+
+
 class CertificationIn(ma.Schema):
     product_line = text(32, 1, required=True)
     level = one_of(CERTIFICATION_LEVELS, required=True)

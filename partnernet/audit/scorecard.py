@@ -1,8 +1,6 @@
 """What the audit pages show beside the stored findings: a run's table sorted by any measure, the
 weekly push-back rate of one partner against the network median, the tickets behind a number as
 each reader may see them, and a run's table as a CSV or XLSX file."""
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -167,49 +165,34 @@ def export_headings() -> list[str]:
             + [str(_l("Flagged")), str(_l("Why flagged")), str(_l("Decision"))])
 
 
-def export_rows(findings: list[AuditFinding], label) -> list[list]:
+def export_rows(findings: list[AuditFinding], label):
     """One row per finding: partner, kind, the measures, flagged (1 or 0), why, the decision,
     codes through `label` into the reader's language."""
-    rows = []
     for f in findings:
         shares = {name: (round(getattr(f, name), 4) if getattr(f, name) is not None else None) for name in SHARES}
         measures = [shares[name] if name in SHARES else getattr(f, name) for name in EXPORT_MEASURES]
-        rows.append([f.party.name, label(f.party.kind), *measures, 1 if f.flagged else 0,
-                     ", ".join(label(reason) for reason in f.flag_reasons or []),
-                     label(f.decision.decision) if f.decision else ""])
-    return rows
+        yield [f.party.name, label(f.party.kind), *measures, 1 if f.flagged else 0,
+               ", ".join(label(reason) for reason in f.flag_reasons or []),
+               label(f.decision.decision) if f.decision else ""]
 
 
-def write_csv(headings: list[str], rows: list[list]) -> bytes:
-    """UTF-8 with a byte-order mark (so that Excel shows Chinese); text that a spreadsheet would
-    take for a formula is quoted with "'"."""
-    from partnernet.network.transfer import csv_cell
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headings)
-    for row in rows:
-        writer.writerow(["" if value is None else csv_cell(value) for value in row])
-    return out.getvalue().encode("utf-8-sig")
+def export(title: str, findings: list[AuditFinding], label):
+    """The run's table as a file (CSV: text that a spreadsheet would take for a formula is quoted
+    with "'"; XLSX: the shares as percentages)."""
+    from partnernet.network.transfer import Export
+    return Export(title, export_headings(), export_rows(findings, label), xlsx_cells=share_cells)
 
 
-def write_xlsx(title: str, headings: list[str], rows: list[list]) -> bytes:
-    from openpyxl import Workbook
+def share_cells(sheet, row: list) -> list:
     from partnernet.network.transfer import xlsx_cell
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append(headings)
     share_columns = {2 + EXPORT_MEASURES.index(name) for name in SHARES}
-    for row in rows:
-        cells = []
-        for index, value in enumerate(row):
-            cell = xlsx_cell(sheet, value)  # text stays text, even when it starts with "="
-            if index in share_columns and value is not None and not isinstance(value, str):
-                cell.number_format = "0.0%"
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    cells = []
+    for index, value in enumerate(row):
+        cell = xlsx_cell(sheet, value)  # text stays text, even when it starts with "="
+        if index in share_columns and value is not None and not isinstance(value, str):
+            cell.number_format = "0.0%"
+        cells.append(cell)
+    return cells
 
 
 def export_name(run: AuditRun) -> str:

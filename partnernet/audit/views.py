@@ -1,12 +1,11 @@
 """The audit pages: runs and their scorecards (HQ), a finding with its evidence, decisions and
 answers, and a partner's own findings. Views parse and check roles; audit.service holds the rules,
 who may decide on or answer a finding among them."""
-import io
 from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,13 +19,9 @@ from partnernet.labels import label
 from partnernet.scope import require_role
 from partnernet.settings.service import load_settings
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import show_errors
+from partnernet.web import download, show_errors
 
 bp = Blueprint("audit", __name__)
-
-# Flask adds "; charset=utf-8" to a text/* type itself (the files are UTF-8, with a BOM for Excel).
-MIMETYPES = {"csv": "text/csv",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def last_month(today):
@@ -111,13 +106,8 @@ def export(run_id, format):
     require_role(current_user, *HQ_ROLES)
     audit_run = service.get_run(run_id, current_user)
     findings, _flagged_only = run_findings(audit_run)
-    headings, rows = scorecard.export_headings(), scorecard.export_rows(findings, label)
-    if format == "xlsx":
-        content = scorecard.write_xlsx(f"{audit_run.period_start}–{audit_run.period_end}", headings, rows)
-    else:
-        content = scorecard.write_csv(headings, rows)
-    return send_file(io.BytesIO(content), mimetype=MIMETYPES[format], as_attachment=True,
-                     download_name=f"{scorecard.export_name(audit_run)}.{format}")
+    export = scorecard.export(f"{audit_run.period_start}–{audit_run.period_end}", findings, label)
+    return download(format, export, scorecard.export_name(audit_run))
 
 
 # --- one finding ------------------------------------------------------------------------------------

@@ -41,7 +41,6 @@ def import_command(path, dry_run):
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def export_command(path):
     """Export every customer to a .csv or .xlsx file."""
-    content = customers_transfer.export_file(format_of(path))
     with open(path, "wb") as handle:
-        handle.write(content)
+        customers_transfer.export().write(handle, format_of(path))
     click.echo(f"customers written to {path}")

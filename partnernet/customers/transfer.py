@@ -25,19 +25,23 @@ CHUNK = 500
 
 # --- export --------------------------------------------------------------------------------------
 
-def export_rows() -> list[list]:
-    """Every customer, by name; `sold_by` is the partner's name, empty when HQ sold it."""
-    statement = (sa.select(Customer, Party).join(Party, Party.id == Customer.sold_by_party_id)
+def export_rows():
+    """Every customer, by name, one at a time; `sold_by` is the partner's name, empty when HQ sold it."""
+    statement = (sa.select(Customer.name, Customer.region_code, Party.kind, Party.name, Customer.contact_name,
+                           Customer.contact_phone, Customer.contact_email, Customer.address,
+                           Customer.location_notes)
+                 .join(Party, Party.id == Customer.sold_by_party_id)
                  .order_by(Customer.name_sort, Customer.name, Customer.id))
-    return [[c.name, c.region_code, "" if party.is_hq else party.name, c.contact_name, c.contact_phone,
-             c.contact_email, c.address, c.location_notes] for c, party in db.session.execute(statement).all()]
+    for name, region_code, seller_kind, seller, *rest in transfer.streamed(statement):
+        yield [name, region_code, "" if seller_kind == "hq" else seller, *rest]
+
+
+def export() -> transfer.Export:
+    return transfer.Export(KIND, list(COLUMNS), export_rows())
 
 
 def export_file(file_format: str) -> bytes:
-    rows = export_rows()
-    if file_format == "xlsx":
-        return transfer.write_xlsx(KIND, rows, COLUMNS)
-    return transfer.write_csv(KIND, rows, COLUMNS)
+    return export().content(file_format)
 
 
 # --- import --------------------------------------------------------------------------------------

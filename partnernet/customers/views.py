@@ -18,14 +18,13 @@ from partnernet.extensions import db
 from partnernet.labels import product_line_choices
 from partnernet.lookup import chosen_id, number_or_name
 from partnernet.network.service import active_product_lines
-from partnernet.network.transfer_views import download
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.settings.models import SlaPolicy
 from partnernet.settings.service import load_settings
 from partnernet.templating import ui_language
 from partnernet.tickets.models import Ticket
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import page_number, search_text, show_errors
+from partnernet.web import download, page_number, search_text, show_errors
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -196,7 +195,7 @@ def record_service_payment(contract_id):
 def export(format):  # noqa: A002 (the URL's name for it, as on the network's exports)
     """Every customer with its contacts, address and location notes (`flask customers import` reads it back)."""
     require_role(current_user, *HQ_ROLES)
-    return download(format, customers_transfer.export_file(format), "customers")
+    return download(format, customers_transfer.export(), "customers")
 
 
 @bp.get("/search.json")

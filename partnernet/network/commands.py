@@ -64,7 +64,6 @@ def echo_plan(kind: str, plan, dry_run: bool) -> None:
 def export_command(kind, path):
     """Export every partner (or their coverage, engineers, certifications) to a .csv or .xlsx file."""
     file_format = format_of(path)
-    content = transfer.export_file(kind, file_format, partner_list_statement(today_in_china()))
     with open(path, "wb") as handle:
-        handle.write(content)
+        transfer.export_of(kind, partner_list_statement(today_in_china())).write(handle, file_format)
     click.echo(f"{kind} written to {path}")

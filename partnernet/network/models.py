@@ -195,6 +195,8 @@ class Certification(db.Model):
         # Engineer first: "has one of these partners' engineers a valid certificate for the line?"
         # must start from the engineers, not read every certificate of the line (migration 0005).
         sa.Index("ix_certification_engineer_line", "engineer_id", "product_line_id", "status", "expires_on"),
+        # HQ's review queue, oldest submission first, paged by (submitted_at, id).
+        sa.Index("ix_certification_status_submitted", "status", "submitted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

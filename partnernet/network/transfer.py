@@ -9,6 +9,7 @@ import csv
 import io
 import re
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -904,36 +905,52 @@ WRITERS = {"partners": write_partners, "coverage": write_coverage,
 
 # --- export --------------------------------------------------------------------------------------
 
-def export_rows(kind: str, partners) -> list[list]:
-    """The rows of `kind` belonging to the partners `partners` (a select of Party) selects."""
+STREAM_BATCH = 1000  # rows fetched from the server-side cursor at a time
+
+
+def streamed(statement):
+    """The statement's rows through a server-side cursor, STREAM_BATCH at a time: an export of
+    any size holds one batch in memory, never the table."""
+    return db.session.execute(statement.execution_options(yield_per=STREAM_BATCH))
+
+
+def export_rows(kind: str, partners) -> Iterator[list]:
+    """The rows of `kind` belonging to the partners `partners` (a select of Party) selects, one
+    at a time."""
     if kind == "partners":
-        return [[party_cell(party, column) for column in COLUMNS["partners"]]
-                for party in db.session.execute(partners).scalars()]
+        for party in streamed(partners).scalars():
+            yield [party_cell(party, column) for column in COLUMNS["partners"]]
+        return
     party_ids = partners.with_only_columns(Party.id).order_by(None)
     if kind == "coverage":
         statement = (sa.select(Coverage, Party.name).join(Party, Party.id == Coverage.party_id)
                      .where(Coverage.party_id.in_(party_ids))
                      .options(selectinload(Coverage.product_lines))
                      .order_by(Party.name, Coverage.region_code, Coverage.effective_from, Coverage.id))
-        return [[party_name, c.region_code,
-                 "all" if c.all_product_lines else "|".join(sorted(line.code for line in c.product_lines)),
-                 "|".join(c.tiers), c.effective_from, c.effective_to]
-                for c, party_name in db.session.execute(statement).all()]
+        for c, party_name in streamed(statement):
+            yield [party_name, c.region_code,
+                   "all" if c.all_product_lines else "|".join(sorted(line.code for line in c.product_lines)),
+                   "|".join(c.tiers), c.effective_from, c.effective_to]
+        return
     if kind == "engineers":
-        statement = (sa.select(Engineer, Party.name).join(Party, Party.id == Engineer.party_id)
+        statement = (sa.select(Party.name, Engineer.name, Engineer.email, Engineer.phone, Engineer.active)
+                     .join(Party, Party.id == Engineer.party_id)
                      .where(Engineer.party_id.in_(party_ids))
                      .order_by(Party.name, Engineer.name, Engineer.email, Engineer.id))
-        return [[party_name, e.name, e.email, e.phone, "yes" if e.active else "no"]
-                for e, party_name in db.session.execute(statement).all()]
-    statement = (sa.select(Certification, Engineer, Party.name, ProductLine.code)
+        for party_name, name, email, phone, active in streamed(statement):
+            yield [party_name, name, email, phone, "yes" if active else "no"]
+        return
+    statement = (sa.select(Party.name, Engineer.name, Engineer.email, ProductLine.code, Certification.level,
+                           Certification.number, Certification.issued_on, Certification.expires_on,
+                           Certification.status)
                  .join(Engineer, Engineer.id == Certification.engineer_id)
                  .join(Party, Party.id == Engineer.party_id)
                  .join(ProductLine, ProductLine.id == Certification.product_line_id)
                  .where(Engineer.party_id.in_(party_ids))
                  .order_by(Party.name, Engineer.name, Engineer.email, ProductLine.code, Certification.number,
                            Certification.issued_on, Certification.id))
-    return [[party_name, e.name, e.email, code, c.level, c.number, c.issued_on, c.expires_on, c.status]
-            for c, e, party_name, code in db.session.execute(statement).all()]
+    for row in streamed(statement):
+        yield list(row)
 
 
 def party_cell(party: Party, column: str):
@@ -942,23 +959,69 @@ def party_cell(party: Party, column: str):
     return getattr(party, column)
 
 
+@dataclass
+class Export:
+    """A table to write as CSV or XLSX, its rows read as they are written: a CSV is streamed as
+    the response body, an XLSX written by openpyxl's write-only mode to a file."""
+    title: str  # the XLSX sheet's name
+    columns: list
+    rows: Iterable[list]
+    csv_cell: Callable = None  # a value as CSV text; by default csv_cell
+    xlsx_cells: Callable = None  # (sheet, row) -> the row's cells; by default xlsx_cell of each value
+
+    def csv_chunks(self) -> Iterator[bytes]:
+        """UTF-8 with a BOM, so that Excel shows Chinese, a few hundred lines at a time."""
+        cell = self.csv_cell or csv_cell
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(self.columns)
+        yield "\ufeff".encode() + take(out)
+        for n, row in enumerate(self.rows, 1):
+            writer.writerow([cell(value) for value in row])
+            if n % 500 == 0:
+                yield take(out)
+        yield take(out)
+
+    def write_xlsx(self, handle) -> None:
+        from openpyxl import Workbook
+        workbook = Workbook(write_only=True)  # rows go to a temporary file as they are appended
+        sheet = workbook.create_sheet(self.title[:31])
+        sheet.append(list(self.columns))
+        for row in self.rows:
+            sheet.append(self.xlsx_cells(sheet, row) if self.xlsx_cells else [xlsx_cell(sheet, v) for v in row])
+        workbook.save(handle)
+
+    def write(self, handle, file_format: str) -> None:
+        if file_format == "xlsx":
+            self.write_xlsx(handle)
+        else:
+            for chunk in self.csv_chunks():
+                handle.write(chunk)
+
+    def content(self, file_format: str) -> bytes:
+        out = io.BytesIO()
+        self.write(out, file_format)
+        return out.getvalue()
+
+
+def take(out: io.StringIO) -> bytes:
+    """What the CSV writer wrote since the last take, as UTF-8."""
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text.encode("utf-8")
+
+
+def export_of(kind: str, partners) -> Export:
+    return Export(kind, list(COLUMNS[kind]), export_rows(kind, partners))
+
+
 def export_file(kind: str, file_format: str, partners) -> bytes:
-    rows = export_rows(kind, partners)
-    return write_xlsx(kind, rows) if file_format == "xlsx" else write_csv(kind, rows)
-
-
-def write_csv(kind: str, rows: list[list], columns=None) -> bytes:
-    """UTF-8 with a BOM, so that Excel shows Chinese; formula-like text is quoted with "'".
-    `columns`: the header, when `kind` is not one of COLUMNS' (the customers')."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns or COLUMNS[kind])
-    for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
-    return out.getvalue().encode("utf-8-sig")
+    return export_of(kind, partners).content(file_format)
 
 
 def csv_cell(value) -> str:
+    """Formula-like text is quoted with "'"."""
     text = cell_text(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -973,15 +1036,3 @@ def xlsx_cell(sheet, value):
         cell.data_type = "s"
         return cell
     return WriteOnlyCell(sheet, value=value)
-
-
-def write_xlsx(kind: str, rows: list[list], columns=None) -> bytes:
-    from openpyxl import Workbook
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(kind)
-    sheet.append(list(columns or COLUMNS[kind]))
-    for row in rows:
-        sheet.append([xlsx_cell(sheet, value) for value in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

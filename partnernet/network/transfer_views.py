@@ -1,5 +1,4 @@
 """Bulk import (upload → preview → confirm) and export of what the partner list shows."""
-import io
 import json
 import os
 import re
@@ -8,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -19,6 +18,7 @@ from partnernet.network import service, transfer
 from partnernet.network.views import partner_filters
 from partnernet.scope import require_role
 from partnernet.timeclock import now_utc, today_in_china
+from partnernet.web import download
 
 bp = Blueprint("transfer", __name__)
 
@@ -29,9 +29,6 @@ FORMAT = "<any(csv, xlsx):format>"  # url_for(..., format="csv")
 # An upload waiting for confirmation, parsed and planned once: instance/imports/<32 hex digits>.plan
 TOKEN = re.compile(r"^[0-9a-f]{32}\.plan$")
 STALE_SECONDS = 24 * 3600
-# Flask adds "; charset=utf-8" to a text/* type itself (the files are UTF-8, with a BOM for Excel).
-MIMETYPES = {"csv": "text/csv",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 @dataclass
@@ -157,18 +154,13 @@ def confirm(kind, token):
     return redirect(url_for("network.partners") if kind == "partners" else url_for("transfer.import_page", kind=kind))
 
 
-def download(file_format: str, content: bytes, name: str):
-    return send_file(io.BytesIO(content), mimetype=MIMETYPES[file_format], as_attachment=True,
-                     download_name=f"{name}.{file_format}")
-
-
 @bp.get(f"/import/template/{TABLE}.{FORMAT}")
 @login_required
 def template(table, format):
     """An empty file with the columns: the export of an empty list."""
     require_role(current_user, *MANAGER_ROLES)
     nothing = service.partner_list_statement(today_in_china()).where(sa.false())
-    return download(format, transfer.export_file(table, format, nothing), f"partnernet-{table}-template")
+    return download(format, transfer.export_of(table, nothing), f"partnernet-{table}-template")
 
 
 @bp.get(f"/export/{TABLE}.{FORMAT}")
@@ -178,5 +170,5 @@ def export(table, format):
     require_role(current_user, *MANAGER_ROLES)
     today = today_in_china()
     partners = service.partner_list_statement(today, **partner_filters())
-    return download(format, transfer.export_file(table, format, partners),
+    return download(format, transfer.export_of(table, partners),
                     f"partnernet-{table}-{today:%Y%m%d}")

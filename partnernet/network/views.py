@@ -1,13 +1,11 @@
 """Partner, coverage, engineer and certification pages. Views parse and check roles; the rules,
 who may manage engineers and submit certifications among them, live in network.service and
 network.certifications, shared with the API."""
-import csv
-import io
 import os
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -33,7 +31,7 @@ from partnernet.regions.models import Region
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import page_number, query_id, search_text, show_errors
+from partnernet.web import download, page_number, query_id, search_text, show_errors
 
 bp = Blueprint("network", __name__)
 
@@ -371,6 +369,18 @@ def certification_scan(certification_id):
                      download_name=certification.scan_filename or os.path.basename(path))
 
 
+REVIEW_FILTERS = ("partner", "product_line", "older_than")
+
+
+def review_filters() -> certifications.ReviewFilters:
+    """The queue's filters from the query string; a product line nobody has selects nothing."""
+    args = request.args
+    line, older = args.get("product_line", ""), args.get("older_than", type=int)
+    return certifications.ReviewFilters(
+        party_id=query_id("partner"), product_line_id=(service.product_line_id(line) or 0) if line else None,
+        older_than_days=max(0, min(older, 3650)) if older is not None else None)
+
+
 @bp.get("/certifications/review")
 @login_required
 def review_queue():
@@ -378,14 +388,45 @@ def review_queue():
     return render_review_queue()
 
 
-def render_review_queue(refused: tuple[int, ReviewForm] | None = None, status=200):
-    """The queue; after a refused review, that certification's form as it was filled in."""
-    today = today_in_china()
-    pending = db.session.execute(
-        db.select(Certification).where(Certification.status == "pending").order_by(Certification.submitted_at)
-    ).scalars().all()
-    return render_template("network/review_queue.html", items=[(c, certifications.approval_effect(c, today)) for c in pending],
-                           form=ReviewForm(formdata=None), refused=refused or (None, None), today=today), status
+def render_review_queue(refused: tuple[Certification, ReviewForm] | None = None, status=200):
+    """A page of the queue; after a refused review, the page starting at that certification, its
+    form as it was filled in."""
+    now, today = now_utc(), today_in_china()
+    filters = review_filters()
+    try:
+        after_key = certifications.queue_key(request.args.get("after"))
+        before_key = None if after_key else certifications.queue_key(request.args.get("before"))
+    except DomainError:  # a cursor we did not write: the first page
+        after_key = before_key = None
+    if refused is not None:
+        after_key, before_key = (refused[0].submitted_at, refused[0].id - 1), None
+    page = certifications.pending_page(filters, now, today, after_key, before_key)
+    shown = {name: request.args[name] for name in REVIEW_FILTERS if request.args.get(name)}
+    return render_template(
+        "network/review_queue.html", page=page, filters=shown, product_lines=service.active_product_lines(),
+        waiting=certifications.pending_count(filters, now), cursor=certifications.queue_cursor,
+        paged=bool(after_key or before_key), form=ReviewForm(formdata=None),
+        refused=(refused[0].id, refused[1]) if refused else (None, None), today=today), status
+
+
+@bp.post("/certifications/review/approve")
+@login_required
+def approve_certifications():
+    """Approve the certificates ticked on a page of the queue, each as its own Approve button would."""
+    require_role(current_user, *MANAGER_ROLES)
+    ids = [int(value) for value in request.form.getlist("certification")[:certifications.REVIEW_PAGE_SIZE * 4]
+           if value.isdigit() and len(value) <= 10]
+    back = url_for("network.review_queue", **{name: request.form[name] for name in REVIEW_FILTERS + ("after",)
+                                               if request.form.get(name)})
+    if not ids:
+        flash(_("Tick the certifications to approve."), "warning")
+        return redirect(back)
+    approved, skipped = certifications.approve_many(ids, current_user.id, now_utc(), today_in_china())
+    if approved:
+        flash(_("Certifications approved: %(count)d.", count=len(approved)), "success")
+    for number, reason in skipped:
+        flash(_("%(number)s skipped: %(reason)s", number=number, reason=reason), "danger")
+    return redirect(back)
 
 
 @bp.post("/certifications/<int:certification_id>/review")
@@ -407,7 +448,7 @@ def review_certification(certification_id):
         else:
             flash(_("Approved.") if form.decision.data == "approve" else _("Rejected."), "success")
             return redirect(url_for("network.review_queue"))
-    return render_review_queue((certification.id, form), status=422)
+    return render_review_queue((certification, form), status=422)
 
 
 @bp.post("/certifications/<int:certification_id>/revoke")
@@ -463,17 +504,15 @@ def coverage_by_region():
 
 def coverage_gaps_csv(result, line: ProductLine):
     provinces = {r.code: r.name for r in regions.children(None)}
-    output = io.StringIO()
-    writer = csv.writer(output)
-    writer.writerow([_("Province"), _("City"), _("County code"), _("County"), _("Gap reason"), _("Covered by")])
-    for county in result.gaps:  # partners' names are anyone's text: quoted when they look like a formula
-        writer.writerow([provinces.get(county.province_code, ""), county.city_name or "", county.code, county.name,
-                         label(county.gap_reason),
-                         transfer.csv_cell("; ".join(f"{p.name} ({label(p.status)})" for p in county.partners))])
-    name = f"coverage-gaps-{line.code}-{result.region.code if result.region else 'china'}.csv"
-    # A byte-order mark so that Excel opens the Chinese names as UTF-8.
-    return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    rows = ([provinces.get(county.province_code, ""), county.city_name or "", county.code, county.name,
+             label(county.gap_reason),
+             # partners' names are anyone's text: quoted when they look like a formula
+             transfer.csv_cell("; ".join(f"{p.name} ({label(p.status)})" for p in county.partners))]
+            for county in result.gaps)
+    export = transfer.Export("gaps", [_("Province"), _("City"), _("County code"), _("County"), _("Gap reason"),
+                                      _("Covered by")], rows, csv_cell=str)
+    name = f"coverage-gaps-{line.code}-{result.region.code if result.region else 'china'}"
+    return download("csv", export, name)
 
 
 @bp.get("/certifications/")

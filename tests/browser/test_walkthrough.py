@@ -144,7 +144,16 @@ def test_engineer_submits_a_certification_and_the_manager_approves_it(browsers):
     # (Signing in straight to the page: the HQ dashboard each HQ sign-in lands on is slow to render.)
     manager = browsers.open()
     page = manager.login("manager@hq.demo", next="/certifications/review")
+    page.select_option("main form[method=get] select[name=product_line]", "integration")
+    with page.expect_navigation():
+        page.click("main form[method=get] button[type=submit]")
     card = page.locator("main .card", has_text=number)
+    following = page.locator("main a.page-link[href*='after=']")
+    for _ in range(40):  # oldest first, 50 a page: a new submission is on the last page
+        if card.count() or not following.count():
+            break
+        with page.expect_navigation():
+            following.click()
     assert card.count() == 1, f"{number} is not in the review queue"
     manager.shot("review-queue")
     with page.expect_navigation():
