@@ -3,13 +3,12 @@
 A cursor is URL-safe base64 of where the next page starts: after a key in the list's keyset order
 ("k:<key>"), or at an offset for lists ordered by relevance ("o:<n>"). Clients treat it as opaque.
 """
-import base64
-import binascii
 from functools import cache
 
 import marshmallow as ma
 
 from partnernet.api.fields import Text
+from partnernet.cursors import decode_cursor, encode_cursor  # noqa: F401  (the API's lists use them from here)
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 
@@ -21,23 +20,6 @@ class ListArgs(ma.Schema):
                               metadata={"description": f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."})
     cursor = Text(validate=ma.validate.Length(max=200),
                   metadata={"description": "`next_cursor` of the previous page."})
-
-
-def encode_cursor(kind: str, value) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, kind: str) -> str | None:
-    if not cursor:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    found, _sep, value = text.partition(":")
-    if found != kind or not value or "\x00" in value:  # a forged cursor; PostgreSQL takes no NUL
-        raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
-    return value
 
 
 def keyset_page(statement, column, args: dict, descending: bool = False, integer: bool = True,

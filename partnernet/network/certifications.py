@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, joinedload
 
-from partnernet.api.pagination import decode_cursor, encode_cursor
+from partnernet.cursors import decode_cursor, encode_cursor
 from partnernet.db_types import MAX_ID
 from partnernet.errors import Conflict, DomainError, ValidationFailed
 from partnernet.extensions import db
