@@ -12,7 +12,8 @@ from partnernet import timeclock
 from partnernet.config import ConfigError, robot_hosts
 from partnernet.errors import NotFound, ValidationFailed
 from partnernet.extensions import db
-from partnernet.notifications.channels import channels_of, enabled_channels, save_channel, set_enabled
+from partnernet.notifications.channels import channels_of, save_channel, set_enabled
+from partnernet.notifications.robots import enabled_channels
 from partnernet.notifications.models import NotificationChannel
 from partnernet.notifications.providers import (
     DINGTALK, FEISHU, OFFICIAL_HOSTS, WECOM, Card, InvalidWebhook, check_secret, check_webhook_url, parse_answer,

@@ -60,6 +60,11 @@ def active_product_lines() -> list[ProductLine]:
     return list(db.session.execute(db.select(ProductLine).where(ProductLine.active).order_by(ProductLine.id)).scalars())
 
 
+def hq_party_id() -> int:
+    """HQ's party (there is exactly one)."""
+    return db.session.execute(sa.select(Party.id).where(Party.kind == "hq")).scalar_one()
+
+
 def can_see_partner_records(user) -> bool:
     """A partner's records (status history with HQ's reasons, audit findings): HQ and the partner's
     own admin see them, never its engineers. (Which partner a user sees at all is partnernet.scope's.)"""

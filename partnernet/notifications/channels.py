@@ -46,14 +46,6 @@ def channels_of(party_id: int) -> list[NotificationChannel]:
         .order_by(NotificationChannel.id)).scalars())
 
 
-def enabled_channels(party_id: int) -> list[NotificationChannel]:
-    """What the delivery job posts a party's notifications to: nothing when its channels are off."""
-    return list(db.session.execute(
-        db.select(NotificationChannel)
-        .where(NotificationChannel.party_id == party_id, NotificationChannel.enabled.is_(True))
-        .order_by(NotificationChannel.id)).scalars())
-
-
 def channel_of(party_id: int, channel_id: int) -> NotificationChannel:
     """One channel of this party; another party's is not found (outside a user's scope is a 404)."""
     channel = db.session.get(NotificationChannel, channel_id)

@@ -9,8 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from partnernet.extensions import db
 from partnernet.notifications.models import ChannelMessage, NotificationChannel
-from partnernet.notifications.providers import Card
-from partnernet.notifications.service import one_line
+from partnernet.notifications.providers import Card, one_line
 
 
 def post_to_party(party_id: int, kind: str, dedup_key: str, render, now: datetime,
@@ -19,17 +18,16 @@ def post_to_party(party_id: int, kind: str, dedup_key: str, render, now: datetim
     channel's language. A channel that already has a card with this dedup_key gets nothing (the
     unique (channel, dedup_key) settles a race with another scheduler). How many were queued; no
     commit, the caller's transaction carries it."""
-    channels = db.session.execute(sa.select(NotificationChannel.id, NotificationChannel.locale).where(
-        NotificationChannel.party_id == party_id, NotificationChannel.enabled.is_(True))).all()
+    channels = enabled_channels(party_id)
     if not channels:
         return 0
     cards, rows = {}, []
-    for channel_id, locale in channels:
-        if locale not in cards:
-            with force_locale(locale):
-                cards[locale] = render()
-        card = cards[locale]
-        rows.append({"channel_id": channel_id, "kind": kind, "dedup_key": dedup_key, "ticket_id": ticket_id,
+    for channel in channels:
+        if channel.locale not in cards:
+            with force_locale(channel.locale):
+                cards[channel.locale] = render()
+        card = cards[channel.locale]
+        rows.append({"channel_id": channel.id, "kind": kind, "dedup_key": dedup_key, "ticket_id": ticket_id,
                      "title": one_line(card.title)[:200], "lines": [one_line(line) for line in card.lines],
                      "link": card.link, "link_label": str(card.link_label)[:64], "status": "pending",
                      "attempts": 0, "next_attempt_at": now, "created_at": now})
@@ -39,6 +37,14 @@ def post_to_party(party_id: int, kind: str, dedup_key: str, render, now: datetim
     statement = (dialect.insert(table).values(rows)
                  .on_conflict_do_nothing(index_elements=["channel_id", "dedup_key"]).returning(table.c.id))
     return len(list(connection.execute(statement).scalars()))
+
+
+def enabled_channels(party_id: int) -> list[NotificationChannel]:
+    """What a party's cards are posted to: nothing when its channels are off."""
+    return list(db.session.execute(
+        sa.select(NotificationChannel)
+        .where(NotificationChannel.party_id == party_id, NotificationChannel.enabled.is_(True))
+        .order_by(NotificationChannel.id)).scalars())
 
 
 def public_link(path: str) -> str | None:

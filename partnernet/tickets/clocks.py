@@ -12,7 +12,7 @@ from partnernet import sla
 from partnernet.auth.models import User
 from partnernet.extensions import db
 from partnernet.labels import label
-from partnernet.network.models import Party
+from partnernet.network.service import hq_party_id
 from partnernet.notifications.providers import Card
 from partnernet.notifications.robots import post_to_party
 from partnernet.notifications.service import notify_each
@@ -118,7 +118,7 @@ def record_resolution(ticket: Ticket, now: datetime) -> None:
 def mark_breaches(now: datetime, settings: dict | None = None) -> int:
     """Record every target that ran out unmet on an open, running clock, and tell who must act
     (and HQ's groups, when tell_hq_breaches). Idempotent: a breach is recorded and notified once."""
-    tell_hq = (settings or load_settings())["tell_hq_breaches"]
+    hq_id = hq_party_id() if (settings or load_settings())["tell_hq_breaches"] else None
     running = [s for s in OPEN_STATUSES if s != "waiting_on_customer"]
     response_late = db.session.execute(sa.select(Ticket).where(
         Ticket.status.in_(running), Ticket.responded_at.is_(None), Ticket.response_due_at < now,
@@ -131,11 +131,11 @@ def mark_breaches(now: datetime, settings: dict | None = None) -> int:
     marked = 0
     for ticket in response_late:
         if record_once(ticket, "response_breached", now, {"due": ticket.response_due_at.isoformat()}):
-            notify_breach(ticket, "response", now, tell_hq)
+            notify_breach(ticket, "response", now, hq_id)
             marked += 1
     for ticket in resolution_late:
         if record_once(ticket, "resolution_breached", now, {"due": ticket.resolution_due_at.isoformat()}):
-            notify_breach(ticket, "resolution", now, tell_hq)
+            notify_breach(ticket, "resolution", now, hq_id)
             marked += 1
     db.session.commit()
     return marked
@@ -156,9 +156,9 @@ def breach_recipients(ticket: Ticket) -> list[User]:
         User.role == "hq_agent", sa.and_(User.role == "partner_admin", User.party_id.in_(party_ids))))).scalars())
 
 
-def notify_breach(ticket: Ticket, target: str, now: datetime, tell_hq: bool = True) -> None:
-    """The breach to who must act, in the app and by e-mail; with `tell_hq`, a card to HQ's groups
-    too, saying who holds the ticket."""
+def notify_breach(ticket: Ticket, target: str, now: datetime, hq_id: int | None = None) -> None:
+    """The breach to who must act, in the app and by e-mail; with `hq_id` (HQ's party), a card to
+    HQ's groups too, saying who holds the ticket."""
     due_at = ticket.response_due_at if target == "response" else ticket.resolution_due_at
     kind, key = f"{target}_breached", f"{target}_breached:{ticket.id}"
 
@@ -171,8 +171,7 @@ def notify_breach(ticket: Ticket, target: str, now: datetime, tell_hq: bool = Tr
                 lambda: (title(), _("%(subject)s — due %(due)s.", subject=ticket.subject,
                                     due=format_datetime(due_at, "yyyy-MM-dd HH:mm"))),
                 f"/tickets/{ticket.id}", now)
-    if tell_hq:
-        hq_id = db.session.execute(sa.select(Party.id).where(Party.kind == "hq")).scalar_one()
+    if hq_id is not None:
         post_to_party(hq_id, kind, key, lambda: breach_card(ticket, title(), due_at, now), now, ticket.id)
 
 

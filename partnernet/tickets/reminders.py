@@ -8,7 +8,7 @@ from flask_babel import format_datetime, gettext as _
 
 from partnernet.auth.models import User
 from partnernet.extensions import db
-from partnernet.network.models import Party
+from partnernet.network.service import hq_party_id
 from partnernet.notifications.robots import post_to_party
 from partnernet.notifications.service import notify_each, notify_party, party_notification
 from partnernet.tickets.cards import deadline_text, ticket_card
@@ -28,7 +28,7 @@ def remind_unseen_offers(now: datetime, settings: dict) -> int:
         Ticket.status == "offered", Ticket.offer_remind_at <= now, Ticket.offer_seen_at.is_(None),
         Ticket.offer_deadline > now).order_by(Ticket.offer_remind_at, Ticket.id)).scalars().all()
     for ticket in due:
-        key = f"offer_reminder:{offer_key(ticket)}"
+        key = f"offer_reminder:{offer_key(ticket.id, ticket.offer_deadline)}"
         deadline = deadline_text(ticket.offer_deadline, now)
         link = f"/tickets/{ticket.id}"
         notify_party(party_notification(
@@ -51,7 +51,7 @@ def warn_before_breach(now: datetime, settings: dict) -> int:
     target (warning_recipients). How many warnings were due."""
     if not int(settings["sla_warning_percent"]):
         return 0
-    hq_id = db.session.execute(sa.select(Party.id).where(Party.kind == "hq")).scalar_one()
+    hq_id = hq_party_id()
     warned = 0
     for target, warn_at, due_at, done in (
             ("response", Ticket.response_warn_at, Ticket.response_due_at, Ticket.responded_at),

@@ -22,7 +22,7 @@ from partnernet.errors import Conflict, Forbidden, InvalidTransition, NotFound, 
 from partnernet.extensions import db
 from partnernet.labels import label, product_line_name
 from partnernet.network.models import ROUTABLE_STATUSES, TIERS, Engineer, Party
-from partnernet.network.service import active_product_line_id, certified_engineers, is_certified
+from partnernet.network.service import active_product_line_id, certified_engineers, hq_party_id, is_certified
 from partnernet.notifications.robots import post_to_party
 from partnernet.notifications.service import notify_party, party_notification
 from partnernet.settings.calendar import load_policy
@@ -233,15 +233,15 @@ def notify_offer(ticket: Ticket, now: datetime) -> None:
     db.session.flush()  # the notification names the ticket's id: a new ticket gets it here
     notify_party(offer_notification(ticket, now))
     deadline = deadline_text(ticket.offer_deadline, now)
-    post_to_party(ticket.offered_party_id, "offer", offer_key(ticket),
+    post_to_party(ticket.offered_party_id, "offer", offer_key(ticket.id, ticket.offer_deadline),
                   lambda: ticket_card(ticket, _("New ticket #%(id)d offered to you", id=ticket.id),
                                       _("Accept or decline before %(deadline)s", deadline=deadline)),
                   now, ticket.id)
 
 
-def offer_key(ticket: Ticket) -> str:
-    """One offer of a ticket: the same ticket offered again later is another offer."""
-    return f"offer:{ticket.id}:{ticket.offer_deadline.isoformat()}"
+def offer_key(ticket_id: int, deadline: datetime) -> str:
+    """One offer of a ticket, by its deadline: the same ticket offered again later is another offer."""
+    return f"offer:{ticket_id}:{deadline.isoformat()}"
 
 
 def offer_notification(ticket: Ticket, now: datetime) -> dict:
@@ -250,7 +250,7 @@ def offer_notification(ticket: Ticket, now: datetime) -> dict:
     # the next working morning).
     deadline = deadline_text(ticket.offer_deadline, now)
     return party_notification(
-        ticket.offered_party_id, "partner_admin", "offer", offer_key(ticket),
+        ticket.offered_party_id, "partner_admin", "offer", offer_key(ticket.id, ticket.offer_deadline),
         lambda: (_("Ticket #%(id)d offered to you: %(subject)s", id=ticket.id, subject=ticket.subject),
                  _("Accept or decline before %(deadline)s.", deadline=deadline)),
         url_for("tickets.detail", ticket_id=ticket.id) if has_request_context() else f"/tickets/{ticket.id}", now)
@@ -387,8 +387,8 @@ def tell_hq_offer_expired(ticket: Ticket, party_id: int, deadline: datetime, now
         return ticket_card(ticket, _("Offer of ticket #%(id)d expired: %(partner)s did not answer",
                                      id=ticket.id, partner=lapsed_by), went)
 
-    key = f"offer:{ticket.id}:{deadline.isoformat()}"  # offer_key() of the offer that lapsed
-    post_to_party(hq_party().id, "offer_expired", f"offer_expired:{key}", render, now, ticket.id)
+    post_to_party(hq_party_id(), "offer_expired", f"offer_expired:{offer_key(ticket.id, deadline)}", render, now,
+                  ticket.id)
 
 
 @signals.partner_status_changed.connect
@@ -525,7 +525,7 @@ def return_to_hq(ticket: Ticket, user: User, reason_code: str, note: str, now: d
 # --- the HQ queue ------------------------------------------------------------------------------
 
 def hq_party() -> Party:
-    return db.session.execute(sa.select(Party).where(Party.kind == "hq")).scalar_one()
+    return db.session.get(Party, hq_party_id())
 
 
 def take_at_hq(ticket: Ticket, user: User, now: datetime, engineer_id: int | None = None) -> Ticket:
