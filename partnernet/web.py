@@ -4,7 +4,8 @@ knows a feature; views and API endpoints of every feature import it."""
 import tempfile
 from datetime import date
 
-from flask import Response, flash, request, send_file, stream_with_context
+from flask import Response, flash, redirect, request, send_file, stream_with_context, url_for
+from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter
 
 from partnernet.db_types import MAX_ID
@@ -24,6 +25,21 @@ def search_text() -> str:
 def page_number() -> int:
     """?page= of a list page: 1 unless a whole number, and at most MAX_PAGE."""
     return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def page_cursors() -> tuple[str | None, str | None]:
+    """?after= and ?before= of a list paged by cursor (cursors.cursor_page, tickets.queries.list_page)."""
+    return request.args.get("after") or None, request.args.get("before") or None
+
+
+def first_page_instead(endpoint: str, **values):
+    """A link from before the lists paged by cursor (?page=N): the list's first page, with the same
+    filters, and a word on why when it asked for a later one."""
+    args = request.args.to_dict()
+    if args.pop("page") not in ("", "1"):
+        flash(_("This list no longer has numbered pages: here is its first page. Use Next and "
+                "Previous to move on."), "info")
+    return redirect(url_for(endpoint, **values, **args))
 
 
 def query_id(name: str) -> int | None:

@@ -151,8 +151,8 @@ def test_the_log_pages_and_filters_by_kind(client, login_as, app):
     client.post("/settings/", data=VALID)
     first = client.get("/settings/changes").get_data(as_text=True)
     assert first.count("<tr>") == 51  # the header and 50 events
-    assert "page=2" in first
-    second = client.get("/settings/changes", query_string={"page": 2}).get_data(as_text=True)
+    following = re.search(r'rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    second = client.get(following).get_data(as_text=True)
     assert second.count("<tr>") == 1 + 60 - 50
     only = client.get("/settings/changes", query_string={"kind": "setting_changed"}).get_data(as_text=True)
     assert only.count("<tr>") == 1 + 5 and "2030-01-" not in only

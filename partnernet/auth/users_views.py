@@ -1,6 +1,7 @@
 """User administration (hq_admin): the list, a user's role and whether it may sign in, a new
 password for one who forgot theirs. The rules are in auth.service."""
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -8,12 +9,13 @@ from flask_login import current_user, login_required
 from partnernet.auth.forms import NewUserForm, ResetPasswordForm, UserForm
 from partnernet.auth.models import ROLES, User
 from partnernet.auth.service import create_user, reset_password, roles_for, update_user
+from partnernet.cursors import count_capped, cursor_page
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 from partnernet.labels import choices
 from partnernet.lookup import chosen_id
 from partnernet.scope import get_or_404, require_role
-from partnernet.web import page_number, show_errors
+from partnernet.web import first_page_instead, page_cursors, show_errors
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -22,6 +24,8 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 @login_required
 def index():
     require_role(current_user, "hq_admin")
+    if "page" in request.args:
+        return first_page_instead("users.index")
     q = request.args.get("q", "")[:100].strip()
     role = request.args.get("role", "") if request.args.get("role") in ROLES else ""
     statement = sa.select(User)
@@ -30,8 +34,9 @@ def index():
                                            User.name.contains(q, autoescape=True)))
     if role:
         statement = statement.where(User.role == role)
-    page = db.paginate(statement.order_by(User.email), page=page_number(), per_page=50, error_out=False)
-    return render_template("users/index.html", page=page, q=q, role=role, roles=ROLES)
+    page = cursor_page(statement.options(joinedload(User.party)), [(User.email, False), (User.id, False)], "users",
+                       *page_cursors())
+    return render_template("users/index.html", page=page, count=count_capped(statement), q=q, role=role, roles=ROLES)
 
 
 @bp.route("/new", methods=["GET", "POST"])

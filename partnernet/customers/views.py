@@ -13,6 +13,7 @@ from partnernet.customers import service
 from partnernet.customers import transfer as customers_transfer
 from partnernet.customers.forms import ContractEditForm, ContractForm, CustomerForm, ServicePaymentForm
 from partnernet.customers.models import Contract, Customer
+from partnernet.cursors import count_capped, cursor_page
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import product_line_choices
@@ -24,7 +25,7 @@ from partnernet.settings.service import load_settings
 from partnernet.templating import ui_language
 from partnernet.tickets.models import Ticket
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import download, page_number, search_text, show_errors
+from partnernet.web import download, first_page_instead, page_cursors, search_text, show_errors
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -33,17 +34,20 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 @login_required
 def index():
     require_role(current_user, *HQ_ROLES)
+    if "page" in request.args:
+        return first_page_instead("customers.index")
     q = search_text()
-    statement = sa.select(Customer).options(selectinload(Customer.contracts), selectinload(Customer.region),
-                                            selectinload(Customer.sold_by))
+    statement = sa.select(Customer)
     if q:
         statement = statement.where(number_or_name(q, Customer.id, Customer.name))
-    page = db.paginate(scoped(statement, Customer, current_user)
-                       .order_by(*by_name(Customer.name, Customer.name_sort), Customer.id),
-                       page=page_number(), per_page=50, error_out=False)
+    statement = scoped(statement, Customer, current_user)
+    page = cursor_page(statement.options(selectinload(Customer.contracts), selectinload(Customer.region),
+                                         selectinload(Customer.sold_by)),
+                       [(key, False) for key in by_name(Customer.name, Customer.name_sort) + (Customer.id,)],
+                       "customers", *page_cursors())
     today, settings = today_in_china(), load_settings()
     status = {c.id: service.service_status(c, today, settings) for customer in page.items for c in customer.contracts}
-    return render_template("customers/index.html", page=page, q=q, status=status)
+    return render_template("customers/index.html", page=page, count=count_capped(statement), q=q, status=status)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -317,9 +317,14 @@ def callback_queue_statement(share: float):
     """Resolved and closed tickets HQ should call and has not: every billable one, every one a
     customer rated 2 or less, and the random share; the latest resolution first (called while the
     customer still remembers)."""
-    return (sa.select(Ticket).where(Ticket.status.in_(("resolved", "closed")), ~called_back(),
+    return (sa.select(Ticket).where(Ticket.status.in_(("resolved", "closed")), Ticket.resolved_at.is_not(None),
+                                    ~called_back(),
                                     sa.or_(Ticket.billable, rated_low(), sampled(share)))
-            .order_by(Ticket.resolved_at.desc(), Ticket.id.desc()))
+            .order_by(*(key.desc() for key, _descending in CALLBACK_ORDER)))
+
+
+# The latest resolution first; a resolved or closed ticket always has its resolution time.
+CALLBACK_ORDER = [(Ticket.resolved_at, True), (Ticket.id, True)]
 
 
 def callback_reasons(tickets: list[Ticket], share: float) -> dict[int, list[str]]:

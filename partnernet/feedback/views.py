@@ -1,10 +1,11 @@
 """The customer's confirmation page (no sign-in), the link the owner copies, HQ's call-back queue."""
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from partnernet.auth.models import HQ_ROLES
+from partnernet.cursors import cursor_page
 from partnernet.errors import DomainError, NotFound
 from partnernet.extensions import db, limiter
 from partnernet.feedback import service
@@ -14,7 +15,7 @@ from partnernet.scope import get_or_404, require_role
 from partnernet.settings.service import load_settings
 from partnernet.tickets.models import Ticket
 from partnernet.timeclock import now_utc
-from partnernet.web import page_number, show_errors
+from partnernet.web import first_page_instead, page_cursors, show_errors
 
 bp = Blueprint("feedback", __name__)
 
@@ -97,9 +98,11 @@ def ticket_page_helpers():
 @login_required
 def callbacks():
     require_role(current_user, *HQ_ROLES)
+    if "page" in request.args:
+        return first_page_instead("feedback.callbacks")
     share = float(load_settings()["callback_share"])
     statement = service.callback_queue_statement(share).options(selectinload(Ticket.customer), selectinload(Ticket.owner))
-    page = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
+    page = cursor_page(statement, service.CALLBACK_ORDER, "callbacks", *page_cursors())
     return render_template("feedback/callbacks.html", page=page, share=share,
                            reasons=service.callback_reasons(page.items, share))
 

@@ -219,10 +219,18 @@ def partner_list_statement(day: date, q: str = "", kind: str = "", status: str =
                          .where(Engineer.active, Certification.status == "valid",
                                 Certification.issued_on <= day, Certification.expires_on >= day))
         statement = statement.where(Party.id.not_in(certified))
-    columns = [PARTNER_SORTS.get(sort, Party.name)]
-    if columns[0] is Party.name and pinyin:
-        columns.insert(0, Party.name_sort)
-    return statement.order_by(*(c.desc() if descending else c.asc() for c in columns), Party.id)
+    return statement.order_by(*(key.desc() if down else key.asc() for key, down in
+                                partner_list_order(sort, descending, pinyin)))
+
+
+def partner_list_order(sort: str = "name", descending: bool = False, pinyin: bool = False) -> list[tuple]:
+    """The partner list's keyset order, [(key, descending)], ending in the id. A partner without
+    a capacity or a province sorts before the others, on either database."""
+    column = PARTNER_SORTS.get(sort, Party.name)
+    keys = {Party.capacity: [sa.func.coalesce(Party.capacity, -1)],
+            Party.province_code: [sa.func.coalesce(Party.province_code, "")],
+            Party.name: [Party.name_sort, Party.name] if pinyin else [Party.name]}.get(column, [column])
+    return [(key, descending) for key in keys + [Party.id]]
 
 
 # --- creating and editing partners, coverage and engineers ---------------------------------------

@@ -5,6 +5,7 @@ import os
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, joinedload
 from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
@@ -15,6 +16,7 @@ from partnernet.audit.scorecard import weekly_push_back
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES, User
 from partnernet.auth.service import create_user
 from partnernet.collation import by_name, sorted_by_name
+from partnernet.cursors import count_capped, cursor_page
 from partnernet.errors import DomainError
 from partnernet.extensions import db
 from partnernet.labels import choices, label, product_line_choices, reads_chinese
@@ -31,7 +33,7 @@ from partnernet.regions.models import Region
 from partnernet.scope import get_or_404, require_role, scoped
 from partnernet.tickets.models import OPEN_STATUSES, Ticket
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import download, page_number, query_id, search_text, show_errors
+from partnernet.web import download, first_page_instead, page_cursors, query_id, search_text, show_errors
 
 bp = Blueprint("network", __name__)
 
@@ -53,10 +55,14 @@ def partner_filters() -> dict:
 @login_required
 def partners():
     require_role(current_user, *HQ_ROLES)
+    if "page" in request.args:
+        return first_page_instead("network.partners")
     filters = partner_filters()
     statement = service.partner_list_statement(today_in_china(), **filters, pinyin=reads_chinese())
-    page = db.paginate(statement, page=page_number(), per_page=50, max_per_page=200, error_out=False)
-    return render_template("network/partners.html", page=page, filters=filters, kinds=PARTNER_KINDS,
+    page = cursor_page(statement.options(joinedload(Party.province)), service.partner_list_order(
+        filters["sort"], filters["descending"], reads_chinese()), "partners", *page_cursors())
+    return render_template("network/partners.html", page=page, count=count_capped(statement), filters=filters,
+                           kinds=PARTNER_KINDS,
                            statuses=PARTY_STATUSES, provinces=regions.provinces_for_picker(),
                            product_lines=service.active_product_lines())
 
@@ -520,6 +526,8 @@ def coverage_gaps_csv(result, line: ProductLine):
 def certifications_list():
     """HQ's list of certifications: expiring within N days, or by status."""
     require_role(current_user, *HQ_ROLES)
+    if "page" in request.args:
+        return first_page_instead("network.certifications_list")
     today = today_in_china()
     statement = db.select(Certification).join(Engineer, Engineer.id == Certification.engineer_id)
     status = request.args.get("status", "")
@@ -530,6 +538,8 @@ def certifications_list():
                                     Certification.expires_on.between(today, today + timedelta(days=expiring)))
     elif status in ("pending", "valid", "rejected", "expired", "revoked"):
         statement = statement.where(Certification.status == status)
-    page = db.paginate(statement.order_by(Certification.expires_on, Certification.id), page=page_number(), per_page=50,
-                       error_out=False)
-    return render_template("network/certifications.html", page=page, status=status, expiring=expiring)
+    page = cursor_page(statement.options(contains_eager(Certification.engineer).joinedload(Engineer.party),
+                                         joinedload(Certification.product_line)),
+                       [(Certification.expires_on, False), (Certification.id, False)], "certifications", *page_cursors())
+    return render_template("network/certifications.html", page=page, count=count_capped(statement), status=status,
+                           expiring=expiring)

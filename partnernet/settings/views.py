@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.core import UnboundField
 
 from partnernet.auth.models import User
+from partnernet.cursors import cursor_page
 from partnernet.extensions import db
 from partnernet.customers.forms import ContractForm, CustomerForm
 from partnernet.scope import require_role
@@ -17,10 +18,10 @@ from partnernet.labels import product_line_name
 from partnernet.network.models import PARTNER_KINDS, ProductLine
 from partnernet.settings.forms import CalendarDayForm, CalendarImportForm, SettingsForm, SlaPolicyForm
 from partnernet.settings import changes
-from partnernet.settings.models import CHANGE_KINDS, CalendarDay, SlaPolicy
+from partnernet.settings.models import CHANGE_KINDS, CalendarDay, ChangeEvent, SlaPolicy
 from partnernet.settings.service import load_settings, save_settings, save_sla_policy
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import page_number, query_id
+from partnernet.web import first_page_instead, page_cursors, query_id
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -130,13 +131,15 @@ def sla_policies():
 def changes_log():
     """Who changed which user, token, setting, SLA policy or calendar day, and when."""
     require_role(current_user, "hq_admin")
+    if "page" in request.args:
+        return first_page_instead("settings.changes_log")
     kind = request.args.get("kind", "") if request.args.get("kind") in CHANGE_KINDS else ""
     user_id = query_id("user")
     about = db.session.get(User, user_id) if user_id else None
     if user_id is not None and about is None:
         abort(404)  # no such user
-    page = db.paginate(changes.changes_statement(kind or None, user_id), page=page_number(), per_page=50,
-                       error_out=False)
+    page = cursor_page(changes.changes_statement(kind or None, user_id), [(ChangeEvent.id, True)], "changes",
+                       *page_cursors())
     line_names = {line.code: product_line_name(line) for line in db.session.execute(db.select(ProductLine)).scalars()}
     return render_template("settings/changes.html", page=page, kind=kind, kinds=CHANGE_KINDS, about=about,
                            names=CHANGED_NAMES, line_names=line_names)

@@ -23,7 +23,7 @@ from partnernet.tickets.forms import (AcceptForm, DeclineForm, EscalateForm, Int
 from partnernet.tickets.models import HQ_QUEUE_CAUSES, TICKET_STATUSES, Ticket
 from partnernet.tickets.queries import TicketFilters, get_offer_or_404, list_page, ticket_events, ticket_list_statement
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import posted_id, query_id, show_errors
+from partnernet.web import first_page_instead, page_cursors, posted_id, query_id, show_errors
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
@@ -34,24 +34,9 @@ def index():
     if "page" in request.args:
         return first_page_instead("tickets.index")
     filters = TicketFilters.from_args(request.args)
-    page = list_page(ticket_list_statement(current_user, filters, now_utc()), filters, *cursors())
+    page = list_page(ticket_list_statement(current_user, filters, now_utc()), filters, *page_cursors())
     return render_template("tickets/index.html", page=page, filters=filters, statuses=TICKET_STATUSES,
                            product_lines=active_product_lines(), now=now_utc())
-
-
-def cursors() -> tuple[str | None, str | None]:
-    """?after= and ?before= of a list paged by cursor (tickets.queries.list_page)."""
-    return request.args.get("after") or None, request.args.get("before") or None
-
-
-def first_page_instead(endpoint: str):
-    """A link from before the lists paged by cursor (?page=N): the list's first page, with the same
-    filters, and a word on why when it asked for a later one."""
-    args = request.args.to_dict()
-    if args.pop("page") not in ("", "1"):
-        flash(_("The ticket list no longer has numbered pages: here is its first page. Use Next and "
-                "Previous to move on."), "info")
-    return redirect(url_for(endpoint, **args))
 
 
 @bp.get("/queue")
@@ -65,7 +50,7 @@ def queue():
     statement = ticket_list_statement(current_user, filters, now_utc())
     if cause in HQ_QUEUE_CAUSES:
         statement = statement.where(Ticket.hq_queue_cause == cause)
-    page = list_page(statement, filters, *cursors())
+    page = list_page(statement, filters, *page_cursors())
     counts = dict(db.session.execute(
         db.select(Ticket.hq_queue_cause, db.func.count()).where(Ticket.status == "hq_queue")
         .group_by(Ticket.hq_queue_cause)).all())
