@@ -3,7 +3,7 @@ decide on a finding. Thin endpoints over audit.service, which holds the rules (w
 decision changes)."""
 from partnernet.api import schemas
 from partnernet.api.blueprint import api_user, blp, documented_errors
-from partnernet.api.pagination import ListArgs, keyset_page, offset_page, page_schema
+from partnernet.api.pagination import ListArgs, keyset_page, ordered_page, page_schema
 from partnernet.audit import service
 from partnernet.audit.models import AuditRun
 from partnernet.auth.models import HQ_ROLES, MANAGER_ROLES
@@ -73,8 +73,8 @@ def run_audit(data):
 @documented_errors(404, 422)
 def list_audit_findings(args, run_id):
     """A run's findings, flagged first: HQ sees every partner's, a partner's admin only its own."""
-    findings = service.visible_findings_of_run(run_id, api_user())
-    return offset_page(lambda n: findings[:n], args)
+    statement = service.visible_findings_statement(run_id, api_user())
+    return ordered_page(statement, service.FINDINGS_ORDER, "findings", args)
 
 
 @blp.route("/findings/<id:finding_id>/decision", methods=["POST"], tags=TAGS)

@@ -1,14 +1,15 @@
 """Lists: `?limit=` and an opaque `?cursor=` → {"items": [...], "next_cursor": "…" | null}.
 
 A cursor is URL-safe base64 of where the next page starts: after a key in the list's keyset order
-("k:<key>"), or at an offset for lists ordered by relevance ("o:<n>"). Clients treat it as opaque.
+("k:<key>", or "<list>:<sort keys>" for a list in another order than its id's). Clients treat it
+as opaque. Every list pages by keyset: a deep page costs what the first does.
 """
 from functools import cache
 
 import marshmallow as ma
 
 from partnernet.api.fields import Text
-from partnernet.cursors import decode_cursor, encode_cursor  # noqa: F401  (the API's lists use them from here)
+from partnernet.cursors import cursor_page, decode_cursor, encode_cursor  # noqa: F401  (the API's lists use them from here)
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
 
@@ -44,16 +45,10 @@ def keyset_page(statement, column, args: dict, descending: bool = False, integer
     return {"items": rows, "next_cursor": encode_cursor("k", getattr(last, column.key))}
 
 
-def offset_page(fetch, args: dict) -> dict:
-    """The page of a list ordered by relevance: `fetch(n)` returns its first n items."""
-    limit = args["limit"]
-    start = decode_cursor(args.get("cursor"), "o")
-    if start is not None and (not start.isdigit() or len(start) > 6):
-        raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
-    offset = int(start or 0)
-    rows = fetch(offset + limit + 1)[offset:]
-    more = len(rows) > limit
-    return {"items": rows[:limit], "next_cursor": encode_cursor("o", offset + limit) if more else None}
+def ordered_page(statement, order: list[tuple], kind: str, args: dict) -> dict:
+    """The page of a statement in a keyset order of several keys (cursors.cursor_page) after the cursor."""
+    page = cursor_page(statement, order, kind, after=args.get("cursor"), per_page=args["limit"])
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @cache

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from partnernet.api import schemas
 from partnernet.api.blueprint import blp, documented_errors
-from partnernet.api.pagination import ListArgs, keyset_page, offset_page, page_schema
+from partnernet.api.pagination import ListArgs, keyset_page, ordered_page, page_schema
 from partnernet.errors import NotFound
 from partnernet.extensions import db
 from partnernet.network.models import ProductLine
@@ -19,7 +19,7 @@ def list_regions(args):
     """Regions: search by code, Chinese name or pinyin (best matches first), or all by code."""
     query = (args.get("q") or "").strip()
     if query:
-        return offset_page(lambda n: regions.search(query, limit=n), args)
+        return ordered_page(*regions.search_statement(query), "regions", args)
     return keyset_page(sa.select(Region).order_by(Region.code), Region.code, args, integer=False)
 
 

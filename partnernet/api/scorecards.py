@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from partnernet.api.blueprint import api_user, blp, documented_errors
 from partnernet.api.fields import Text
-from partnernet.api.pagination import ListArgs, offset_page, page_schema
+from partnernet.api.pagination import ListArgs, decode_cursor, encode_cursor, page_schema
 from partnernet.auth.models import HQ_ROLES
 from partnernet.errors import ValidationFailed
 from partnernet.extensions import db
@@ -77,7 +77,16 @@ def list_scorecards(args):
     if province is None or province.level != "province":
         raise ValidationFailed(_("These scorecards cannot be shown."), {"province": _("Not a province's code.")})
     cards = service.province_ranking(month, province.code, today)
-    return offset_page(lambda n: cards[:n], args)
+    # The ranking orders by figures computed for the province's partners together (a province's
+    # few hundred at most): the cursor names the last partner shown, the next page starts after it.
+    after = decode_cursor(args.get("cursor"), "ranking")
+    shown = [card.party_id for card in cards]
+    if after is not None and (not after.isdigit() or int(after) not in shown):
+        raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
+    start = shown.index(int(after)) + 1 if after is not None else 0
+    page = cards[start:start + args["limit"]]
+    more = start + args["limit"] < len(cards)
+    return {"items": page, "next_cursor": encode_cursor("ranking", page[-1].party_id) if more else None}
 
 
 @blp.route("/partners/<id:partner_id>/scorecards", methods=["GET"], tags=TAGS)
@@ -90,5 +99,11 @@ def partner_scorecards(args, partner_id):
     party = service.scored_partner(partner_id, api_user())
     today = today_in_china(now_utc())
     months = service.month_range(args.get("from_"), args.get("to"), service.month_of(today))
-    cards = service.partner_trend(party.id, months, today)
-    return offset_page(lambda n: cards[:n], args)
+    after = decode_cursor(args.get("cursor"), "months")
+    if after is not None:  # the months after the last one shown: only this page's are computed
+        after = service.parse_month(after, "cursor")
+        months = [month for month in months if month > after]
+    page = months[:args["limit"]]
+    more = len(months) > len(page)
+    return {"items": service.partner_trend(party.id, page, today),
+            "next_cursor": encode_cursor("months", page[-1].strftime("%Y-%m")) if more else None}

@@ -85,13 +85,17 @@ def provinces_for_picker() -> list[Region]:
 
 
 def search(query: str, limit: int = 20) -> list[Region]:
-    """Regions whose code starts with the digits typed, or whose name or pinyin contains the text.
-
-    Ordered so the most likely pick comes first: exact matches, then larger regions, then code.
-    """
-    query = query.strip()
-    if not query:
+    """Regions whose code starts with the digits typed, or whose name or pinyin contains the text,
+    the most likely pick first (search_statement)."""
+    if not query.strip():
         return []
+    statement, order = search_statement(query)
+    return list(db.session.execute(statement.order_by(*(key for key, _descending in order)).limit(limit)).scalars())
+
+
+def search_statement(query: str) -> tuple:
+    """(statement, keyset order) of a region search: exact matches, then larger regions, then code."""
+    query = query.strip()
     if query.isdigit():
         code = query[:6]
         condition = Region.code.startswith(code)
@@ -103,9 +107,8 @@ def search(query: str, limit: int = 20) -> list[Region]:
                            Region.pinyin.startswith(folded, autoescape=True))
         exact = sa.or_(Region.name == query, Region.pinyin == folded)
     level_rank = sa.case({"province": 0, "city": 1}, value=Region.level, else_=2)
-    statement = (sa.select(Region).where(condition)
-                 .order_by(sa.case((exact, 0), else_=1), level_rank, Region.code).limit(limit))
-    return list(db.session.execute(statement).scalars())
+    order = [(sa.case((exact, 0), else_=1), False), (level_rank, False), (Region.code, False)]
+    return sa.select(Region).where(condition), order
 
 
 def prefix_of(region: Region) -> str:
