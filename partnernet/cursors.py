@@ -74,9 +74,10 @@ def beyond(order: list[tuple], values: list, backwards: bool = False):
     every key: a row comparison, which an index on the keys serves as one range."""
     later = [descending == backwards for _key, descending in order]  # does "after" mean greater?
     keys = [key for key, _descending in order]
+    values = [sa.literal(value, key.type) for value, key in zip(values, keys)]  # (True and False too)
     if all(later) or not any(later):
-        row = sa.tuple_(*keys)
-        return row > tuple(values) if later[0] else row < tuple(values)
+        row, key = sa.tuple_(*keys), sa.tuple_(*values)
+        return row > key if later[0] else row < key
     return sa.or_(*(sa.and_(*(keys[j] == values[j] for j in range(i)),
                             keys[i] > values[i] if later[i] else keys[i] < values[i]) for i in range(len(keys))))
 
@@ -94,7 +95,8 @@ def cursor_key(cursor: str, kind: str, order: list[tuple]) -> list:
         values = json.loads(decode_cursor(cursor, kind))
         if not isinstance(values, list) or len(values) != len(order):
             raise refused
-        return [key_value(value, key.type.python_type) for value, (key, _descending) in zip(values, order)]
+        types = [key.type.impl if isinstance(key.type, sa.types.TypeDecorator) else key.type for key, _d in order]
+        return [key_value(value, type_.python_type) for value, type_ in zip(values, types)]
     except (ValidationFailed, ValueError, TypeError, OverflowError, NotImplementedError):
         raise refused from None
 

@@ -197,6 +197,9 @@ class Certification(db.Model):
         sa.Index("ix_certification_engineer_line", "engineer_id", "product_line_id", "status", "expires_on"),
         # HQ's review queue, oldest submission first, paged by (submitted_at, id).
         sa.Index("ix_certification_status_submitted", "status", "submitted_at", "id"),
+        # HQ's certification list, by expiry, a page at a time: all of them, of a status, expiring soon.
+        sa.Index("ix_certification_expires_id", "expires_on", "id"),
+        sa.Index("ix_certification_status_expires", "status", "expires_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

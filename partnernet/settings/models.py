@@ -76,7 +76,8 @@ class ChangeEvent(db.Model):
     party_event, ticket_event and audit_decision)."""
 
     __tablename__ = "change_event"
-    __table_args__ = (one_of("kind", CHANGE_KINDS),)
+    # (the change log of one kind, newest first, a page at a time)
+    __table_args__ = (one_of("kind", CHANGE_KINDS), sa.Index("ix_change_event_kind_id", "kind", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the log's order
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -98,6 +98,8 @@ class Ticket(db.Model):
         # A partner's tickets (held or offered) newest first, from a cursor on.
         sa.Index("ix_ticket_owner_created", "owner_party_id", "created_at", "id"),
         sa.Index("ix_ticket_offered_created", "offered_party_id", "created_at", "id"),
+        # HQ's call-backs, the latest resolution first, a page at a time.
+        sa.Index("ix_ticket_resolved_id", "resolved_at", "id"),
         sa.Index("ix_ticket_status_cause", "status", "hq_queue_cause"),  # the HQ queue by cause
         # The reminder and warning jobs (partnernet.tickets.reminders): offers due a reminder, and
         # the targets not yet met whose due time is still ahead (a few, however many tickets).
