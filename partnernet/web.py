@@ -1,5 +1,5 @@
 """What every page and the API share at the edge of a request: reading what it carries (a search,
-a page, a posted id, an id in a path, a day) and showing a service's refusal on a form. Nothing here
+a list's cursors, a posted id, an id in a path, a day) and showing a service's refusal on a form. Nothing here
 knows a feature; views and API endpoints of every feature import it."""
 import tempfile
 from datetime import date
@@ -11,8 +11,6 @@ from werkzeug.routing import BaseConverter
 from partnernet.db_types import MAX_ID
 from partnernet.errors import DomainError
 
-MAX_PAGE = 10**6  # a million pages of a list is more than any list here; beyond, the offset overflows
-
 # The days a form or the API accepts: date arithmetic on them (periods turned into instants) cannot overflow.
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2099, 12, 31)
 
@@ -20,11 +18,6 @@ FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2099, 12, 31)
 def search_text() -> str:
     """?q= of a search box or a picker, trimmed and at most 50 characters."""
     return request.args.get("q", "").strip()[:50]
-
-
-def page_number() -> int:
-    """?page= of a list page: 1 unless a whole number, and at most MAX_PAGE."""
-    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
 def page_cursors() -> tuple[str | None, str | None]:
