@@ -1,7 +1,9 @@
-"""How long one routing decision takes, at a tenth of the full scale and at the full scale.
+"""How long one routing decision takes, at a tenth of the full scale, at the full scale, and with
+dense coverage (the full scale's regions with ten times the partners, so ten times the candidates).
 
     python benchmarks/bench_routing.py              # what `make bench` runs
-    python benchmarks/bench_routing.py --profile    # plus a cProfile of routing at the full scale
+    python benchmarks/bench_routing.py --profile    # plus a cProfile of routing at the dense scale
+    python benchmarks/bench_routing.py --scales tenth full   # some of the scales only
 
 For each scale, a cached database from generate.py is copied to a working file and 2,000 new
 tickets (a random customer's county, product line and tier, drawn from a fixed seed) are added
@@ -10,7 +12,7 @@ partnernet.tickets.service.route(ticket, now), in a fresh session whose transact
 back afterwards. The floor is one hand-written SQL query fetching the same candidate coverage rows
 (coverage joined with party, for the ticket's region chain, effective today, covering the line).
 
-Both scales and both measurements run interleaved in one process, ticket by ticket, in
+All scales and both measurements run interleaved in one process, ticket by ticket, in
 alternating order, so the ratios compare figures taken side by side on a shared, noisy machine.
 The script reports and exits 0; it prints TARGET MISSED when a target is not met.
 """
