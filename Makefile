@@ -46,9 +46,10 @@ LOAD_SECONDS ?= 120
 load: $(STAMP) translations
 	LOAD_SECONDS=$(LOAD_SECONDS) $(BIN)/python -m pytest -q tests/test_load.py
 
-# The benchmarks (benchmarks/README.md): routing, the audit, the HQ pages at 1M tickets, intake, the bulk import and its
-# bombs. They report figures and never fail the build; performance is measured here only, never by timed assertions in
-# `make test`.
+# The benchmarks (benchmarks/README.md): routing (tenth, full and dense coverage), the audit (on SQLite, then on a cached
+# PostgreSQL copy: BENCH_POSTGRES_URL, else the development server; skipped with a note without one), the HQ pages at 1M
+# tickets, intake, the bulk import and its bombs. They report figures and never fail the build; performance is measured
+# here only, never by timed assertions in `make test`.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
 	$(BIN)/python benchmarks/bench_audit.py
