@@ -21,6 +21,8 @@ from flask_babel import force_locale, gettext as _
 from sqlalchemy.orm import selectinload
 
 from partnernet.config import LANGUAGES
+from partnernet.cursors import decode_cursor, encode_cursor
+from partnernet.db_types import MAX_ID
 from partnernet.errors import Conflict, ValidationFailed
 from partnernet.labels import LABELS, label
 from partnernet.extensions import db
@@ -756,11 +758,11 @@ def partner_changes(party: Party, values: dict) -> dict:
     "updated" event records them, computed from the columns the write sends (partner_columns)."""
     columns = service.partner_columns(values)
     changes = {}
-    for field in service.PARTNER_FIELDS:
-        if field in values:
-            before, after = service.partner_value(party, field), partner_value_after(party, columns, field)
+    for name in service.PARTNER_FIELDS:
+        if name in values:
+            before, after = service.partner_value(party, name), partner_value_after(party, columns, name)
             if before != after:
-                changes[field] = [before, after]
+                changes[name] = [before, after]
     if values["status"] != party.status:
         changes["status"] = [party.status, values["status"]]
     return changes
@@ -965,6 +967,52 @@ def record_import(plan: Plan, actor_id: int | None, now: datetime, filename: str
          "data": {key: entry[key] for key in ("cells", "changes", "regions") if key in entry}}
         for entry in (planned_entry(plan, planned) for planned in plan.rows if planned.action != "unchanged")])
     return record.id
+
+
+# --- the history: confirmed imports, newest first, keyset-paged -------------------------------------
+
+HISTORY_PAGE_SIZE = 50
+IMPORTED_ROWS_PAGE_SIZE = 100
+
+
+def history_cursor(record: ImportRecord) -> str:
+    """Where the page after `record` starts (cursors.encode_cursor: opaque to its reader)."""
+    return encode_cursor("i", f"{record.at.isoformat()}~{record.id}")
+
+
+def history_key(cursor: str | None) -> tuple | None:
+    """The (at, id) history_cursor wrote; a cursor it did not write is refused (ValidationFailed)."""
+    value = decode_cursor(cursor, "i")
+    if value is None:
+        return None
+    at, _sep, id_ = value.rpartition("~")
+    try:
+        at, id_ = datetime.fromisoformat(at), int(id_)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None or not 0 <= id_ <= MAX_ID:
+        raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
+    return at, id_
+
+
+def import_history(after_key: tuple | None = None, limit: int = HISTORY_PAGE_SIZE) -> tuple[list, str | None]:
+    """(a page of imports, newest first, after `after_key`; the cursor of the next page or None)."""
+    statement = (sa.select(ImportRecord).options(selectinload(ImportRecord.actor))
+                 .order_by(ImportRecord.at.desc(), ImportRecord.id.desc()).limit(limit + 1))
+    if after_key is not None:
+        at, id_ = after_key
+        statement = statement.where(sa.or_(ImportRecord.at < at, sa.and_(ImportRecord.at == at, ImportRecord.id < id_)))
+    records = list(db.session.execute(statement).scalars())
+    return records[:limit], history_cursor(records[limit - 1]) if len(records) > limit else None
+
+
+def imported_rows(import_id: int, after_row: int = 0, limit: int = IMPORTED_ROWS_PAGE_SIZE) -> tuple[list, int | None]:
+    """(a page of the rows an import wrote, in the file's order after spreadsheet row `after_row`;
+    the row the next page follows, or None)."""
+    rows = list(db.session.execute(
+        sa.select(ImportedRow).where(ImportedRow.import_id == import_id, ImportedRow.row > after_row)
+        .order_by(ImportedRow.row).limit(limit + 1)).scalars())
+    return rows[:limit], rows[limit - 1].row if len(rows) > limit else None
 
 
 # --- writing -------------------------------------------------------------------------------------
