@@ -184,3 +184,11 @@ def test_only_hq_managers_see_the_import_history(client, login_as, app, role):
 def test_an_import_that_does_not_exist_is_not_found(client, login_as, app):
     login_as(factories.user("hq_manager"))
     assert client.get("/imports/999").status_code == 404
+
+
+def test_a_file_of_only_new_rows_lists_them_all_under_only_changes(client, login_as, app, uploads):
+    login_as(factories.user("hq_manager"))
+    location = upload(client, csv_file("partners", [partner_row(n) for n in range(150)]), "a.csv").headers["Location"]
+    second = rows_on(client.get(location + "?show=changes&page=2").get_data(as_text=True))
+    assert second == [(row, "create") for row in range(102, 152)]
+    assert rows_on(client.get(location + "?show=errors").get_data(as_text=True)) == []
