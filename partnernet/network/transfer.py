@@ -1,9 +1,11 @@
 """Bulk import and export of partners, coverage, engineers and certifications as CSV or XLSX.
 
 Files use natural keys (partner name, region code, product line code, certificate number), never
-internal ids, so an export from one database imports into another. An import is planned first —
-every row becomes a planned write or errors naming its spreadsheet row — and written only when
-no row has an error, in one transaction.
+internal ids, so an export from one database imports into another; a file may also name its
+columns in Chinese and its values by the labels the pages show, product lines and regions by name.
+An import is planned first — every row becomes a planned write (a new row's cells, an update's
+changes before → after) or errors naming its spreadsheet row and cell — and written only when no
+row has an error, in one transaction, with its history (ImportRecord, ImportedRow).
 """
 import csv
 import hashlib
@@ -23,9 +25,9 @@ from sqlalchemy.orm import selectinload
 from partnernet.config import LANGUAGES
 from partnernet.cursors import decode_cursor, encode_cursor
 from partnernet.db_types import MAX_ID
-from partnernet.errors import Conflict, ValidationFailed
-from partnernet.labels import LABELS, label
+from partnernet.errors import Conflict, NotFound, ValidationFailed
 from partnernet.extensions import db
+from partnernet.labels import LABELS, label
 from partnernet.names import read_name
 from partnernet.network import service
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS,
@@ -1004,6 +1006,13 @@ def import_history(after_key: tuple | None = None, limit: int = HISTORY_PAGE_SIZ
         statement = statement.where(sa.or_(ImportRecord.at < at, sa.and_(ImportRecord.at == at, ImportRecord.id < id_)))
     records = list(db.session.execute(statement).scalars())
     return records[:limit], history_cursor(records[limit - 1]) if len(records) > limit else None
+
+
+def import_record(import_id: int) -> ImportRecord:
+    record = db.session.get(ImportRecord, import_id)
+    if record is None:
+        raise NotFound(_("No such import."))
+    return record
 
 
 def imported_rows(import_id: int, after_row: int = 0, limit: int = IMPORTED_ROWS_PAGE_SIZE) -> tuple[list, int | None]:

@@ -1,4 +1,5 @@
-"""Bulk import (upload → preview → confirm) and export of what the partner list shows."""
+"""Bulk import (upload → preview → confirm), the history of confirmed imports, and export of what
+the partner list shows."""
 import hashlib
 import io
 import json
@@ -14,12 +15,10 @@ from flask_login import current_user, login_required
 
 from partnernet.db_types import MAX_ID
 from partnernet.errors import DomainError
-from partnernet.extensions import db
 from partnernet.labels import LABELS, label, reads_chinese
-from partnernet.network.models import ImportRecord
-from partnernet.roles import MANAGER_ROLES
 from partnernet.network import service, transfer
 from partnernet.network.views import partner_filters
+from partnernet.roles import MANAGER_ROLES
 from partnernet.scope import require_role
 from partnernet.timeclock import now_utc, today_in_china
 from partnernet.web import download, page_number
@@ -33,8 +32,6 @@ FORMAT = "<any(csv, xlsx):format>"  # url_for(..., format="csv")
 # An upload waiting for confirmation, parsed and planned once: instance/imports/<32 hex digits>.plan
 TOKEN = re.compile(r"^[0-9a-f]{32}\.plan$")
 STALE_SECONDS = 24 * 3600
-
-
 PREVIEW_PAGE_SIZE = 100
 # What the preview lists: every row, the rows with errors, the rows to create or update.
 PREVIEW_FILTERS = {"all": lambda entry: True, "errors": lambda entry: entry["action"] == "error",
@@ -261,7 +258,7 @@ def history():
 def import_record(import_id):
     """What one import wrote: each row created, and each row updated with its cells before → after."""
     require_role(current_user, *MANAGER_ROLES)
-    record = db.session.get(ImportRecord, import_id) or abort(404)
+    record = transfer.import_record(import_id)
     after = min(max(request.args.get("after", 0, type=int), 0), MAX_ID)
     rows, next_row = transfer.imported_rows(record.id, after)
     return render_template("network/import_record.html", record=record, rows=rows, next_row=next_row,
