@@ -302,6 +302,8 @@ EXPECTED = {
     ("tickets.take", "POST"): ui_hq(),
     ("transfer.confirm", "POST"): ui_manager(),
     ("transfer.export", "GET"): ui_manager(),
+    ("transfer.history", "GET"): ui_manager(),
+    ("transfer.import_record", "GET"): ui_manager(),
     ("transfer.import_page", "GET"): ui_manager(),
     ("transfer.preview", "GET"): ui_manager(),
     ("transfer.template", "GET"): ui_manager(),
@@ -372,6 +374,8 @@ def build_world(app):
                                       flagged=True, flag_reasons=["push_back"]))
     from partnernet.network.transfer_views import store_upload
     w.upload_token = store_upload("name,kind\n".encode("utf-8"), "csv")
+    from partnernet.network.models import ImportRecord
+    w.import_record = f.save(ImportRecord(at=NOW, kind="partners", filename="matrix.csv", created=0, updated=0))
     w.spare_user = f.user("hq_agent")  # the user an hq_admin's user pages act on
     w.ticket_a, w.ticket_b = fresh_tickets(w)
     field_work(w)
@@ -460,6 +464,8 @@ def url_values(w, rule, role, scope):
             values[name] = w.spare_token_ids.get(role, w.other_token_id) if own else w.other_token_id
         elif name == "token":
             values[name] = w.upload_token
+        elif name == "import_id":
+            values[name] = w.import_record.id
         elif name == "user_id":
             values[name] = w.spare_user.id
         elif name in ("kind", "table"):

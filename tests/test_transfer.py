@@ -602,8 +602,10 @@ def test_import_page_documents_columns_and_offers_templates(client, login_as, ap
     page = client.get("/import").get_data(as_text=True)
     for kind in KINDS:
         assert f"/import/template/{kind}.csv" in page and f"/import/template/{kind}.xlsx" in page
-    template = client.get("/import/template/certifications.xlsx")
+    template = client.get("/import/template/certifications.xlsx?language=en")
     assert transfer.read_sheet(template.data, "xlsx").columns == list(transfer.COLUMNS["certifications"])
+    template = client.get("/import/template/certifications.xlsx?language=zh")
+    assert transfer.read_sheet(template.data, "xlsx").columns == transfer.headers("certifications", "zh")
 
 
 def test_cli_dry_run_writes_nothing(app, tmp_path):

@@ -1,5 +1,7 @@
 """`flask import` and `flask export`: partners, coverage, engineers and certifications to and from
 .csv or .xlsx files, through the same plan-then-write import as the upload page."""
+import os
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -27,7 +29,8 @@ def import_command(kind, path, dry_run):
         content = handle.read()
     try:
         plan = transfer.run_import(kind, content, file_format, None, now_utc(), dry_run=dry_run,
-                                   limits=transfer.ImportLimits.from_config(current_app.config))
+                                   limits=transfer.ImportLimits.from_config(current_app.config),
+                                   filename=os.path.basename(path))
     except transfer.ImportRejected as rejected:
         plan = rejected.plan
     except DomainError as error:

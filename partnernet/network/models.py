@@ -253,3 +253,40 @@ def _certification_in_scope(user):
     if user.role == "engineer":
         return Certification.engineer_id == user.engineer_id
     return Certification.engineer_id.in_(sa.select(Engineer.id).where(Engineer.party_id == user.party_id))
+
+
+IMPORT_KINDS = ("partners", "coverage", "engineers", "certifications")
+IMPORTED_ROW_ACTIONS = ("create", "update")
+
+
+class ImportRecord(db.Model):
+    """A confirmed import (upload page or command line): who, when, which file, how many rows."""
+
+    __tablename__ = "import_record"
+    __table_args__ = (one_of("kind", IMPORT_KINDS), sa.Index("ix_import_record_at_id", "at", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    filename: Mapped[str | None] = mapped_column(sa.String(255))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))  # of the file as uploaded
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+
+    actor = relationship("User")
+
+
+class ImportedRow(db.Model):
+    """A row an import created or updated: its spreadsheet row, what it is about, and `data`:
+    {"cells": the new row's values} or {"changes": {column: [before, after]}}."""
+
+    __tablename__ = "imported_row"
+    __table_args__ = (one_of("action", IMPORTED_ROW_ACTIONS), sa.Index("ix_imported_row_import_id_row", "import_id", "row"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(sa.ForeignKey("import_record.id"))
+    row: Mapped[int]
+    action: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    data: Mapped[dict] = mapped_column(sa.JSON)

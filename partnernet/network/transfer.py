@@ -1,31 +1,39 @@
 """Bulk import and export of partners, coverage, engineers and certifications as CSV or XLSX.
 
 Files use natural keys (partner name, region code, product line code, certificate number), never
-internal ids, so an export from one database imports into another. An import is planned first —
-every row becomes a planned write or errors naming its spreadsheet row — and written only when
-no row has an error, in one transaction.
+internal ids, so an export from one database imports into another; a file may also name its
+columns in Chinese and its values by the labels the pages show, product lines and regions by name.
+An import is planned first — every row becomes a planned write (a new row's cells, an update's
+changes before → after) or errors naming its spreadsheet row and cell — and written only when no
+row has an error, in one transaction, with its history (ImportRecord, ImportedRow).
 """
 import csv
+import hashlib
 import io
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from sqlalchemy.orm import selectinload
 
-from partnernet.errors import Conflict, ValidationFailed
+from partnernet.config import LANGUAGES
+from partnernet.cursors import decode_cursor, encode_cursor
+from partnernet.db_types import MAX_ID
+from partnernet.errors import Conflict, NotFound, ValidationFailed
 from partnernet.extensions import db
+from partnernet.labels import LABELS, label
 from partnernet.names import read_name
 from partnernet.network import service
 from partnernet.network.models import (CERTIFICATION_LEVELS, CERTIFICATION_STATUSES, PARTNER_KINDS,
-                                       PARTY_STATUSES, TIERS, Certification, Coverage, Engineer, Party,
-                                       PartyEvent, ProductLine, coverage_product_line)
-from partnernet.regions.models import Region
+                                       PARTY_STATUSES, TIERS, Certification, Coverage, Engineer, ImportedRow,
+                                       ImportRecord, Party, PartyEvent, ProductLine, coverage_product_line)
+from partnernet.regions.models import LEVELS, Region
 
 KINDS = ("partners", "coverage", "engineers", "certifications")
 FORMATS = ("csv", "xlsx")
@@ -56,6 +64,23 @@ MAX_CAPACITY = 10000
 DATE_PATTERN = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LIST_SEPARATOR = re.compile(r"[|,，、;]")
+# The columns' Chinese names, which a file may use instead of the codes: the first is the one the
+# Chinese template writes (the words the pages use), the others are accepted as well.
+HEADERS_ZH = {
+    "partners": {"name": ("名称", "合作伙伴名称"), "name_en": ("英文名称",), "kind": ("类型",), "status": ("状态",),
+                 "province_code": ("省份", "省", "省份代码"), "capacity": ("接单容量", "容量"),
+                 "tiers": ("服务层级", "服务级别"), "contact_name": ("联系人",), "contact_phone": ("联系电话",),
+                 "contact_email": ("联系邮箱", "联系人邮箱"), "address": ("地址",),
+                 "contract_start": ("合同开始日期",), "contract_end": ("合同结束日期",)},
+    "coverage": {"partner": ("合作伙伴",), "region_code": ("区域", "地区", "区域代码"), "product_lines": ("产品线",),
+                 "tiers": ("服务层级", "服务级别"), "effective_from": ("生效日期",), "effective_to": ("失效日期",)},
+    "engineers": {"partner": ("合作伙伴",), "name": ("姓名", "工程师"), "email": ("邮箱",), "phone": ("电话",),
+                  "active": ("在岗", "启用")},
+    "certifications": {"partner": ("合作伙伴",), "engineer": ("工程师",), "engineer_email": ("工程师邮箱",),
+                       "product_line": ("产品线",), "level": ("级别",), "number": ("证书编号",),
+                       "issued_on": ("发证日期",), "expires_on": ("到期日期",), "status": ("状态",)},
+}
+HEADER_LANGUAGES = ("zh", "en")
 YES = ("1", "yes", "y", "true", "是")
 NO = ("0", "no", "n", "false", "否")
 # A cell starting with one of these is a formula to a spreadsheet; CSV export quotes it with "'".
@@ -362,6 +387,7 @@ class PlannedRow:
     action: str          # create, update or unchanged
     values: dict
     target: object = None  # the existing object an update changes
+    changes: dict = field(default_factory=dict)  # an update's {column: [before, after]}
 
 
 @dataclass
@@ -369,6 +395,8 @@ class Plan:
     kind: str
     rows: list[PlannedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    lookups: object = None  # the Lookups the rows were checked against
+    import_id: int | None = None  # the ImportRecord of a confirmed import
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -431,12 +459,16 @@ class RowReader:
         return name
 
     def choice(self, column: str, choices, required=False) -> str | None:
+        """One of `choices`, written as its code or its label in Chinese or English (labels.LABELS,
+        as the pages show it)."""
         value = self.text(column, required)
-        if value is not None and value.lower() not in choices:
-            self.error(column, _("Unknown value %(value)s; use one of: %(choices)s.",
-                                 value=excerpt(value), choices=", ".join(choices)))
+        if value is None:
             return None
-        return value.lower() if value else None
+        code = words_for(choices).get(spoken(value))
+        if code is None:
+            self.error(column, _("Unknown value %(value)s; use one of: %(choices)s.",
+                                 value=excerpt(value), choices=", ".join(f"{label(c)} ({c})" for c in choices)))
+        return code
 
     def day(self, column: str, required=False) -> date | None:
         value = self.raw(column)
@@ -488,16 +520,96 @@ class RowReader:
         return value
 
 
+def spoken(text: str) -> str:
+    """A word as a file may write it: any case, any run of spaces (NFKC: full-width letters are letters)."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+_words: dict[tuple, dict[str, str]] = {}
+
+
+def words_for(codes) -> dict[str, str]:
+    """Each code by itself, by its Chinese label and by its English label (spoken)."""
+    codes = tuple(codes)
+    if codes not in _words:
+        words = {}
+        for language in LANGUAGES:
+            with force_locale(language):
+                words.update({spoken(str(LABELS[c])): c for c in codes if c in LABELS})
+        words.update({spoken(c): c for c in codes})
+        _words[codes] = words
+    return _words[codes]
+
+
 class Lookups:
     """The reference tables an import checks against, each read once (never a query per row)."""
 
     @cached_property
+    def regions(self) -> dict[str, tuple]:
+        """Every region: code -> (name, level, parent code)."""
+        return {code: (name, level, parent) for code, name, level, parent in db.session.execute(
+            sa.select(Region.code, Region.name, Region.level, Region.parent_code))}
+
+    @cached_property
     def region_levels(self) -> dict[str, str]:
-        return dict(db.session.execute(sa.select(Region.code, Region.level)).all())
+        return {code: level for code, (_name, level, _parent) in self.regions.items()}
+
+    @cached_property
+    def region_names(self) -> dict[str, list[str]]:
+        """Region codes by name: its own (西湖区), under its city (杭州市西湖区), in full (浙江省杭州市西湖区)."""
+        found = {}
+        for code in self.regions:
+            chain, at = [], code
+            while at:
+                name, _level, at = self.regions[at]
+                chain.insert(0, name)
+            for start in range(len(chain)):
+                found.setdefault("".join(chain[start:]), []).append(code)
+            if len(chain) == 3:  # a county under its province, the city left out (浙江省西湖区)
+                found.setdefault(chain[0] + chain[2], []).append(code)
+        return found
+
+    def region_name(self, code: str) -> str:
+        """How a region is told apart from its namesakes: with its parent's name (北京市朝阳区)."""
+        name, _level, parent = self.regions[code]
+        return self.regions[parent][0] + name if parent else name
+
+    def region(self, reader: RowReader, column: str, levels=LEVELS) -> str | None:
+        """A region's code, from a cell holding its code or its name; an unknown or ambiguous name is
+        an error that names the regions it could be."""
+        value = reader.text(column, required=True)
+        if value is None:
+            return None
+        if value in self.regions:
+            if self.region_levels[value] in levels:
+                return value
+            codes = []
+        else:
+            codes = [c for c in dict.fromkeys(self.region_names.get("".join(value.split()), []))
+                     if self.region_levels[c] in levels]
+        if len(codes) == 1:
+            return codes[0]
+        if len(codes) > 1:
+            reader.error(column, _("%(name)s matches %(count)d regions: %(regions)s.", name=excerpt(value),
+                                   count=len(codes), regions=", ".join(f"{c} {self.region_name(c)}" for c in codes)))
+        elif levels == ("province",):
+            reader.error(column, _("%(code)s is not a province's region code or name.", code=excerpt(value)))
+        else:
+            reader.error(column, _("Unknown region %(code)s.", code=excerpt(value)))
+        return None
 
     @cached_property
     def product_lines(self) -> dict[str, ProductLine]:
-        return {line.code.lower(): line for line in db.session.execute(sa.select(ProductLine)).scalars()}
+        """Every product line by its code, its Chinese name and its English name (spoken)."""
+        found = {}
+        for line in db.session.execute(sa.select(ProductLine).order_by(ProductLine.code)).scalars():
+            for word in (line.name_en, line.name_zh, line.code):
+                found[spoken(word)] = line
+        return found
+
+    @cached_property
+    def product_line_codes(self) -> list[str]:
+        return sorted({line.code for line in self.product_lines.values()})
 
     @cached_property
     def parties(self) -> dict[str, Party]:
@@ -543,14 +655,37 @@ def coverage_key(party_id, region_code, lines, tiers, effective_from, effective_
     return (party_id, region_code, codes, tuple(tiers), effective_from, effective_to)
 
 
+def headers(kind: str, language: str) -> list[str]:
+    """A template's header row: the columns' Chinese names ("zh") or their codes ("en")."""
+    return [HEADERS_ZH[kind][c][0] for c in COLUMNS[kind]] if language == "zh" else list(COLUMNS[kind])
+
+
+def column_named(kind: str, header: str) -> str:
+    """The column a header names, by its code or one of its Chinese names (else the header itself)."""
+    for column, names in HEADERS_ZH[kind].items():
+        if header in names:
+            return column
+    return header
+
+
+def in_columns(kind: str, sheet: Sheet) -> Sheet:
+    """The sheet with its headers read as the columns' codes."""
+    named = {header: column_named(kind, header) for header in sheet.columns}
+    if all(header == column for header, column in named.items()):
+        return sheet
+    return Sheet([named[h] for h in sheet.columns],
+                 [(number, {named[h]: text for h, text in cells.items()}) for number, cells in sheet.rows])
+
+
 def plan_import(kind: str, sheet: Sheet) -> Plan:
     """Check every row against the database and the rows above it; write nothing."""
     plan = Plan(kind)
     known, required = COLUMNS[kind], REQUIRED[kind]
+    sheet = in_columns(kind, sheet)
     for column in sheet.columns:
         if column and column not in known:
-            plan.errors.append(RowError(1, column, _("Unknown column; the columns are: %(columns)s.",
-                                                     columns=", ".join(known))))
+            plan.errors.append(RowError(1, column, _("Unknown column; the columns are: %(columns)s.", columns=", ".join(
+                f"{c} ({HEADERS_ZH[kind][c][0]})" for c in known))))
     for column in required:
         if column not in sheet.columns:
             plan.errors.append(RowError(1, column, _("This column is missing.")))
@@ -559,6 +694,7 @@ def plan_import(kind: str, sheet: Sheet) -> Plan:
     if plan.errors:
         return plan
     lookups, seen = Lookups(), {}
+    plan.lookups = lookups
     check_row = ROW_CHECKS[kind]
     for number, cells in sheet.rows:
         reader = RowReader(number, cells, plan.errors)
@@ -581,7 +717,7 @@ def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> Planne
         "name": reader.name("name", required=True),
         "name_en": reader.name("name_en"),
         "kind": reader.choice("kind", PARTNER_KINDS, required=True),
-        "province_code": reader.text("province_code", required=True),
+        "province_code": lookups.region(reader, "province_code", ("province",)),
         "capacity": reader.whole_number("capacity", 1, MAX_CAPACITY),
         "tiers": reader.tiers("tiers"),
         "contact_name": reader.name("contact_name"),
@@ -592,9 +728,6 @@ def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> Planne
         "contract_end": reader.day("contract_end"),
     }
     status = reader.choice("status", PARTY_STATUSES)
-    province = values["province_code"]
-    if province and lookups.region_levels.get(province) != "province":
-        reader.error("province_code", _("%(code)s is not a province's region code.", code=excerpt(province)))
     start, end = values["contract_start"], values["contract_end"]
     if start and end and end < start:
         reader.error("contract_end", _("The contract must end after it starts."))
@@ -618,9 +751,23 @@ def check_partner_row(reader: RowReader, lookups: Lookups, seen: dict) -> Planne
     if values["status"] != party.status and values["status"] not in service.allowed_transitions(party.status):
         reader.error("status", _("A partner cannot go from %(from)s to %(to)s.",
                                  **{"from": party.status, "to": values["status"]}))
-    changed = any(service.partner_value(party, f) != plain(values[f]) for f in service.PARTNER_FIELDS if f in values)
-    action = "update" if changed or values["status"] != party.status else "unchanged"
-    return PlannedRow(reader.number, action, values, party)
+    changes = partner_changes(party, values)
+    return PlannedRow(reader.number, "update" if changes else "unchanged", values, party, changes)
+
+
+def partner_changes(party: Party, values: dict) -> dict:
+    """{field: [before, after]} for each field the row changes, the values as the partner's
+    "updated" event records them, computed from the columns the write sends (partner_columns)."""
+    columns = service.partner_columns(values)
+    changes = {}
+    for name in service.PARTNER_FIELDS:
+        if name in values:
+            before, after = service.partner_value(party, name), partner_value_after(party, columns, name)
+            if before != after:
+                changes[name] = [before, after]
+    if values["status"] != party.status:
+        changes["status"] = [party.status, values["status"]]
+    return changes
 
 
 def plain(value):
@@ -629,9 +776,7 @@ def plain(value):
 
 def check_coverage_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
     party = lookups.partner(reader)
-    region_code = reader.text("region_code", required=True)
-    if region_code and region_code not in lookups.region_levels:
-        reader.error("region_code", _("Unknown region code %(code)s.", code=excerpt(region_code)))
+    region_code = lookups.region(reader, "region_code")
     lines = product_lines_of(reader, lookups)
     tiers = reader.tiers("tiers")
     if party is not None and tiers and not set(tiers) <= set(party.tiers):
@@ -655,13 +800,13 @@ def product_lines_of(reader: RowReader, lookups: Lookups) -> list[ProductLine] |
     value = reader.text("product_lines", required=True)
     if value is None or value.lower() in ("all", "全部"):
         return None
-    codes = [c.strip().lower() for c in LIST_SEPARATOR.split(value) if c.strip()]
-    unknown = [c for c in codes if c not in lookups.product_lines]
-    if unknown or not codes:
+    words = [spoken(c) for c in LIST_SEPARATOR.split(value) if c.strip()]
+    unknown = [w for w in words if w not in lookups.product_lines]
+    if unknown or not words:
         reader.error("product_lines", _("Unknown product line %(code)s; write all or codes such as %(codes)s.",
-                                        code=excerpt(", ".join(unknown)), codes="|".join(lookups.product_lines)))
+                                        code=excerpt(", ".join(unknown)), codes="|".join(lookups.product_line_codes)))
         return None
-    return sorted({lookups.product_lines[c] for c in codes}, key=lambda line: line.code)
+    return sorted({lookups.product_lines[w] for w in words}, key=lambda line: line.code)
 
 
 def check_engineer_row(reader: RowReader, lookups: Lookups, seen: dict) -> PlannedRow | None:
@@ -681,8 +826,9 @@ def check_engineer_row(reader: RowReader, lookups: Lookups, seen: dict) -> Plann
     # An update changes the columns the file has: without `phone` or `active` they stay as they are.
     values["phone"] = values["phone"] if reader.has("phone") else engineer.phone
     values["active"] = values["active"] if reader.has("active") else engineer.active
-    changed = (engineer.phone, engineer.active) != (values["phone"], values["active"])
-    return PlannedRow(reader.number, "update" if changed else "unchanged", values, engineer)
+    changes = {column: [getattr(engineer, column), values[column]] for column in ("phone", "active")
+               if getattr(engineer, column) != values[column]}
+    return PlannedRow(reader.number, "update" if changes else "unchanged", values, engineer, changes)
 
 
 def find_engineer(reader: RowReader, lookups: Lookups, party: Party) -> Engineer | None:
@@ -709,7 +855,7 @@ def check_certification_row(reader: RowReader, lookups: Lookups, seen: dict) -> 
     party = lookups.partner(reader)
     engineer = find_engineer(reader, lookups, party)
     code = reader.text("product_line", required=True)
-    line = lookups.product_lines.get(code.lower()) if code else None
+    line = lookups.product_lines.get(spoken(code)) if code else None
     if code and line is None:
         reader.error("product_line", _("Unknown product line %(code)s.", code=excerpt(code)))
     values = {
@@ -725,7 +871,7 @@ def check_certification_row(reader: RowReader, lookups: Lookups, seen: dict) -> 
         return None
     key = (engineer.id, line.id, values["level"], values["number"], values["issued_on"], values["expires_on"],
            values["status"])
-    values.update(engineer=engineer, product_line=line)
+    values.update(party=party, engineer=engineer, product_line=line)
     every_key, numbers_taken = lookups.certificates
     if key in every_key:
         check_duplicate(reader, seen, key, "number")
@@ -746,6 +892,138 @@ ROW_CHECKS = {"partners": check_partner_row, "coverage": check_coverage_row,
               "engineers": check_engineer_row, "certifications": check_certification_row}
 
 
+# --- what a plan shows: the preview's rows, and the import's history ------------------------------
+
+def written_cells(kind: str, planned: PlannedRow) -> dict:
+    """A row to create as it will be written: {column: value}, with codes, lists and ISO dates."""
+    values = planned.values
+    if kind == "partners":
+        return {column: plain(values[column]) for column in COLUMNS[kind] if column in values}
+    if kind == "coverage":
+        lines = values["product_lines"]
+        return {"partner": values["party"].name, "region_code": values["region_code"],
+                "product_lines": "all" if lines is None else [line.code for line in lines], "tiers": values["tiers"],
+                "effective_from": plain(values["effective_from"]), "effective_to": plain(values["effective_to"])}
+    if kind == "engineers":
+        return {"partner": values["party"].name, **{c: values[c] for c in ("name", "email", "phone", "active")}}
+    engineer = values["engineer"]
+    return {"partner": values["party"].name, "engineer": engineer.name, "engineer_email": engineer.email,
+            "product_line": values["product_line"].code,
+            **{c: plain(values[c]) for c in ("level", "number", "issued_on", "expires_on", "status")}}
+
+
+def subject_of(kind: str, planned: PlannedRow) -> str:
+    """What a row is about, as a person names it: the partner, the engineer, the certificate."""
+    values = planned.values
+    if kind == "partners":
+        return values.get("name") or planned.target.name
+    if kind == "engineers":
+        email = f" <{values['email']}>" if values.get("email") else ""
+        return f"{values['party'].name} · {values['name']}{email}"
+    if kind == "certifications":
+        return f"{values['party'].name} · {values['engineer'].name} · {values['number']}"
+    return values["party"].name
+
+
+def planned_entry(plan: Plan, planned: PlannedRow) -> dict:
+    """A planned row for the preview and the history: a new row's cells, or an update's changes
+    ({column: [before, after]}), exactly what the write sends."""
+    entry = {"row": planned.row, "action": planned.action, "subject": subject_of(plan.kind, planned)}
+    if planned.action == "create":
+        entry["cells"] = written_cells(plan.kind, planned)
+    elif planned.action == "update":
+        entry["changes"] = planned.changes
+    regions = {column: plan.lookups.region_name(code) for column in ("region_code", "province_code")
+               for code in [planned.values.get(column)] if code}
+    if regions:
+        entry["regions"] = regions  # the names beside the codes
+    return entry
+
+
+def preview_entries(plan: Plan, sheet: Sheet) -> list[dict]:
+    """Every data row of the file in its order: planned (planned_entry), or with errors, its cells
+    as read and each error beside its column."""
+    errors = {}
+    for error in plan.errors:
+        if error.row > 1:
+            errors.setdefault(error.row, []).append([error.column, error.message])
+    planned = {row.row: row for row in plan.rows}
+    entries = []
+    for number, cells in in_columns(plan.kind, sheet).rows:
+        if number in errors:
+            entries.append({"row": number, "action": "error", "errors": errors[number],
+                            "cells": {c: cells[c] for c in COLUMNS[plan.kind] if c in cells}})
+        elif number in planned:
+            entries.append(planned_entry(plan, planned[number]))
+    return entries
+
+
+def record_import(plan: Plan, actor_id: int | None, now: datetime, filename: str | None, sha256: str | None) -> int:
+    """Keep a written import in the history, with every row it created or updated."""
+    record = ImportRecord(at=now, actor_user_id=actor_id, kind=plan.kind, filename=(filename or "")[:255] or None,
+                          sha256=sha256, created=plan.count("create"), updated=plan.count("update"))
+    db.session.add(record)
+    db.session.flush()
+    insert_rows(ImportedRow.__table__, [
+        {"import_id": record.id, "row": entry["row"], "action": entry["action"], "subject": entry["subject"][:255],
+         "data": {key: entry[key] for key in ("cells", "changes", "regions") if key in entry}}
+        for entry in (planned_entry(plan, planned) for planned in plan.rows if planned.action != "unchanged")])
+    return record.id
+
+
+# --- the history: confirmed imports, newest first, keyset-paged -------------------------------------
+
+HISTORY_PAGE_SIZE = 50
+IMPORTED_ROWS_PAGE_SIZE = 100
+
+
+def history_cursor(record: ImportRecord) -> str:
+    """Where the page after `record` starts (cursors.encode_cursor: opaque to its reader)."""
+    return encode_cursor("i", f"{record.at.isoformat()}~{record.id}")
+
+
+def history_key(cursor: str | None) -> tuple | None:
+    """The (at, id) history_cursor wrote; a cursor it did not write is refused (ValidationFailed)."""
+    value = decode_cursor(cursor, "i")
+    if value is None:
+        return None
+    at, _sep, id_ = value.rpartition("~")
+    try:
+        at, id_ = datetime.fromisoformat(at), int(id_)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None or not 0 <= id_ <= MAX_ID:
+        raise ValidationFailed("Invalid cursor.", {"cursor": "Not a cursor of this list."})
+    return at, id_
+
+
+def import_history(after_key: tuple | None = None, limit: int = HISTORY_PAGE_SIZE) -> tuple[list, str | None]:
+    """(a page of imports, newest first, after `after_key`; the cursor of the next page or None)."""
+    statement = (sa.select(ImportRecord).options(selectinload(ImportRecord.actor))
+                 .order_by(ImportRecord.at.desc(), ImportRecord.id.desc()).limit(limit + 1))
+    if after_key is not None:
+        at, id_ = after_key
+        statement = statement.where(sa.or_(ImportRecord.at < at, sa.and_(ImportRecord.at == at, ImportRecord.id < id_)))
+    records = list(db.session.execute(statement).scalars())
+    return records[:limit], history_cursor(records[limit - 1]) if len(records) > limit else None
+
+
+def import_record(import_id: int) -> ImportRecord:
+    record = db.session.get(ImportRecord, import_id)
+    if record is None:
+        raise NotFound(_("No such import."))
+    return record
+
+
+def imported_rows(import_id: int, after_row: int = 0, limit: int = IMPORTED_ROWS_PAGE_SIZE) -> tuple[list, int | None]:
+    """(a page of the rows an import wrote, in the file's order after spreadsheet row `after_row`;
+    the row the next page follows, or None)."""
+    rows = list(db.session.execute(
+        sa.select(ImportedRow).where(ImportedRow.import_id == import_id, ImportedRow.row > after_row)
+        .order_by(ImportedRow.row).limit(limit + 1)).scalars())
+    return rows[:limit], rows[limit - 1].row if len(rows) > limit else None
+
+
 # --- writing -------------------------------------------------------------------------------------
 
 def preview(kind: str, content: bytes, file_format: str, limits: ImportLimits = ImportLimits()) -> tuple[Sheet, Plan]:
@@ -758,14 +1036,16 @@ def preview(kind: str, content: bytes, file_format: str, limits: ImportLimits = 
 
 
 def run_import(kind: str, content: bytes, file_format: str, actor_id: int | None, now: datetime,
-               dry_run: bool = False, limits: ImportLimits = ImportLimits()) -> Plan:
+               dry_run: bool = False, limits: ImportLimits = ImportLimits(), filename: str | None = None) -> Plan:
     """Read a file and import it: import_sheet."""
-    return import_sheet(kind, read_sheet(content, file_format, limits), actor_id, now, dry_run)
+    return import_sheet(kind, read_sheet(content, file_format, limits), actor_id, now, dry_run,
+                        filename=filename, sha256=hashlib.sha256(content).hexdigest())
 
 
-def import_sheet(kind: str, sheet: Sheet, actor_id: int | None, now: datetime, dry_run: bool = False) -> Plan:
+def import_sheet(kind: str, sheet: Sheet, actor_id: int | None, now: datetime, dry_run: bool = False,
+                 filename: str | None = None, sha256: str | None = None) -> Plan:
     """Check the rows again (the database may have changed since a preview) and write every row in
-    one transaction, or nothing (ImportRejected)."""
+    one transaction, with the import's history (record_import), or nothing (ImportRejected)."""
     plan = plan_import(kind, sheet)
     if plan.errors:
         db.session.rollback()
@@ -775,6 +1055,7 @@ def import_sheet(kind: str, sheet: Sheet, actor_id: int | None, now: datetime, d
         return plan
     try:
         WRITERS[kind]([r for r in plan.rows if r.action != "unchanged"], actor_id, now)
+        plan.import_id = record_import(plan, actor_id, now, filename, sha256)
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()  # someone wrote a clashing row since the check: nothing of ours stays
@@ -839,11 +1120,7 @@ def write_partners(rows: list[PlannedRow], actor_id, now) -> None:
             continue
         party, values = planned.target, planned.values
         columns = service.partner_columns(values)
-        changed = {}
-        for field in service.PARTNER_FIELDS:
-            before, after = service.partner_value(party, field), partner_value_after(party, columns, field)
-            if before != after:
-                changed[field] = [before, after]
+        changed = {field: change for field, change in planned.changes.items() if field != "status"}
         updates.append(dict(columns, row_id=party.id))
         if changed:
             updated_events.append(event_row(party.id, "updated", actor_id, now, changed))

@@ -1,4 +1,7 @@
-"""Bulk import (upload → preview → confirm) and export of what the partner list shows."""
+"""Bulk import (upload → preview → confirm), the history of confirmed imports, and export of what
+the partner list shows."""
+import hashlib
+import io
 import json
 import os
 import re
@@ -6,19 +9,19 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from partnernet.roles import MANAGER_ROLES
+from partnernet.db_types import MAX_ID
 from partnernet.errors import DomainError
-from partnernet.labels import label
+from partnernet.labels import LABELS, label, reads_chinese
 from partnernet.network import service, transfer
 from partnernet.network.views import partner_filters
+from partnernet.roles import MANAGER_ROLES
 from partnernet.scope import require_role
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import download
+from partnernet.web import download, page_number
 
 bp = Blueprint("transfer", __name__)
 
@@ -29,6 +32,10 @@ FORMAT = "<any(csv, xlsx):format>"  # url_for(..., format="csv")
 # An upload waiting for confirmation, parsed and planned once: instance/imports/<32 hex digits>.plan
 TOKEN = re.compile(r"^[0-9a-f]{32}\.plan$")
 STALE_SECONDS = 24 * 3600
+PREVIEW_PAGE_SIZE = 100
+# What the preview lists: every row, the rows with errors, the rows to create or update.
+PREVIEW_FILTERS = {"all": lambda entry: True, "errors": lambda entry: entry["action"] == "error",
+                   "changes": lambda entry: entry["action"] in ("create", "update")}
 
 
 @dataclass
@@ -36,7 +43,17 @@ class StoredPlan:
     """What the preview shows: the plan made when the file was uploaded."""
     kind: str
     counts: dict
-    errors: list  # the first ERRORS_SHOWN
+    errors: list  # the file's own errors (its header row), or all errors when a confirmation was refused
+    filename: str = ""
+    totals: dict = None  # entries per filter
+
+
+@dataclass
+class PreviewPage:
+    show: str
+    number: int
+    pages: int
+    entries: list
 
 
 def upload_directory() -> str:
@@ -47,10 +64,11 @@ def import_limits() -> transfer.ImportLimits:
     return transfer.ImportLimits.from_config(current_app.config)
 
 
-def store_upload(content: bytes, file_format: str, kind: str = "partners") -> str:
+def store_upload(content: bytes, file_format: str, kind: str = "partners", filename: str = "") -> str:
     """Read and plan an upload once, and keep both until it is confirmed (outside the session
-    cookie), forgetting day-old ones. The file's first line is the plan the preview shows, the
-    second the rows the confirmation imports: reloading the preview reads one short line."""
+    cookie), forgetting day-old ones. The file's first line is the plan's summary, with where each
+    page of the preview starts; then one line per page of PREVIEW_PAGE_SIZE rows for each filter;
+    last the rows as read, which the confirmation imports. A page of the preview reads two lines."""
     sheet, plan = transfer.preview(kind, content, file_format, import_limits())
     directory = upload_directory()
     os.makedirs(directory, exist_ok=True)
@@ -58,13 +76,31 @@ def store_upload(content: bytes, file_format: str, kind: str = "partners") -> st
         path = os.path.join(directory, name)
         if TOKEN.match(name) and os.path.getmtime(path) < time.time() - STALE_SECONDS:
             os.remove(path)
+    entries = transfer.preview_entries(plan, sheet)
+    body, pages, totals = io.BytesIO(), {}, {}
+    for show, wanted in PREVIEW_FILTERS.items():
+        chosen = [entry for entry in entries if wanted(entry)]
+        totals[show], pages[show] = len(chosen), []
+        if show != "all" and len(chosen) == len(entries):  # the filter leaves out nothing: the same pages
+            pages[show] = pages["all"]
+            continue
+        for start in range(0, len(chosen), PREVIEW_PAGE_SIZE):
+            pages[show].append(body.tell())
+            body.write(json_line(chosen[start:start + PREVIEW_PAGE_SIZE]))
+    sheet_at = body.tell()
+    body.write(json_line({"columns": sheet.columns, "rows": sheet.rows}))
+    summary = {"kind": kind, "filename": filename, "sha256": hashlib.sha256(content).hexdigest(),
+               "counts": plan.counts, "totals": totals, "pages": pages, "sheet": sheet_at,
+               "errors": [[e.row, e.column, e.message] for e in plan.errors if e.row <= 1]}
     token = f"{secrets.token_hex(16)}.plan"
-    summary = {"kind": kind, "counts": plan.counts,
-               "errors": [[e.row, e.column, e.message] for e in plan.errors[:transfer.ERRORS_SHOWN]]}
-    with open(os.path.join(directory, token), "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(summary, ensure_ascii=False) + "\n")
-        handle.write(json.dumps({"columns": sheet.columns, "rows": sheet.rows}, ensure_ascii=False) + "\n")
+    with open(os.path.join(directory, token), "wb") as handle:
+        handle.write(json_line(summary))
+        handle.write(body.getvalue())
     return token
+
+
+def json_line(value) -> bytes:
+    return (json.dumps(value, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def stored_path(token: str) -> str:
@@ -74,26 +110,51 @@ def stored_path(token: str) -> str:
     return path
 
 
-def load_plan(kind: str, token: str) -> StoredPlan:
-    with open(stored_path(token), encoding="utf-8") as handle:
+def read_stored(kind: str, token: str, line=None) -> tuple[dict, object]:
+    """The stored summary, and the line at offset `line` (counted from the end of the summary)."""
+    with open(stored_path(token), "rb") as handle:
         summary = json.loads(handle.readline())
-    if summary["kind"] != kind:
-        abort(404)
-    return StoredPlan(kind, summary["counts"], [transfer.RowError(*error) for error in summary["errors"]])
-
-
-def load_sheet(kind: str, token: str) -> transfer.Sheet:
-    with open(stored_path(token), encoding="utf-8") as handle:
-        if json.loads(handle.readline())["kind"] != kind:
+        if summary["kind"] != kind:
             abort(404)
-        stored = json.loads(handle.readline())
-    return transfer.Sheet(stored["columns"], [(number, cells) for number, cells in stored["rows"]])
+        if line is None:
+            return summary, None
+        handle.seek(handle.tell() + line)
+        return summary, json.loads(handle.readline())
+
+
+def load_plan(kind: str, token: str) -> StoredPlan:
+    summary, _line = read_stored(kind, token)
+    return StoredPlan(kind, summary["counts"], [transfer.RowError(*error) for error in summary["errors"]],
+                      summary["filename"], summary["totals"])
+
+
+def load_page(kind: str, token: str, show: str, number: int) -> PreviewPage:
+    summary, _line = read_stored(kind, token)
+    offsets = summary["pages"][show]
+    number = min(max(number, 1), max(len(offsets), 1))
+    entries = read_stored(kind, token, offsets[number - 1])[1] if offsets else []
+    return PreviewPage(show, number, len(offsets), entries)
+
+
+def load_sheet(kind: str, token: str) -> tuple[transfer.Sheet, dict]:
+    """The rows read at upload, and the summary (the file's name and hash)."""
+    summary, _line = read_stored(kind, token)
+    summary, stored = read_stored(kind, token, summary["sheet"])
+    return transfer.Sheet(stored["columns"], [(number, cells) for number, cells in stored["rows"]]), summary
+
+
+def template_language() -> str:
+    """The templates' headers: ?language= on the import page, else Chinese for a Chinese reader."""
+    chosen = request.args.get("language")
+    return chosen if chosen in transfer.HEADER_LANGUAGES else "zh" if reads_chinese() else "en"
 
 
 def render_import_page(status=200, file_error=None):
     return render_template("network/import.html", kinds=transfer.KINDS, columns=transfer.COLUMNS,
-                           required=transfer.REQUIRED, max_megabytes=transfer.MAX_FILE_BYTES // (1024 * 1024),
-                           selected=request.values.get("kind", "partners"), file_error=file_error), status
+                           headers_zh=transfer.HEADERS_ZH, required=transfer.REQUIRED,
+                           max_megabytes=transfer.MAX_FILE_BYTES // (1024 * 1024),
+                           selected=request.values.get("kind", "partners"), file_error=file_error,
+                           language=template_language()), status
 
 
 @bp.get("/import")
@@ -119,31 +180,39 @@ def upload():
     if len(content) > transfer.MAX_FILE_BYTES:
         return render_import_page(413, too_large)
     try:
-        token = store_upload(content, file_format, kind)
+        token = store_upload(content, file_format, kind, os.path.basename(upload.filename))
     except DomainError as error:  # not a file we read, or past a limit: said at once, on the form
         return render_import_page(error.status, error.message)
     return redirect(url_for("transfer.preview", kind=kind, token=token))
+
+
+def render_preview(plan: StoredPlan, token: str, page: PreviewPage | None, status=200):
+    return render_template("network/import_preview.html", plan=plan, token=token, page=page,
+                           errors_shown=transfer.ERRORS_SHOWN, filters=PREVIEW_FILTERS,
+                           headers_zh=transfer.HEADERS_ZH[plan.kind], shown=shown_value), status
 
 
 @bp.get(f"/import/{KIND}/<token>")
 @login_required
 def preview(kind, token):
     require_role(current_user, *MANAGER_ROLES)
-    return render_template("network/import_preview.html", plan=load_plan(kind, token), token=token,
-                           errors_shown=transfer.ERRORS_SHOWN)
+    show = request.args.get("show", "all")
+    show = show if show in PREVIEW_FILTERS else "all"
+    return render_preview(load_plan(kind, token), token, load_page(kind, token, show, page_number()))
 
 
 @bp.post(f"/import/{KIND}/<token>")
 @login_required
 def confirm(kind, token):
     require_role(current_user, *MANAGER_ROLES)
-    sheet = load_sheet(kind, token)
+    sheet, summary = load_sheet(kind, token)
     try:
-        plan = transfer.import_sheet(kind, sheet, current_user.id, now_utc())
+        plan = transfer.import_sheet(kind, sheet, current_user.id, now_utc(), filename=summary["filename"],
+                                     sha256=summary["sha256"])
     except transfer.ImportRejected as rejected:
         flash(rejected.message, "danger")
-        return render_template("network/import_preview.html", plan=rejected.plan, token=token,
-                               errors_shown=transfer.ERRORS_SHOWN), 422
+        refused = StoredPlan(kind, rejected.plan.counts, rejected.plan.errors, summary["filename"])
+        return render_preview(refused, token, None, 422)
     except DomainError as error:
         flash(error.message, "danger")
         return redirect(url_for("transfer.preview", kind=kind, token=token))
@@ -151,16 +220,59 @@ def confirm(kind, token):
     counts = plan.counts
     flash(_("Imported %(kind)s: %(create)d created, %(update)d updated, %(unchanged)d unchanged.",
             kind=label(kind), create=counts["create"], update=counts["update"], unchanged=counts["unchanged"]), "success")
-    return redirect(url_for("network.partners") if kind == "partners" else url_for("transfer.import_page", kind=kind))
+    return redirect(url_for("transfer.import_record", import_id=plan.import_id))
+
+
+def shown_value(column: str, value) -> str:
+    """A value of the preview or the history as a reader reads it: a code by its label, a list
+    joined with |, yes or no, nothing for an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return "|".join(str(v) for v in value)
+    if column in ("kind", "status", "level") and value in LABELS:
+        return f"{label(value)} ({value})"
+    if value == "all" and column == "product_lines":
+        return _("all product lines")
+    return str(value)
+
+
+@bp.get("/imports")
+@login_required
+def history():
+    """HQ's confirmed imports, newest first."""
+    require_role(current_user, *MANAGER_ROLES)
+    try:
+        after = transfer.history_key(request.args.get("after"))
+    except DomainError:  # a cursor we did not write: the first page
+        after = None
+    records, next_cursor = transfer.import_history(after)
+    return render_template("network/import_history.html", records=records, next_cursor=next_cursor,
+                           paged=after is not None)
+
+
+@bp.get("/imports/<int:import_id>")
+@login_required
+def import_record(import_id):
+    """What one import wrote: each row created, and each row updated with its cells before → after."""
+    require_role(current_user, *MANAGER_ROLES)
+    record = transfer.import_record(import_id)
+    after = min(max(request.args.get("after", 0, type=int), 0), MAX_ID)
+    rows, next_row = transfer.imported_rows(record.id, after)
+    return render_template("network/import_record.html", record=record, rows=rows, next_row=next_row,
+                           paged=after > 0, headers_zh=transfer.HEADERS_ZH[record.kind], shown=shown_value)
 
 
 @bp.get(f"/import/template/{TABLE}.{FORMAT}")
 @login_required
 def template(table, format):
-    """An empty file with the columns: the export of an empty list."""
+    """An empty file with the columns, named in Chinese or by their codes (template_language)."""
     require_role(current_user, *MANAGER_ROLES)
-    nothing = service.partner_list_statement(today_in_china()).where(sa.false())
-    return download(format, transfer.export_of(table, nothing), f"partnernet-{table}-template")
+    language = template_language()
+    empty = transfer.Export(table, transfer.headers(table, language), [])
+    return download(format, empty, f"partnernet-{table}-template-{language}")
 
 
 @bp.get(f"/export/{TABLE}.{FORMAT}")
