@@ -39,6 +39,7 @@ NAVIGATION = [
         ("audit.runs", _l("Audits"), HQ_ROLES, None),
         ("audit.our_findings", _l("Our audit findings"), ("partner_admin",), None),
         ("scorecards.ranking", _l("Scorecards"), HQ_ROLES, None),
+        ("reports.index", _l("Monthly reports"), HQ_ROLES + ("partner_admin",), None),
     ]),
     (_l("System"), [
         ("users.index", _l("Users"), ("hq_admin",), None),
