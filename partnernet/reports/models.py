@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnernet import scope
 from partnernet.db_types import UTCDateTime, utcnow
@@ -28,7 +28,7 @@ class MonthlyReport(db.Model):
     month: Mapped[date]  # the month's first day (in China)
     made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     figures: Mapped[dict] = mapped_column(sa.JSON)
-    pdf: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))  # read only when the PDF is asked for
+    pdf: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)  # read only when the PDF is asked for
     pdf_size: Mapped[int] = mapped_column(default=0)
 
     party = relationship("Party")
