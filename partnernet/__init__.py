@@ -89,9 +89,10 @@ def register_blueprints(app):
     from partnernet.auth.users_views import bp as users_bp
     from partnernet.fieldwork.views import bp as fieldwork_bp
     from partnernet.scorecards.views import bp as scorecards_bp
+    from partnernet.reports.views import bp as reports_bp
     for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
                       regions_bp, settings_bp, users_bp, audit_bp, feedback_bp, fieldwork_bp, scorecards_bp,
-                      channels_bp):
+                      channels_bp, reports_bp):
         app.register_blueprint(blueprint)
 
 

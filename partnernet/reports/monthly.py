@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from partnernet.audit.wilson import share
 from partnernet.extensions import db
 from partnernet.network.models import TIERS, Party
 from partnernet.reports.served import served_in, sla_outcome
+from partnernet.reports.spreadsheet import Column, Spreadsheet
 from partnernet.scorecards.service import month_of
 from partnernet.tickets.models import Ticket
 
@@ -93,3 +95,33 @@ def sla_results(party_id: int | None, month: date) -> SlaResults:
     for partner in partners.values():
         partner.by_tier = {tier: partner.by_tier[tier] for tier in TIERS if tier in partner.by_tier}
     return SlaResults(month, list(partners.values()), total)
+
+
+# --- as a file --------------------------------------------------------------------------------------
+
+COLUMNS = [
+    Column(_l("Partner"), width=28), Column(_l("Tier"), width=8), Column(_l("Tickets served"), "number", 10),
+    Column(_l("Response met"), "number", 10), Column(_l("Response breached"), "number", 10),
+    Column(_l("Response met, share"), "rate", 10),
+    Column(_l("Resolution met"), "number", 10), Column(_l("Resolution breached"), "number", 10),
+    Column(_l("Resolution met, share"), "rate", 10),
+]
+
+
+def result_rows(results: SlaResults):
+    """Per partner a row for all its tickets, then one per tier; last, the month's total."""
+    def row(name, tier, counts: SlaCounts):
+        return [name, tier, counts.served, counts.response_met, counts.response_breached, counts.response_rate,
+                counts.resolution_met, counts.resolution_breached, counts.resolution_rate]
+
+    every = str(_l("All tiers"))
+    for partner in results.partners:
+        yield row(partner.name, every, partner)
+        for tier, counts in partner.by_tier.items():
+            yield row(partner.name, tier, counts)
+    if len(results.partners) > 1:
+        yield row(str(_l("Total")), every, results.total)
+
+
+def results_export(results: SlaResults) -> Spreadsheet:
+    return Spreadsheet(str(_l("SLA results")), COLUMNS, result_rows(results))

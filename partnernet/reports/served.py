@@ -1,27 +1,12 @@
-"""What the reports count, written once: the tickets a party served in a month in China, and each
-ticket's SLA outcomes as its events recorded them (the events are the truth for SLA reporting)."""
-from datetime import date, datetime
-
+"""What the reports count, written once: the tickets served in a month in China (the ticket list's
+"resolved in" filter, tickets.queries.served_in), each ticket's SLA outcomes as its events recorded
+them (the events are the truth for SLA reporting), and its on-site hours."""
 import sqlalchemy as sa
+import sqlalchemy.ext.compiler
 
-from partnernet.audit.measures import period_bounds
-from partnernet.scorecards.service import add_months, last_day, month_of
+from partnernet.fieldwork.models import Visit
 from partnernet.tickets.models import Ticket, TicketEvent
-
-# A ticket is served once resolved (closed follows resolved; a reopened ticket is at work again).
-SERVED_STATUSES = ("resolved", "closed")
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """The calendar month in China (any day of it) as UTC instants [first day 00:00, next month's)."""
-    first = month_of(month)
-    return period_bounds(first, last_day(first))
-
-
-def served_in(month: date):
-    """SQL: the ticket was served (resolved, or resolved and closed) and resolved in the month."""
-    start, end = month_bounds(month)
-    return sa.and_(Ticket.status.in_(SERVED_STATUSES), Ticket.resolved_at >= start, Ticket.resolved_at < end)
+from partnernet.tickets.queries import month_bounds, parse_month, served_in  # noqa: F401  (the reports' months)
 
 
 def sla_outcome(target: str):
@@ -34,5 +19,32 @@ def sla_outcome(target: str):
     return sa.case((kind == met, "met"), (kind == breached, "breached"), else_=None)
 
 
-def next_month(month: date) -> date:
-    return add_months(month_of(month), 1)
+class hours_between(sa.sql.functions.GenericFunction):
+    """SQL: the hours from one stored UTC instant to another, as a number."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "hours_between"
+
+
+@sa.ext.compiler.compiles(hours_between, "sqlite")
+def _hours_between_sqlite(element, compiler, **kw):
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 24.0)"
+
+
+@sa.ext.compiler.compiles(hours_between, "postgresql")
+def _hours_between_postgresql(element, compiler, **kw):
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)"
+
+
+def onsite_hours():
+    """SQL, per ticket row: the hours its serving party spent on site, the settlement's hours: each
+    checked-out visit of the ticket's owner counts the hours its engineer recorded at check-out,
+    else the time from check-in to check-out. 0 for a ticket served without a visit."""
+    worked = sa.func.coalesce(Visit.hours, hours_between(Visit.checked_in_at, Visit.checked_out_at))
+    return sa.func.coalesce(
+        sa.select(sa.func.sum(worked)).where(Visit.ticket_id == Ticket.id, Visit.party_id == Ticket.owner_party_id,
+                                             Visit.checked_out_at.is_not(None))
+        .correlate(Ticket).scalar_subquery(), 0)
