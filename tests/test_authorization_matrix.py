@@ -201,10 +201,10 @@ EXPECTED = {
     ("scorecards.ranking", "GET"): ui_hq(),
     ("scorecards.partner", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
     # Monthly reports: HQ any (and a month's ZIP), a partner's administrators their own; engineers none.
-    ("reports.index", "GET"): ui(OK, OK, OK, OK, E403),
-    ("reports.detail", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
-    ("reports.pdf", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
-    ("reports.archive", "GET"): ui(OK, OK, OK, E403, E403),
+    ("reports.monthly_reports", "GET"): ui(OK, OK, OK, OK, E403),
+    ("reports.monthly_report", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.monthly_report_pdf", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.monthly_archive", "GET"): ui(OK, OK, OK, E403, E403),
     ("auth.login", "GET"): public(),
     ("auth.login", "POST"): public(),
     # Signing out ends on the sign-in page for everybody, so "login" is the success here too.

@@ -96,7 +96,7 @@ def test_the_job_waits_for_the_first_working_day_then_makes_one_report_per_activ
                                  .order_by(Notification.id)).scalars().all()
     assert sorted(n.user_id for n in notices) == sorted([admin.id, quiet_admin.id])  # each administrator once
     mine = next(n for n in notices if n.user_id == admin.id)
-    assert mine.link == f"/reports/{reports_of()[0].id}" and "2026-10" in mine.subject and "月度报告" in mine.subject
+    assert mine.link == f"/reports/monthly/{reports_of()[0].id}" and "2026-10" in mine.subject and "月度报告" in mine.subject
 
 
 def test_a_holiday_at_the_start_of_the_month_puts_the_reports_off_to_the_first_working_day(app, monkeypatch):
@@ -115,8 +115,10 @@ def test_the_report_holds_the_months_tickets_sla_push_back_certificates_and_rati
     report = reports.make_report(lishui, OCTOBER, FIRST_WORKING_DAY)
     figures = report.figures
     assert figures["tickets"]["total"] == 1 and figures["tickets"]["cells"]["resolved"]["L2"] == 1
-    assert (figures["sla"]["response_met"], figures["sla"]["resolution_met"]) == (1, 1)
-    assert (figures["sla"]["response_breached"], figures["sla"]["resolution_breached"]) == (0, 0)
+    sla = figures["sla"]["all"]  # as the SLA report counts the month: the ticket served, on time
+    assert (sla["served"], sla["response_met"], sla["resolution_met"]) == (1, 1, 1)
+    assert (sla["response_breached"], sla["resolution_breached"]) == (0, 0)
+    assert figures["sla"]["by_tier"]["L2"]["served"] == 1
     assert (figures["push_back"]["offered"], figures["push_back"]["declined"], figures["push_back"]["push_back"]) == (2, 1, 1)
     assert [c["number"] for c in figures["expiring_certificates"]] == ["OA-2026-1120"]
     assert (figures["ratings"]["rated"], figures["ratings"]["mean"]) == (1, 5)
@@ -138,7 +140,7 @@ def test_a_month_without_tickets_says_so(app, login_as):
     report = reports.make_report(quiet, OCTOBER, FIRST_WORKING_DAY)
     assert report.figures["tickets"]["total"] == 0
     assert "本月没有工单" in pdf_text(reports.pdf_of(report))
-    page = login_as(quiet_admin).get(f"/reports/{report.id}", headers={"Accept-Language": "zh-CN"})
+    page = login_as(quiet_admin).get(f"/reports/monthly/{report.id}", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200 and 'data-testid="no-tickets"' in page.get_data(as_text=True)
 
 
@@ -147,13 +149,13 @@ def test_a_partner_reads_only_its_own_reports(app, login_as):
     own = reports.make_report(lishui, OCTOBER, FIRST_WORKING_DAY)
     other = reports.make_report(quiet, OCTOBER, FIRST_WORKING_DAY)
     client = login_as(admin)
-    listing = client.get("/reports").get_data(as_text=True)
-    assert f"/reports/{own.id}" in listing and f"/reports/{other.id}" not in listing
-    assert client.get(f"/reports/{own.id}").status_code == 200
-    assert client.get(f"/reports/{own.id}/report.pdf").data.startswith(b"%PDF-")
-    assert client.get(f"/reports/{other.id}").status_code == 404
-    assert client.get(f"/reports/{other.id}/report.pdf").status_code == 404
-    assert client.get("/reports/archive.zip?month=2026-10").status_code == 403
+    listing = client.get("/reports/monthly").get_data(as_text=True)
+    assert f"/reports/monthly/{own.id}" in listing and f"/reports/monthly/{other.id}" not in listing
+    assert client.get(f"/reports/monthly/{own.id}").status_code == 200
+    assert client.get(f"/reports/monthly/{own.id}.pdf").data.startswith(b"%PDF-")
+    assert client.get(f"/reports/monthly/{other.id}").status_code == 404
+    assert client.get(f"/reports/monthly/{other.id}.pdf").status_code == 404
+    assert client.get("/reports/monthly.zip?month=2026-10").status_code == 403
 
 
 def test_hq_opens_any_report_and_downloads_the_months_pdfs_as_one_zip(app, login_as, monkeypatch):
@@ -161,17 +163,17 @@ def test_hq_opens_any_report_and_downloads_the_months_pdfs_as_one_zip(app, login
     run_job_at(app, monkeypatch, FIRST_WORKING_DAY)
     made = reports_of()
     client = login_as(factories.user("hq_manager"))
-    listing = client.get("/reports?month=2026-10").get_data(as_text=True)
-    assert all(f"/reports/{report.id}" in listing for report in made)
-    assert client.get(f"/reports/{made[1].id}").status_code == 200
-    response = client.get("/reports/archive.zip?month=2026-10")
+    listing = client.get("/reports/monthly?month=2026-10").get_data(as_text=True)
+    assert all(f"/reports/monthly/{report.id}" in listing for report in made)
+    assert client.get(f"/reports/monthly/{made[1].id}").status_code == 200
+    response = client.get("/reports/monthly.zip?month=2026-10")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     names = archive.namelist()
     assert len(names) == 2 and any(LISHUI in name for name in names)
     for report, name in zip(made, names):  # in party order, each its partner's PDF
         assert report.party.name in name and report.party.name in pdf_text(archive.read(name))
-    assert client.get("/reports/archive.zip?month=2026-13").status_code == 422
+    assert client.get("/reports/monthly.zip?month=2026-13").status_code == 422
 
 
 def test_the_command_makes_a_months_reports_as_ops_would(app, monkeypatch):

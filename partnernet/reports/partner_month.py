@@ -3,7 +3,8 @@ status and tier, their SLA results, its push-back (the audit's measures), the au
 the month, its certificates expiring the month after, and its customers' ratings.
 
 The month is a range of days in China. "Its tickets" are the tickets opened in the month that it
-holds (owner); their status is the one when the report is made. Everything after `as_of` (the
+holds (owner); their status is the one when the report is made. The SLA results are those of the
+SLA report (reports.monthly): the tickets it served (resolved) in the month. Everything after `as_of` (the
 moment the report is made) is ignored where the data keeps the time.
 """
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from partnernet.audit.models import AuditDecision, AuditFinding, AuditRun
 from partnernet.extensions import db
 from partnernet.feedback.models import CustomerFeedback
 from partnernet.network.models import TIERS, Certification, Engineer, Party, ProductLine
+from partnernet.reports.monthly import SlaCounts, sla_results
 from partnernet.scorecards.service import add_months, last_day
 from partnernet.tickets.models import TICKET_STATUSES, Ticket
 
@@ -37,7 +39,7 @@ def partner_month(party: Party, month: date, as_of: datetime, measures: Measures
         "party": {"id": party.id, "name": party.name, "name_en": party.name_en, "kind": party.kind},
         "as_of": as_of.isoformat(),
         "tickets": ticket_counts(party.id, bounds),
-        "sla": sla_results(party.id, month, as_of),
+        "sla": sla_section(party.id, month),
         "push_back": push_back(measures),
         "findings": findings_of_month(party.id, month),
         "expiring_certificates": expiring_certificates(party.id, add_months(month, 1)),
@@ -69,29 +71,19 @@ def ticket_counts(party_id: int, bounds) -> dict:
             "cells": cells}
 
 
-def sla_results(party_id: int, month: date, as_of: datetime) -> dict:
-    """The SLA results of the party's tickets of the month, from the tickets' own times: a target met
-    (done by its due time), breached (done late, or not done and past due at `as_of`), or still
-    running. Due times move later while a ticket waits on the customer, so a pause is not counted.
+SLA_COUNTS = ("served", "response_met", "response_breached", "resolution_met", "resolution_breached")
 
-    (Placeholder until the reports' shared SLA results exist; the same shape will be filled from them.)"""
-    bounds = period_bounds(month, last_day(month))
 
-    def outcome(done, due):
-        met = sa.and_(done.is_not(None), due.is_not(None), done <= due)
-        breached = sa.and_(due.is_not(None), sa.or_(done > due, sa.and_(done.is_(None), due < as_of)))
-        return (sa.func.sum(sa.case((met, 1), else_=0)), sa.func.sum(sa.case((breached, 1), else_=0)))
+def sla_section(party_id: int, month: date) -> dict:
+    """The month's SLA results of the party as the SLA report counts them (reports.monthly): the
+    tickets it served (resolved) in the month and their targets met or breached, in all and per tier."""
+    results = sla_results(party_id, month)
+    partner = results.partners[0] if results.partners else None
 
-    row = db.session.execute(
-        sa.select(sa.func.count(), *outcome(Ticket.responded_at, Ticket.response_due_at),
-                  *outcome(Ticket.resolved_at, Ticket.resolution_due_at))
-        .where(its_tickets(party_id, bounds))).one()
-    total, response_met, response_breached, resolution_met, resolution_breached = (int(v or 0) for v in row)
-    return {"tickets": total,
-            "response_met": response_met, "response_breached": response_breached,
-            "response_open": total - response_met - response_breached,
-            "resolution_met": resolution_met, "resolution_breached": resolution_breached,
-            "resolution_open": total - resolution_met - resolution_breached}
+    def counts(found) -> dict:
+        return {name: getattr(found, name) for name in SLA_COUNTS}
+    return {"all": counts(partner or SlaCounts()),
+            "by_tier": {tier: counts(found) for tier, found in (partner.by_tier.items() if partner else ())}}
 
 
 def push_back(measures: Measures) -> dict:

@@ -137,7 +137,7 @@ def announce(report: MonthlyReport, party: Party, now: datetime) -> None:
     """The partner's administrators under the bell and by e-mail (as each one's preferences say), and
     its groups by a card: once per report."""
     key = f"monthly_report:{party.id}:{month_label(report.month)}"
-    link = f"/reports/{report.id}"
+    link = f"/reports/monthly/{report.id}"
 
     def render():
         return (_("Monthly report for %(month)s is ready", month=month_label(report.month)),
