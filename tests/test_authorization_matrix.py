@@ -200,6 +200,12 @@ EXPECTED = {
     ("audit.start_run", "POST"): ui_manager(),
     ("scorecards.ranking", "GET"): ui_hq(),
     ("scorecards.partner", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.tickets", "GET"): ui_any(),
+    ("reports.sla", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.sla_file", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.settlement_start", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.settlement", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.settlement_file", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
     ("auth.login", "GET"): public(),
     ("auth.login", "POST"): public(),
     # Signing out ends on the sign-in page for everybody, so "login" is the success here too.
