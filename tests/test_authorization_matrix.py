@@ -200,6 +200,12 @@ EXPECTED = {
     ("audit.start_run", "POST"): ui_manager(),
     ("scorecards.ranking", "GET"): ui_hq(),
     ("scorecards.partner", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.tickets", "GET"): ui_any(),
+    ("reports.sla", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.sla_file", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.settlement_start", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.settlement", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.settlement_file", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
     # Monthly reports: HQ any (and a month's ZIP), a partner's administrators their own; engineers none.
     ("reports.monthly_reports", "GET"): ui(OK, OK, OK, OK, E403),
     ("reports.monthly_report", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
