@@ -5,11 +5,14 @@ import io
 import zipfile
 from datetime import date, datetime, timedelta, timezone
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
 from partnernet import scheduler
+from partnernet.audit.models import AuditFinding, AuditRun
 from partnernet.extensions import db
 from partnernet.feedback.models import CustomerFeedback
 from partnernet.notifications.models import Notification
@@ -112,8 +115,14 @@ def test_a_holiday_at_the_start_of_the_month_puts_the_reports_off_to_the_first_w
 def test_the_report_holds_the_months_tickets_sla_push_back_certificates_and_ratings(app):
     lishui, engineer, admin, _quiet, _ = network()
     october_tickets(lishui, engineer, admin)
+    for start in (date(2026, 10, 19), date(2026, 10, 26)):  # the week ending 1 November is November's
+        run = factories.save(AuditRun(period_start=start, period_end=start + timedelta(days=6), threshold=Decimal("0.2"),
+                                      min_offers=1, sold_not_served_threshold=Decimal("0.5"), triggered_by="cli"))
+        factories.save(AuditFinding(run_id=run.id, party_id=lishui.id, offered=2, declined=1, push_back=1,
+                                    push_back_rate=0.5, flagged=True, flag_reasons=["push_back"]))
     report = reports.make_report(lishui, OCTOBER, FIRST_WORKING_DAY)
     figures = report.figures
+    assert [(f["period_end"], f["flagged"]) for f in figures["findings"]] == [("2026-10-25", True)]
     assert figures["tickets"]["total"] == 1 and figures["tickets"]["cells"]["resolved"]["L2"] == 1
     sla = figures["sla"]["all"]  # as the SLA report counts the month: the ticket served, on time
     assert (sla["served"], sla["response_met"], sla["resolution_met"]) == (1, 1, 1)
