@@ -89,9 +89,10 @@ def register_blueprints(app):
     from partnernet.auth.users_views import bp as users_bp
     from partnernet.fieldwork.views import bp as fieldwork_bp
     from partnernet.scorecards.views import bp as scorecards_bp
+    from partnernet.reports.views import bp as reports_bp
     for blueprint in (auth_bp, home_bp, network_bp, customers_bp, tickets_bp, notifications_bp, transfer_bp,
                       regions_bp, settings_bp, users_bp, audit_bp, feedback_bp, fieldwork_bp, scorecards_bp,
-                      channels_bp):
+                      channels_bp, reports_bp):
         app.register_blueprint(blueprint)
 
 
@@ -103,10 +104,11 @@ def register_commands(app):
     from partnernet.customers import commands as customers_commands
     from partnernet.demo import commands as demo_commands
     from partnernet.network import commands as network_commands
+    from partnernet.reports import commands as reports_commands
     from partnernet.regions import commands as regions_commands
     from partnernet.settings import commands as settings_commands
     for feature in (auth_commands, demo_commands, regions_commands, settings_commands,
-                    audit_commands, commands, network_commands, customers_commands):
+                    audit_commands, commands, network_commands, customers_commands, reports_commands):
         feature.init_app(app)
 
 

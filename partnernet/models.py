@@ -9,5 +9,6 @@ from partnernet.notifications.models import Notification, NotificationChannel  #
 from partnernet.network.models import (  # noqa: F401
     Certification, Coverage, Engineer, Party, PartyEvent, ProductLine)
 from partnernet.regions.models import Region  # noqa: F401
+from partnernet.reports.models import MonthlyReport  # noqa: F401
 from partnernet.settings.models import CalendarDay, ChangeEvent, Setting, SlaPolicy  # noqa: F401
 from partnernet.tickets.models import EventCountDay, OfferCountMonth, Ticket, TicketEvent  # noqa: F401

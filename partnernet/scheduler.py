@@ -20,6 +20,7 @@ from partnernet.network.service import expire_lapsed_certifications
 from partnernet.notifications.delivery import deliver_channel_messages
 from partnernet.notifications.reminders import remind_expiring_certifications
 from partnernet.notifications.service import deliver_pending
+from partnernet.reports.service import make_due_reports
 from partnernet.settings.service import load_settings
 from partnernet.tickets.clocks import mark_breaches
 from partnernet.tickets.reminders import remind_unseen_offers, warn_before_breach
@@ -95,6 +96,14 @@ def weekly_audit_job(app):
                      run.period_end, len(run.findings), sum(1 for f in run.findings if f.flagged))
 
 
+def monthly_reports_job(app):
+    with app.app_context():
+        result = make_due_reports(now_utc())
+        if result is not None and result.made:
+            log.info("made %d monthly reports of %s (%d made before)", result.made,
+                     result.month.strftime("%Y-%m"), result.existing)
+
+
 def purge_idempotency_keys_job(app):
     with app.app_context():
         count = purge_expired_keys(now_utc())
@@ -153,6 +162,12 @@ def add_jobs(scheduler, app):
     scheduler.add_job(weekly_audit, "cron", day_of_week="mon", hour=2, minute=0, timezone=CHINA, args=[app],
                       id="weekly_audit", replace_existing=True, coalesce=True)
     scheduler.add_job(weekly_audit, args=[app], id="weekly_audit_now")
+    # Last month's reports on this month's first working day, 07:00 in China (the job knows which day
+    # that is; the other days it finds them made); and once at start, so a stopped server catches up.
+    monthly_reports = only_when_leader(monthly_reports_job, lock)
+    scheduler.add_job(monthly_reports, "cron", hour=7, minute=0, timezone=CHINA, args=[app],
+                      id="monthly_reports", replace_existing=True, coalesce=True)
+    scheduler.add_job(monthly_reports, args=[app], id="monthly_reports_now")
     # Idempotency keys are good for 24 hours; older ones are only clutter. Nightly, 03:30 in China.
     purge_keys = only_when_leader(purge_idempotency_keys_job, lock)
     scheduler.add_job(purge_keys, "cron", hour=3, minute=30, timezone=CHINA, args=[app],

@@ -40,6 +40,11 @@ NAVIGATION = [
         ("audit.our_findings", _l("Our audit findings"), ("partner_admin",), None),
         ("scorecards.ranking", _l("Scorecards"), HQ_ROLES, None),
     ]),
+    (_l("Reports"), [
+        ("reports.monthly_reports", _l("Monthly reports"), HQ_ROLES + ("partner_admin",), None),
+        ("reports.sla", _l("Monthly SLA results"), HQ_ROLES + ("partner_admin",), None),
+        ("reports.settlement", _l("Settlement"), ("partner_admin",), lambda u: {"party_id": u.party_id}),
+    ]),
     (_l("System"), [
         ("users.index", _l("Users"), ("hq_admin",), None),
         ("settings.general", _l("Settings"), ("hq_admin",), None),

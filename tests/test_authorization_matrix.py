@@ -200,6 +200,17 @@ EXPECTED = {
     ("audit.start_run", "POST"): ui_manager(),
     ("scorecards.ranking", "GET"): ui_hq(),
     ("scorecards.partner", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.tickets", "GET"): ui_any(),
+    ("reports.sla", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.sla_file", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.settlement_start", "GET"): ui(OK, OK, OK, OK, E404),
+    ("reports.settlement", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.settlement_file", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    # Monthly reports: HQ any (and a month's ZIP), a partner's administrators their own; engineers none.
+    ("reports.monthly_reports", "GET"): ui(OK, OK, OK, OK, E403),
+    ("reports.monthly_report", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.monthly_report_pdf", "GET"): ui(OK, OK, OK, OWN_ONLY, E404),
+    ("reports.monthly_archive", "GET"): ui(OK, OK, OK, E403, E403),
     ("auth.login", "GET"): public(),
     ("auth.login", "POST"): public(),
     # Signing out ends on the sign-in page for everybody, so "login" is the success here too.
@@ -380,7 +391,18 @@ def build_world(app):
     w.ticket_a, w.ticket_b = fresh_tickets(w)
     field_work(w)
     w.card_a, w.card_b = (failed_card(party, key) for party, key in ((w.a, "matrix-a-key"), (w.b, "matrix-b-key")))
+    w.report_a, w.report_b = (monthly_report(party) for party in (w.a, w.b))
     return w
+
+
+def monthly_report(party):
+    """Last month's report of the party, its figures as made (the PDF's bytes a stand-in)."""
+    from partnernet.reports.models import MonthlyReport
+    from partnernet.reports.partner_month import partner_month
+    from partnernet.scorecards.service import add_months, month_of
+    month = add_months(month_of(today_in_china()), -1)
+    return f.save(MonthlyReport(party_id=party.id, month=month, made_at=NOW, figures=partner_month(party, month, NOW),
+                                pdf=b"%PDF-1.4 matrix", pdf_size=15)).id
 
 
 def failed_card(party, key):
@@ -454,6 +476,8 @@ def url_values(w, rule, role, scope):
             values[name] = w.visit_a if own else w.visit_b
         elif name == "message_id":
             values[name] = w.card_a if own else w.card_b
+        elif name == "report_id":
+            values[name] = w.report_a if own else w.report_b
         elif name == "finding_id":
             values[name] = (w.finding_a if own else w.finding_b).id
         elif name == "channel_id":  # a fresh one each time: a deletion hides nothing from the next request

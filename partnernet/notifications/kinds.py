@@ -11,4 +11,5 @@ KINDS = {
     "response_breached": _l("A ticket missed its response time"),
     "resolution_breached": _l("A ticket missed its resolution time"),
     "certification_expiring": _l("A certification expires soon"),
+    "monthly_report": _l("My partner's monthly report is ready"),
 }

@@ -2,8 +2,9 @@
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -18,6 +19,7 @@ from partnernet.regions import service as regions
 from partnernet.regions.models import Region
 from partnernet.scope import scope_clause, scoped
 from partnernet.tickets.models import OPEN_STATUSES, TICKET_STATUSES, Ticket, TicketEvent
+from partnernet.timeclock import CHINA
 
 
 def open_clause():
@@ -29,6 +31,31 @@ def open_clause():
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     status = sa.literal_column("+ticket.status", sa.String) if sqlite else Ticket.status
     return status.in_([sa.literal_column("'%s'" % name) for name in OPEN_STATUSES])
+
+
+# A ticket is served once resolved (closed follows resolved; a reopened ticket is at work again).
+SERVED_STATUSES = ("resolved", "closed")
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The calendar month in China of `month` (any day of it) as UTC instants: [its first day
+    00:00, the next month's)."""
+    first = month.replace(day=1)
+    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return tuple(datetime.combine(day, time.min, CHINA).astimezone(timezone.utc) for day in (first, after))
+
+
+def served_in(month: date):
+    """SQL: the ticket was served (resolved, or resolved and closed) and resolved in the month in
+    China. The ticket list's "resolved in" filter and the reports' months say it this one way."""
+    start, end = month_bounds(month)
+    return sa.and_(Ticket.status.in_(SERVED_STATUSES), Ticket.resolved_at >= start, Ticket.resolved_at < end)
+
+
+def parse_month(text: str | None) -> date | None:
+    """'2026-11' as the month's first day; None unless it is one (years 2000 to 2099)."""
+    found = re.fullmatch(r"(20[0-9]{2})-(0[1-9]|1[0-2])", (text or "").strip())
+    return date(int(found[1]), int(found[2]), 1) if found else None
 
 
 SORTS = {"created": Ticket.created_at, "id": Ticket.id, "status": Ticket.status,
@@ -44,6 +71,7 @@ class TicketFilters:
     complexity: str = ""
     billable: str = ""          # "yes", "no" or ""
     overdue: bool | None = None  # True: only overdue tickets; False: none of them; None: either
+    resolved: date | None = None  # a month's first day: the tickets served (resolved) in it, in China
     sort: str = "created"
     descending: bool = True
 
@@ -56,7 +84,7 @@ class TicketFilters:
             region=args.get("region", "")[:6], partner_id=int(partner) if partner.isdigit() else None,
             product_line=args.get("product_line", "")[:32], complexity=args.get("complexity", "")[:16],
             billable=args.get("billable", "") if args.get("billable") in ("yes", "no") else "",
-            overdue=True if args.get("overdue") == "1" else None,
+            overdue=True if args.get("overdue") == "1" else None, resolved=parse_month(args.get("resolved")),
             sort=args.get("sort", "created") if args.get("sort") in SORTS else "created",
             descending=args.get("order", "desc") != "asc")
 
@@ -93,6 +121,8 @@ def ticket_list_statement(user, filters: TicketFilters, now: datetime):
         overdue = overdue_clause(now)
         # NULL-safe: a ticket with no due time is not overdue.
         statement = statement.where(overdue if filters.overdue else sa.not_(sa.func.coalesce(overdue, False)))
+    if filters.resolved:
+        statement = statement.where(served_in(filters.resolved))
     column = SORTS[filters.sort]
     order = column.desc() if filters.descending else column.asc()
     return scoped(statement, Ticket, user).order_by(order, Ticket.id.desc() if filters.descending else Ticket.id)
