@@ -2,13 +2,13 @@
 and updated) and every row it created or updated, with the changed cells before and after
 
 Revision ID: 0024_import_history
-Revises: 0022_review_queue_index
+Revises: 0023_list_keyset_indexes
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_import_history"
-down_revision = "0022_review_queue_index"
+down_revision = "0023_list_keyset_indexes"
 branch_labels = None
 depends_on = None
 

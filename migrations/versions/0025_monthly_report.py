@@ -1,13 +1,13 @@
 """monthly reports per partner: the figures and the PDF, one per partner and month
 
 Revision ID: 0025_monthly_report
-Revises: 0022_review_queue_index
+Revises: 0024_import_history
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0025_monthly_report"
-down_revision = "0022_review_queue_index"
+down_revision = "0024_import_history"
 branch_labels = None
 depends_on = None
 
