@@ -21,7 +21,7 @@ from partnernet.network.views import partner_filters
 from partnernet.roles import MANAGER_ROLES
 from partnernet.scope import require_role
 from partnernet.timeclock import now_utc, today_in_china
-from partnernet.web import download, page_number
+from partnernet.web import download
 
 bp = Blueprint("transfer", __name__)
 
@@ -54,6 +54,13 @@ class PreviewPage:
     number: int
     pages: int
     entries: list
+
+
+
+def preview_page_number() -> int:
+    """?page= of a preview: the preview is a plan held for this upload (at most the import's row
+    limit), so it pages by number; 1 unless a whole number from 1 on."""
+    return max(request.args.get("page", 1, type=int), 1)
 
 
 def upload_directory() -> str:
@@ -198,7 +205,7 @@ def preview(kind, token):
     require_role(current_user, *MANAGER_ROLES)
     show = request.args.get("show", "all")
     show = show if show in PREVIEW_FILTERS else "all"
-    return render_preview(load_plan(kind, token), token, load_page(kind, token, show, page_number()))
+    return render_preview(load_plan(kind, token), token, load_page(kind, token, show, preview_page_number()))
 
 
 @bp.post(f"/import/{KIND}/<token>")
