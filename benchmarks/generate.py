@@ -3,6 +3,7 @@
     python benchmarks/generate.py --scale full     # 2,000 partners, 200,000 historical tickets
     python benchmarks/generate.py --scale tenth    # one tenth of every count
     python benchmarks/generate.py --scale audit-1m # the full network, a year of 1,000,000 tickets
+    python benchmarks/generate.py --scale dense    # ten times the full network over the same regions
 
 Deterministic: one random.Random(seed) draws everything, and dates count back from a fixed day
 (TODAY), so a scale and a seed always give the same rows. The file is cached under
@@ -51,9 +52,16 @@ SCALES = {
                        audit=True),
     "audit-1m": dict(partners=2000, engineers=20000, certifications=40000, customers=20000, tickets=1_000_000,
                      audit=True),
+    # Dense coverage (bench_routing.py): ten times the full network over the same regions, ten
+    # branches per province instead of one, so every level of a ticket's region chain has ten
+    # times the partners and a ticket ten times the candidates. Engineers and certifications per
+    # partner stay as at full scale; customers and tickets stay the full scale's (the demand does
+    # not grow with the network), so a partner holds a tenth of the load.
+    "dense": dict(partners=20000, engineers=200000, certifications=400000, customers=20000, tickets=200000,
+                  branches=10),
 }
 # Share of the county units that the scale's network covers (see the module docstring).
-FOOTPRINT = {"full": 1.0, "tenth": 0.1, "audit-100k": 1.0, "audit-1m": 1.0}
+FOOTPRINT = {"full": 1.0, "tenth": 0.1, "audit-100k": 1.0, "audit-1m": 1.0, "dense": 1.0}
 # The audit scales' tickets are opened in these twelve months (days in China) and audited over them.
 AUDIT_YEAR = (date(2025, 11, 1), date(2026, 10, 31))
 AUDIT_YEAR_END = datetime(2026, 10, 31, 16, 0, tzinfo=timezone.utc)  # 1 November 00:00 in China
@@ -254,7 +262,8 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
 
     # Partners: one branch per province of the footprint, the rest in proportion to county units.
     provinces = geo.footprint(footprint_share, rng)
-    others = sizes["partners"] - len(provinces)
+    branches = sizes.get("branches", 1)  # per province, each covering the whole province
+    others = sizes["partners"] - branches * len(provinces)
     per_province = spread(others, {p: len(geo.units[p]) for p in provinces}, rng)
     parties, coverages, coverage_lines = [], [], []
     party_id = hq_id
@@ -299,8 +308,9 @@ def fill(connection, sizes: dict, footprint_share: float, rng: random.Random, lo
         return party_id
 
     for province in provinces:
-        branch = add_party("branch", province, "active", ("L1", "L2", "L3"))
-        add_coverage(branch, province, True, ("L1", "L2", "L3"))
+        for _ in range(branches):
+            branch = add_party("branch", province, "active", ("L1", "L2", "L3"))
+            add_coverage(branch, province, True, ("L1", "L2", "L3"))
         kinds = spread(per_province[province], KIND_SHARE, rng)
         units, cities = geo.units[province], geo.cities[province] or [province]
         for kind in ("joint_venture", "franchisee", "agent"):
