@@ -263,3 +263,27 @@ def test_a_pages_effects_are_read_from_its_partners_engineers_not_from_every_val
         plan = " ".join(str(row) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + effects, parameters))
     assert "ix_certification_engineer_line" in plan, plan
     assert "ix_certification_status_submitted" not in plan, plan
+
+
+def test_an_engineer_lists_certificates_are_read_through_its_engineers_not_the_queues_status_index(
+        app, as_user):  # noqa: F811
+    """GET /api/v1/partners/<id>/engineers reads the page's engineers' valid certificates through
+    an engineer index: SQLite, without statistics, chose the review queue's (status, …) index for
+    `status = 'valid'` and read every valid certificate of the network (0.24 s at 40,000)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan checked is SQLite's, which chooses without statistics")
+    party = factories.partner()
+    for _ in range(3):
+        factories.certification(factories.engineer(party), "workflow")
+    sent = []
+    listener = lambda _conn, _cursor, statement, parameters, *_rest: sent.append((statement, parameters))  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert as_user(factories.user("hq_manager")).get(f"/api/v1/partners/{party.id}/engineers").status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    [(certificates, parameters)] = [(s, p) for s, p in sent if s.lstrip().startswith("SELECT certification.")]
+    with db.engine.connect() as connection:
+        plan = " ".join(str(row) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + certificates,
+                                                                       parameters))
+    assert "ix_certification_status_submitted" not in plan and "engineer" in plan, plan
