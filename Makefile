@@ -47,14 +47,15 @@ load: $(STAMP) translations
 	LOAD_SECONDS=$(LOAD_SECONDS) $(BIN)/python -m pytest -q tests/test_load.py
 
 # The benchmarks (benchmarks/README.md): routing, the audit, the HQ pages at 1M tickets, intake, the bulk import and its
-# bombs. They report figures and never fail the build; performance is measured here only, never by timed assertions in
-# `make test`.
+# bombs, and the crawl of every GET route at 1M tickets. They report figures and never fail the build; performance is
+# measured here only, never by timed assertions in `make test`.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_intake.py --against 33935ec
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_crawl.py
 
 # Re-extract every translatable string and merge into both catalogues (then translate zh_CN).
 extract-messages: $(STAMP)
