@@ -515,7 +515,8 @@ def crawl(label: str, database_url: str, args, workdir: Path) -> tuple[list, lis
                             unreachable.append((label, rule.rule, f"{role} {url}: {m['errors']} of {args.rounds} "
                                                                   f"answers were errors ({m['status']})"))
                         print(f"  {m['status']} {role:13} {url[:90]:90} p50 {m['p50']:8.1f}  p95 {m['p95']:8.1f}  "
-                              f"stmts {m['statements']:4}" + (f"  peak {m['peak']:.0f} MB" if m["peak"] else ""),
+                              f"stmts {m['statements']:4}  sign-in p50 {statistics.median(m['signin']):6.1f}"
+                              + (f"  peak {m['peak']:.0f} MB (fresh {m['fresh']:.0f})" if m["peak"] else ""),
                               flush=True)
         print(f"[{label}] crawled in {time.perf_counter() - started:.0f} s")
     finally:
