@@ -467,7 +467,9 @@ def crawl(label: str, database_url: str, args, workdir: Path) -> tuple[list, lis
             for role in ROLES + ("anonymous",):
                 paths = path_of(rule, setup["ids"][role])
                 if paths is None:
-                    outcomes.append(f"{role}: no {', '.join(n for n in rule.arguments if setup['ids'][role].get(n) is None)}")
+                    missing = [n for n, c in rule._converters.items()
+                               if not getattr(c, "items", None) and setup["ids"][role].get(n) is None]
+                    outcomes.append(f"{role}: no {', '.join(missing)}")
                     continue
                 hdrs = {"Authorization": f"Bearer {setup['tokens'][role]}"} if api and role != "anonymous" else {}
                 for path in paths:
