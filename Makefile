@@ -48,14 +48,15 @@ load: $(STAMP) translations
 
 # The benchmarks (benchmarks/README.md): routing (tenth, full and dense coverage), the audit (on SQLite, then on a cached
 # PostgreSQL copy: BENCH_POSTGRES_URL, else the development server; skipped with a note without one), the HQ pages at 1M
-# tickets, intake, the bulk import and its bombs. They report figures and never fail the build; performance is measured
-# here only, never by timed assertions in `make test`.
+# tickets, intake, the bulk import and its bombs, and the crawl of every GET route at 1M tickets. They report figures and
+# never fail the build; performance is measured here only, never by timed assertions in `make test`.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routing.py
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_intake.py --against 33935ec
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_crawl.py
 
 # Re-extract every translatable string and merge into both catalogues (then translate zh_CN).
 extract-messages: $(STAMP)

@@ -301,3 +301,25 @@ def test_a_runs_period_reads_as_dates_in_the_readers_language(client, login_as, 
     for path in ("/audits", f"/audits/{found.run_id}", f"/findings/{found.id}"):
         page = page_of(client.get(path))
         assert period in page and "2026-11-16" not in page, path
+
+
+def test_a_runs_export_is_whole_when_its_rows_are_written_after_the_request_is_over(app, database_url):
+    """A server streams a CSV after the view has returned and its session is gone (no outer app
+    context keeps it, as the tests' fixture does): every finding still reaches the file."""
+    from partnernet import create_app
+    offer_history(factories.partner(name="推诿代理商"), offered=100, declined=40)
+    offer_history(factories.partner(name="勤恳服务商"), offered=50)
+    run = run_week()
+    findings = len(run.findings)
+    agent = factories.user("hq_agent")
+    db.session.commit()
+    served = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False})
+    client = served.test_client()
+    assert client.post("/login", data={"email": agent.email, "password": factories.PASSWORD}).status_code == 302
+    for suffix in ("csv", "xlsx"):
+        response = client.get(f"/audits/{run.id}.{suffix}")
+        assert response.status_code == 200
+        content = response.get_data()
+        rows = (list(csv.reader(io.StringIO(content.decode("utf-8-sig")))) if suffix == "csv"
+                else list(load_workbook(io.BytesIO(content), read_only=True).worksheets[0].iter_rows(values_only=True)))
+        assert len(rows) == 1 + findings, suffix

@@ -180,7 +180,10 @@ def export(title: str, findings: list[AuditFinding], label):
     """The run's table as a file (CSV: text that a spreadsheet would take for a formula is quoted
     with "'"; XLSX: the shares as percentages)."""
     from partnernet.network.transfer import Export
-    return Export(title, export_headings(), export_rows(findings, label), xlsx_cells=share_cells)
+    # The rows are read now, while the request's session holds the findings: a CSV is streamed
+    # after the view has returned, when its session is gone. One row per partner (a run has one
+    # finding each), which the page holds in memory already.
+    return Export(title, export_headings(), list(export_rows(findings, label)), xlsx_cells=share_cells)
 
 
 def share_cells(sheet, row: list) -> list:

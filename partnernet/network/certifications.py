@@ -273,11 +273,15 @@ def queue_has(statement) -> bool:
 
 def approval_effects(pending: list[Certification], today: date) -> list[dict]:
     """approval_effect for each certificate, the engineers and partners already certified for
-    their product lines read in one query for all of them."""
+    their product lines read in one query for all of them. The certificates are found through the
+    partners' active engineers (ix_certification_engineer_line): joined the other way round,
+    SQLite (without statistics) reads every valid certificate of the network first."""
+    engineers_of_partners = (sa.select(Engineer.id)
+                             .where(Engineer.party_id.in_({c.engineer.party_id for c in pending}), Engineer.active))
     certified = set(db.session.execute(
         sa.select(Engineer.id, Engineer.party_id, Certification.product_line_id).distinct()
         .join(Engineer, Engineer.id == Certification.engineer_id)
-        .where(Engineer.party_id.in_({c.engineer.party_id for c in pending}), Engineer.active,
+        .where(Certification.engineer_id.in_(engineers_of_partners),
                Certification.product_line_id.in_({c.product_line_id for c in pending}),
                Certification.status == "valid", Certification.issued_on <= today,
                Certification.expires_on >= today)).all())
