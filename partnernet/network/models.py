@@ -195,8 +195,11 @@ class Certification(db.Model):
         # Engineer first: "has one of these partners' engineers a valid certificate for the line?"
         # must start from the engineers, not read every certificate of the line (migration 0005).
         sa.Index("ix_certification_engineer_line", "engineer_id", "product_line_id", "status", "expires_on"),
-        # HQ's review queue, oldest submission first, paged by (submitted_at, id).
-        sa.Index("ix_certification_status_submitted", "status", "submitted_at", "id"),
+        # HQ's review queue, oldest submission first, paged by (submitted_at, id). Pending ones only:
+        # an index led by status would be SQLite's choice (it has no statistics) for routing's
+        # "a valid certificate of this partner's engineers", reading every valid certificate.
+        sa.Index("ix_certification_pending_submitted", "submitted_at", "id",
+                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
