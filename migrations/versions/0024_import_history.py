@@ -2,13 +2,13 @@
 and updated) and every row it created or updated, with the changed cells before and after
 
 Revision ID: 0024_import_history
-Revises: 0023_list_keyset_indexes
+Revises: 0023_cert_pending_index
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_import_history"
-down_revision = "0023_list_keyset_indexes"
+down_revision = "0023_cert_pending_index"
 branch_labels = None
 depends_on = None
 
