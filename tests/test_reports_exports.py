@@ -223,3 +223,28 @@ def test_a_month_that_is_not_one_is_refused_with_the_reason(client, login_as, ap
     assert client.get(f"/reports/settlement/{partner.id}.csv?month=2026-13").status_code == 422
     page = client.get("/reports/sla?month=soon")
     assert page.status_code == 200 and "A month such as 2026-11." in page.get_data(as_text=True)
+
+
+# --- the API -----------------------------------------------------------------------------------------
+
+def bearer(user) -> dict:
+    from partnernet.auth.tokens import issue_token
+    return {"Authorization": f"Bearer {issue_token(user, 'reports', NOW)[1]}"}
+
+
+def test_the_api_gives_the_same_settlement_and_results_and_another_partys_is_404(client, app):
+    partner, other = factories.partner(), factories.partner()
+    some_tickets(partner, other)
+    headers = bearer(factories.user("partner_admin", party=partner))
+    settlement = client.get(f"/api/v1/partners/{partner.id}/settlement?month=2026-11", headers=headers)
+    assert settlement.status_code == 200
+    body = settlement.get_json()
+    assert (body["partner"]["tickets"], body["partner"]["by_tier"], body["hq"]["tickets"]) == (2, {"L1": 1, "L3": 1}, 1)
+    assert client.get(f"/api/v1/partners/{other.id}/settlement?month=2026-11", headers=headers).status_code == 404
+    results = client.get("/api/v1/sla-results?month=2026-11", headers=headers).get_json()
+    assert [row["partner_id"] for row in results["partners"]] == [partner.id]
+    assert results["partners"][0]["by_tier"][0]["tier"] == "L1" and results["total"]["served"] == 3
+    refused = client.get("/api/v1/sla-results?month=2026-13", headers=headers)
+    assert refused.status_code == 422 and "month" in refused.get_json()["error"]["fields"]
+    empty = client.get("/api/v1/sla-results?month=2026-01", headers=headers).get_json()
+    assert empty["partners"] == [] and empty["total"]["served"] == 0
