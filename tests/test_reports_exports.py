@@ -250,3 +250,14 @@ def test_the_api_gives_the_same_settlement_and_results_and_another_partys_is_404
     assert refused.status_code == 422 and "month" in refused.get_json()["error"]["fields"]
     empty = client.get("/api/v1/sla-results?month=2026-01", headers=headers).get_json()
     assert empty["partners"] == [] and empty["total"]["served"] == 0
+
+
+def test_the_apis_ticket_list_counts_a_settlements_tickets_with_the_same_filter(client, app):
+    partner = factories.partner()
+    some_tickets(partner, factories.partner())
+    hq = factories.user("hq_manager")
+    listed = client.get(f"/api/v1/tickets?billable=true&partner_id={partner.id}&resolved=2026-11",
+                        headers=bearer(hq)).get_json()["items"]
+    from partnernet.reports.settlement import settlement
+    assert len(listed) == settlement(partner, date(2026, 11, 1)).partner.tickets == 2
+    assert client.get("/api/v1/tickets?resolved=2026-13", headers=bearer(hq)).status_code == 422
