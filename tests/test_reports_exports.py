@@ -261,3 +261,25 @@ def test_the_apis_ticket_list_counts_a_settlements_tickets_with_the_same_filter(
     from partnernet.reports.settlement import settlement
     assert len(listed) == settlement(partner, date(2026, 11, 1)).partner.tickets == 2
     assert client.get("/api/v1/tickets?resolved=2026-13", headers=bearer(hq)).status_code == 422
+
+
+@pytest.mark.parametrize("url", ["/reports/tickets.csv", "/reports/sla.csv?month=2026-11",
+                                 "/reports/settlement/{partner}.csv?month=2026-11"])
+def test_a_streamed_file_is_written_after_its_view_returns_as_in_production(database_url, url):
+    """Without a test's application context around it, the request's session ends when the view
+    returns: a file streamed after that must not need the user or anything else of it."""
+    from partnernet import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        partner = factories.partner()
+        some_tickets(partner, factories.partner())
+        user, partner_id = factories.user("hq_manager", locale="en"), partner.id
+        email = user.email
+        db.session.remove()
+    client = app.test_client()
+    assert client.post("/login", data={"email": email, "password": factories.PASSWORD}).status_code == 302
+    response = client.get(url.format(partner=partner_id))
+    assert response.status_code == 200
+    assert len(csv_rows(response)) > 1
+    with app.app_context():
+        db.engine.dispose()
