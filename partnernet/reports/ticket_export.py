@@ -18,7 +18,7 @@ from partnernet.reports.spreadsheet import Column, Spreadsheet
 from partnernet.tickets.models import Ticket
 from partnernet.tickets.queries import TicketFilters, ticket_list_statement
 
-OUTCOMES = {"met": _l("Met"), "breached": _l("Breached")}
+OUTCOMES = {"met": _l("Met"), "breached": _l("Breached")}  # of an SLA event's kind, e.g. response_met
 
 COLUMNS = [
     Column(_l("Ticket"), "number", 9), Column(_l("Subject"), width=30), Column(_l("Customer"), width=24),
@@ -61,8 +61,8 @@ def ticket_rows(statement) -> Iterator[list]:
                outcome(resolution), yes if billable else no, label(reason) if billable and reason else None]
 
 
-def outcome(value: str | None) -> str | None:
-    return str(OUTCOMES[value]) if value else None
+def outcome(kind: str | None) -> str | None:
+    return str(OUTCOMES[kind.rsplit("_", 1)[1]]) if kind else None
 
 
 def ticket_export(user, filters: TicketFilters, now: datetime) -> Spreadsheet:
