@@ -72,7 +72,9 @@ def sla_results(party_id: int | None, month: date) -> SlaResults:
                .where(served_in(month)))
     if party_id is not None:
         tickets = tickets.where(Ticket.owner_party_id == party_id)
-    tickets = tickets.subquery("served")
+    # Materialized: each outcome is looked up once per ticket. Flattened into the grouping (as
+    # SQLite would), every aggregate naming an outcome would look it up again.
+    tickets = tickets.cte("served").prefix_with("MATERIALIZED")
 
     def count(column, outcome):
         return sa.func.sum(sa.case((column == outcome, 1), else_=0))
