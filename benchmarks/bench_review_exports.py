@@ -6,7 +6,9 @@ With --before DIR (another checkout of the app, e.g. `git archive <commit> | tar
 same requests are measured in that code too, each tree in its own process against the same
 database copy, alternating, and the table gives the ratios of this tree's figures to that one's.
 
-  .venv/bin/python benchmarks/bench_review_exports.py [--scale full] [--rounds 3] [--before DIR]
+  .venv/bin/python benchmarks/bench_review_exports.py [--scale full] [--rounds 3] [--before DIR] [--only NAME]
+
+The reports' exports at a million tickets: --scale audit-1m --rounds 1 --only tickets.
 """
 import argparse
 import json
@@ -31,6 +33,14 @@ REQUESTS = [  # (name, url, an export?); before the queue was paged, it showed e
     ("export partners.xlsx", "/export/partners.xlsx", True),
     ("export customers.csv", "/customers/export.csv", True),
     ("export customers.xlsx", "/customers/export.xlsx", True),
+    # The reports (partnernet/reports): every ticket HQ sees, a month's SLA results and a partner's
+    # settlement (the audit scales' tickets lie in AUDIT_YEAR, which ends with October 2026).
+    ("export tickets.csv", "/reports/tickets.csv", True),
+    ("export tickets.xlsx", "/reports/tickets.xlsx", True),
+    ("monthly SLA results page", "/reports/sla?month=2026-10", False),
+    ("export monthly SLA results.xlsx", "/reports/sla.xlsx?month=2026-10", True),
+    ("settlement page", "/reports/settlement/2?month=2026-10", False),
+    ("export settlement.xlsx", "/reports/settlement/2.xlsx?month=2026-10", True),
 ]
 
 

@@ -155,6 +155,8 @@ EXPECTED = {
     ("api_v1.list_scorecards", "GET"): api_hq(),
     # A partner's scorecard: HQ any, the partner's administrators their own; engineers none.
     ("api_v1.partner_scorecards", "GET"): api(OK, OK, OK, OWN_ONLY, E404),
+    ("api_v1.sla_results", "GET"): api(OK, OK, OK, OK, E404),
+    ("api_v1.partner_settlement", "GET"): api(OK, OK, OK, OWN_ONLY, E404),
     ("api_v1.get_audit", "GET"): api_hq(),
     ("api_v1.list_contracts", "GET"): api_hq(),
     ("api_v1.get_me", "GET"): api_any(),

@@ -116,7 +116,8 @@ def test_the_ticket_export_is_streamed_in_statements_that_do_not_grow_with_the_r
     assert statements() == few
 
 
-def test_the_ticket_exports_memory_does_not_grow_with_its_rows(client, login_as, app):
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_the_ticket_exports_memory_does_not_grow_with_its_rows(client, login_as, app, file_format):
     login_as(factories.user("hq_agent"))
     partner, customer = factories.partner(), factories.customer()
 
@@ -128,11 +129,14 @@ def test_the_ticket_exports_memory_does_not_grow_with_its_rows(client, login_as,
                  billable=False) for n in range(count)])
         db.session.commit()
 
+    url = f"/reports/tickets.{file_format}"
     add(2000)
-    export_peak(client, "/reports/tickets.csv")  # statements compiled and cached
-    small = export_peak(client, "/reports/tickets.csv")
-    add(6000)
-    large = export_peak(client, "/reports/tickets.csv")
+    export_peak(client, url)  # statements compiled and cached
+    # Two full batches of the server-side cursor: the next one is fetched while the last is held,
+    # so the peak is two batches from the second batch on, whatever the rows.
+    small = export_peak(client, url)
+    add(4000)
+    large = export_peak(client, url)  # six batches
     assert large < 1.5 * small, (small, large)
 
 
@@ -223,3 +227,61 @@ def test_a_month_that_is_not_one_is_refused_with_the_reason(client, login_as, ap
     assert client.get(f"/reports/settlement/{partner.id}.csv?month=2026-13").status_code == 422
     page = client.get("/reports/sla?month=soon")
     assert page.status_code == 200 and "A month such as 2026-11." in page.get_data(as_text=True)
+
+
+# --- the API -----------------------------------------------------------------------------------------
+
+def bearer(user) -> dict:
+    from partnernet.auth.tokens import issue_token
+    return {"Authorization": f"Bearer {issue_token(user, 'reports', NOW)[1]}"}
+
+
+def test_the_api_gives_the_same_settlement_and_results_and_another_partys_is_404(client, app):
+    partner, other = factories.partner(), factories.partner()
+    some_tickets(partner, other)
+    headers = bearer(factories.user("partner_admin", party=partner))
+    settlement = client.get(f"/api/v1/partners/{partner.id}/settlement?month=2026-11", headers=headers)
+    assert settlement.status_code == 200
+    body = settlement.get_json()
+    assert (body["partner"]["tickets"], body["partner"]["by_tier"], body["hq"]["tickets"]) == (2, {"L1": 1, "L3": 1}, 1)
+    assert client.get(f"/api/v1/partners/{other.id}/settlement?month=2026-11", headers=headers).status_code == 404
+    results = client.get("/api/v1/sla-results?month=2026-11", headers=headers).get_json()
+    assert [row["partner_id"] for row in results["partners"]] == [partner.id]
+    assert results["partners"][0]["by_tier"][0]["tier"] == "L1" and results["total"]["served"] == 3
+    refused = client.get("/api/v1/sla-results?month=2026-13", headers=headers)
+    assert refused.status_code == 422 and "month" in refused.get_json()["error"]["fields"]
+    empty = client.get("/api/v1/sla-results?month=2026-01", headers=headers).get_json()
+    assert empty["partners"] == [] and empty["total"]["served"] == 0
+
+
+def test_the_apis_ticket_list_counts_a_settlements_tickets_with_the_same_filter(client, app):
+    partner = factories.partner()
+    some_tickets(partner, factories.partner())
+    hq = factories.user("hq_manager")
+    listed = client.get(f"/api/v1/tickets?billable=true&partner_id={partner.id}&resolved=2026-11",
+                        headers=bearer(hq)).get_json()["items"]
+    from partnernet.reports.settlement import settlement
+    assert len(listed) == settlement(partner, date(2026, 11, 1)).partner.tickets == 2
+    assert client.get("/api/v1/tickets?resolved=2026-13", headers=bearer(hq)).status_code == 422
+
+
+@pytest.mark.parametrize("url", ["/reports/tickets.csv", "/reports/sla.csv?month=2026-11",
+                                 "/reports/settlement/{partner}.csv?month=2026-11"])
+def test_a_streamed_file_is_written_after_its_view_returns_as_in_production(database_url, url):
+    """Without a test's application context around it, the request's session ends when the view
+    returns: a file streamed after that must not need the user or anything else of it."""
+    from partnernet import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        partner = factories.partner()
+        some_tickets(partner, factories.partner())
+        user, partner_id = factories.user("hq_manager", locale="en"), partner.id
+        email = user.email
+        db.session.remove()
+    client = app.test_client()
+    assert client.post("/login", data={"email": email, "password": factories.PASSWORD}).status_code == 302
+    response = client.get(url.format(partner=partner_id))
+    assert response.status_code == 200
+    assert len(csv_rows(response)) > 1
+    with app.app_context():
+        db.engine.dispose()

@@ -5,7 +5,7 @@ over the services the UI calls. See docs/api.md for the contract and /api/v1/doc
 def init_api(app):
     """Bind the API to the app: the OpenAPI document, the endpoints, the reference page, and
     the profile page where users manage their tokens."""
-    from partnernet.api import audits, channels, customers, deliveries, escalations, feedback, fieldwork, me, network, regions, scorecards, tickets  # noqa: F401  (routes on the blueprint)
+    from partnernet.api import audits, channels, customers, deliveries, escalations, feedback, fieldwork, me, network, regions, reports, scorecards, tickets  # noqa: F401  (routes on the blueprint)
     from partnernet.api.blueprint import blp
     from partnernet.api.docs import bp as docs_bp
     from partnernet.api.spec import create_api

@@ -362,6 +362,9 @@ class TicketListArgs(ListArgs):
     breached = fields.Boolean(metadata={
         "description": "true: open and past a due time it has not met; false: every other ticket."})
     billable = fields.Boolean(metadata={"description": "true: only billable tickets; false: only included ones."})
+    resolved = Text(validate=validate.Regexp(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"), metadata={
+        "description": "Only the tickets served (resolved or closed) and resolved in this month in China, "
+                       "as the reports count them.", "example": "2026-11"})
 
 
 class TicketDetailArgs(ma.Schema):

@@ -12,7 +12,7 @@ from partnernet.auth.models import HQ_ROLES
 from partnernet.scope import get_or_404, require_role
 from partnernet.tickets import service
 from partnernet.tickets.models import Ticket
-from partnernet.tickets.queries import TicketFilters, get_offer_or_404, ticket_list_statement
+from partnernet.tickets.queries import TicketFilters, get_offer_or_404, parse_month, ticket_list_statement
 from partnernet.timeclock import now_utc
 
 TAGS = ["tickets"]
@@ -58,7 +58,8 @@ def list_tickets(args):
     user = api_user()
     filters = TicketFilters(status=args.get("status", ""), region=args.get("region", ""),
                             partner_id=args.get("partner_id"), product_line=args.get("product_line", ""),
-                            overdue=args.get("breached"), sort="id", descending=True,
+                            overdue=args.get("breached"), resolved=parse_month(args.get("resolved")),
+                            sort="id", descending=True,
                             billable={True: "yes", False: "no"}.get(args.get("billable"), ""))
     statement = ticket_list_statement(user, filters, now_utc()).options(
         selectinload(Ticket.owner), selectinload(Ticket.offered_to), selectinload(Ticket.customer))

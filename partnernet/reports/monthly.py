@@ -72,14 +72,17 @@ def sla_results(party_id: int | None, month: date) -> SlaResults:
                .where(served_in(month)))
     if party_id is not None:
         tickets = tickets.where(Ticket.owner_party_id == party_id)
-    tickets = tickets.subquery("served")
+    # Materialized: each outcome is looked up once per ticket. Flattened into the grouping (as
+    # SQLite would), every aggregate naming an outcome would look it up again.
+    tickets = tickets.cte("served").prefix_with("MATERIALIZED")
 
     def count(column, outcome):
         return sa.func.sum(sa.case((column == outcome, 1), else_=0))
 
     statement = (sa.select(Party.id, Party.name, tickets.c.tier, sa.func.count(),
-                           count(tickets.c.response, "met"), count(tickets.c.response, "breached"),
-                           count(tickets.c.resolution, "met"), count(tickets.c.resolution, "breached"))
+                           count(tickets.c.response, "response_met"), count(tickets.c.response, "response_breached"),
+                           count(tickets.c.resolution, "resolution_met"),
+                           count(tickets.c.resolution, "resolution_breached"))
                  .join(Party, Party.id == tickets.c.party_id)
                  .where(Party.kind != "hq")
                  .group_by(Party.id, Party.name, Party.name_sort, tickets.c.tier)

@@ -10,13 +10,13 @@ from partnernet.tickets.queries import month_bounds, parse_month, served_in  # n
 
 
 def sla_outcome(target: str):
-    """SQL, per ticket row: 'met', 'breached' or NULL (not settled yet) for the target ('response'
-    or 'resolution'), from the event recorded once for it. A correlated look-up by the
-    (ticket, kind) index: a list of any length streams, with no query per row from here."""
-    met, breached = f"{target}_met", f"{target}_breached"
-    kind = (sa.select(TicketEvent.kind).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind.in_((met, breached)))
+    """SQL, per ticket row: the kind of the event recorded once for the target ('response' or
+    'resolution'): '<target>_met', '<target>_breached', or NULL while it is not settled. One
+    correlated look-up by the ticket's events' index per row (not a CASE over it, which would
+    read it once per branch): a list of any length streams, with no query per row from here."""
+    return (sa.select(TicketEvent.kind)
+            .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind.in_((f"{target}_met", f"{target}_breached")))
             .order_by(TicketEvent.id).limit(1).correlate(Ticket).scalar_subquery())
-    return sa.case((kind == met, "met"), (kind == breached, "breached"), else_=None)
 
 
 class hours_between(sa.sql.functions.GenericFunction):

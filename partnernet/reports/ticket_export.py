@@ -18,7 +18,7 @@ from partnernet.reports.spreadsheet import Column, Spreadsheet
 from partnernet.tickets.models import Ticket
 from partnernet.tickets.queries import TicketFilters, ticket_list_statement
 
-OUTCOMES = {"met": _l("Met"), "breached": _l("Breached")}
+OUTCOMES = {"met": _l("Met"), "breached": _l("Breached")}  # of an SLA event's kind, e.g. response_met
 
 COLUMNS = [
     Column(_l("Ticket"), "number", 9), Column(_l("Subject"), width=30), Column(_l("Customer"), width=24),
@@ -33,11 +33,11 @@ COLUMNS = [
 ]
 
 
-def ticket_rows(user, filters: TicketFilters, now: datetime) -> Iterator[list]:
-    """The rows of the ticket list for `filters` as `user` sees it, in the list's order, one at a time."""
+def ticket_statement(user, filters: TicketFilters, now: datetime):
+    """The ticket list's statement for `filters` as `user` sees it, with the columns of a row."""
     owner, offered = aliased(Party), aliased(Party)
     line_name = ProductLine.name_zh if reads_chinese() else ProductLine.name_en
-    statement = (ticket_list_statement(user, filters, now).with_only_columns(
+    return (ticket_list_statement(user, filters, now).with_only_columns(
         Ticket.id, Ticket.subject, Customer.name, Region.name, line_name, Ticket.complexity, Ticket.tier,
         Ticket.status, owner.name, offered.name, Ticket.created_at,
         Ticket.response_due_at, Ticket.responded_at, sla_outcome("response"),
@@ -49,6 +49,10 @@ def ticket_rows(user, filters: TicketFilters, now: datetime) -> Iterator[list]:
         .join(ProductLine, ProductLine.id == Ticket.product_line_id)
         .outerjoin(owner, owner.id == Ticket.owner_party_id)
         .outerjoin(offered, offered.id == Ticket.offered_party_id))
+
+
+def ticket_rows(statement) -> Iterator[list]:
+    """The rows of ticket_statement's statement, in the list's order, one at a time."""
     yes, no = str(_l("Yes")), str(_l("No"))
     for (ticket_id, subject, customer, region, line, complexity, tier, status, held_by, offered_to, opened,
          response_due, responded, response, resolution_due, resolved, resolution, billable, reason) in streamed(statement):
@@ -57,9 +61,11 @@ def ticket_rows(user, filters: TicketFilters, now: datetime) -> Iterator[list]:
                outcome(resolution), yes if billable else no, label(reason) if billable and reason else None]
 
 
-def outcome(value: str | None) -> str | None:
-    return str(OUTCOMES[value]) if value else None
+def outcome(kind: str | None) -> str | None:
+    return str(OUTCOMES[kind.rsplit("_", 1)[1]]) if kind else None
 
 
 def ticket_export(user, filters: TicketFilters, now: datetime) -> Spreadsheet:
-    return Spreadsheet(str(_l("Tickets")), COLUMNS, ticket_rows(user, filters, now))
+    """The statement is made here, while the request's user is at hand: a CSV's rows are read
+    after the view has returned, when the request's session (and its user) may be gone."""
+    return Spreadsheet(str(_l("Tickets")), COLUMNS, ticket_rows(ticket_statement(user, filters, now)))
