@@ -203,8 +203,8 @@ def test_a_partners_monthly_results_are_its_own_and_an_engineer_has_none(client,
     assert rows[1][1:4] == ["All tiers", "3", "2"]  # three served, two responses met
     client.post("/logout")
     login_as(factories.user("engineer", engineer_=factories.engineer(partner)))
-    assert client.get("/reports/sla?month=2026-11").status_code == 404
-    assert client.get(f"/reports/settlement/{partner.id}").status_code == 404
+    assert client.get("/reports/sla?month=2026-11").status_code == 403  # a role without reports
+    assert client.get(f"/reports/settlement/{partner.id}").status_code == 403
 
 
 def test_a_month_without_tickets_says_so_rather_than_failing(client, login_as, app):

@@ -7,9 +7,10 @@ from marshmallow import fields, validate
 
 from partnernet.api.blueprint import api_user, blp, documented_errors
 from partnernet.api.fields import Text
-from partnernet.errors import NotFound, ValidationFailed
+from partnernet.errors import ValidationFailed
 from partnernet.network.models import TIERS
 from partnernet.reports import monthly, settlement as settlements
+from partnernet.reports.service import require_reader
 from partnernet.reports.served import parse_month
 from partnernet.scorecards.service import add_months, month_of, scored_partner
 from partnernet.timeclock import now_utc, today_in_china
@@ -91,25 +92,27 @@ class Settlement(ma.Schema):
 @blp.route("/sla-results", methods=["GET"], tags=TAGS)
 @blp.arguments(MonthArgs, location="query")
 @blp.response(200, SlaResults)
-@documented_errors(404, 422)
+@documented_errors(403, 422)
 def sla_results(args):
     """The month's SLA results per partner and tier: HQ reads every partner's, a partner's
-    administrator its own; an engineer: 404."""
+    administrator its own; an engineer: 403 (reports are not an engineer's)."""
     user = api_user()
+    require_reader(user)
     month = chosen_month(args)
     if user.is_hq:
         return monthly.sla_results(None, month)
-    if user.role != "partner_admin":
-        raise NotFound()
     return monthly.sla_results(scored_partner(user.party_id, user).id, month)
 
 
 @blp.route("/partners/<id:partner_id>/settlement", methods=["GET"], tags=TAGS)
 @blp.arguments(MonthArgs, location="query")
 @blp.response(200, Settlement)
-@documented_errors(404, 422)
+@documented_errors(403, 404, 422)
 def partner_settlement(args, partner_id):
     """A partner's settlement for a month (HQ, or the partner's own administrators; any other
-    partner's: 404): its billable tickets served, and the tickets HQ served for its customers."""
-    party = scored_partner(partner_id, api_user())
+    partner's: 404; an engineer: 403): its billable tickets served, and the tickets HQ served for
+    its customers."""
+    user = api_user()
+    require_reader(user)
+    party = scored_partner(partner_id, user)
     return settlements.settlement(party, chosen_month(args))

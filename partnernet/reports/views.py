@@ -23,6 +23,14 @@ from partnernet.web import download
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
+@bp.before_request
+def only_readers_of_reports():
+    """The reports are HQ's and partners' administrators': an engineer gets 403 on each (a role
+    mismatch), whatever its id; the ticket export is the ticket list's, which every role has."""
+    if current_user.is_authenticated and request.endpoint != "reports.tickets":
+        service.require_reader(current_user)
+
+
 def chosen_month():
     """?month=YYYY-MM, else last month in China; (month, the message for a month that is not one)."""
     last_month = add_months(month_of(today_in_china(now_utc())), -1)
